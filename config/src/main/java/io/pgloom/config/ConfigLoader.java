@@ -20,10 +20,15 @@ public final class ConfigLoader {
     private static final Map<String, Section> SECTIONS = Map.of(
             "pgbouncer", Section.MAIN, "databases", Section.DATABASES, "users", Section.USERS, "peers", Section.PEERS);
 
+    /** A setting as the file set it; {@code line} counts lines across includes, for ordering. */
+    private record Assignment(String value, Location location, int line) {
+    }
+
     private final String shownFile;
-    private final List<ConfigWarning> warnings = new ArrayList<>();
-    private final Map<String, String> settings = new LinkedHashMap<>();
-    private final Map<String, Location> settingLocations = new LinkedHashMap<>();
+    /** Warnings keyed by the index of the line they are about, to report them in file order. */
+    private final List<Map.Entry<Integer, ConfigWarning>> warnings = new ArrayList<>();
+    private int currentLine;
+    private final Map<String, Assignment> settings = new LinkedHashMap<>();
     private final Map<String, DatabaseEntry> databases = new LinkedHashMap<>();
     private final Map<String, UserEntry> users = new LinkedHashMap<>();
     private final Map<Integer, PeerEntry> peers = new LinkedHashMap<>();
@@ -49,6 +54,7 @@ public final class ConfigLoader {
         List<IniLine> lines = IniReader.read(iniFile, iniFile.toString(), base);
         for (IniLine line : lines) {
             loader.accept(line);
+            loader.currentLine++;
         }
         return loader.finish(iniFile, base, lines);
     }
@@ -97,7 +103,6 @@ public final class ConfigLoader {
         }
         if (known == Section.MAIN) {
             settings.clear();
-            settingLocations.clear();
             sawMainSection = true;
         }
         section = known;
@@ -108,16 +113,12 @@ public final class ConfigLoader {
         Setting setting = Settings.byName(name).orElseThrow(() -> unknownSetting(name));
         try {
             SettingValue.parse(setting, entry.value());
-            if (name.equals("auth_type")) {
-                AuthType.parse(entry.value());
-            }
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("invalid value '" + entry.value() + "' for setting '" + name + "': "
                     + e.getMessage());
         }
         settings.remove(name);
-        settings.put(name, entry.value());
-        settingLocations.put(name, entry.location());
+        settings.put(name, new Assignment(entry.value(), entry.location(), currentLine));
     }
 
     // PgBouncer refuses a file with an unknown setting ("unknown parameter"), so pgloom does too.
@@ -165,25 +166,31 @@ public final class ConfigLoader {
             String where = lines.isEmpty() ? shownFile : lines.getLast().location().file();
             throw new ConfigException(new Location(where, last), "no [pgbouncer] section; PgBouncer requires one");
         }
+        Map<String, String> explicit = new LinkedHashMap<>();
         Map<String, String> where = new LinkedHashMap<>();
-        settingLocations.forEach((name, location) -> where.put(name, location.toString()));
-        SettingValues values;
-        try {
-            values = new SettingValues(settings, where, shownFile);
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(shownFile, e.getMessage());
-        }
-        for (String name : settings.keySet()) {
-            Setting setting = Settings.byName(name).orElseThrow();
-            if (!setting.supported() && !values.isDefault(name)) {
-                warn(settingLocations.get(name), "setting '" + name + "' is not supported by pgloom yet; ignored");
+        settings.forEach((name, assignment) -> {
+            explicit.put(name, assignment.value());
+            where.put(name, assignment.location().toString());
+        });
+        // Every value was checked as it was read, so this cannot fail.
+        SettingValues values = new SettingValues(explicit, where, shownFile);
+        settings.forEach((name, assignment) -> {
+            if (!Settings.byName(name).orElseThrow().supported() && !values.isDefault(name)) {
+                warn(assignment.line(), assignment.location(),
+                        "setting '" + name + "' is not supported by pgloom yet; ignored");
             }
-        }
-        return new PgloomConfig(iniFile, values, List.copyOf(databases.values()), users, warnings,
+        });
+        List<ConfigWarning> inFileOrder = warnings.stream().sorted(Map.Entry.comparingByKey())
+                .map(Map.Entry::getValue).toList();
+        return new PgloomConfig(iniFile, values, List.copyOf(databases.values()), users, inFileOrder,
                 List.copyOf(peers.values()), base);
     }
 
     private void warn(Location location, String message) {
-        warnings.add(new ConfigWarning(location.toString(), message));
+        warn(currentLine, location, message);
+    }
+
+    private void warn(int line, Location location, String message) {
+        warnings.add(Map.entry(line, new ConfigWarning(location.toString(), message)));
     }
 }

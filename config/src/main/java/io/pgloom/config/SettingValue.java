@@ -31,8 +31,9 @@ sealed interface SettingValue {
     record Choice(String value) implements SettingValue {
     }
 
-    // strtod accepts more (hex floats, inf, nan), but nobody writes those for a timeout.
-    Pattern SECONDS = Pattern.compile("\\+?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?");
+    // strtod accepts more (hex floats, inf, nan), but nobody writes those for a timeout. The
+    // exponent is capped so that 1e999999999 cannot make a billion-digit number.
+    Pattern SECONDS = Pattern.compile("\\+?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d{1,3})?");
 
     /**
      * Checks {@code raw} against the setting's type.
@@ -48,7 +49,13 @@ sealed interface SettingValue {
             case OCTAL_INT -> new Int(parseInt(raw, "expected an integer (a leading 0 means octal, as in 0777)"));
             case BOOL -> new Flag(parseBool(raw));
             case TIME -> new Time(parseSeconds(raw));
-            case ENUM -> new Choice(parseChoice(setting, raw));
+            case ENUM -> {
+                String choice = parseChoice(setting, raw);
+                if (setting.name().equals("auth_type")) {
+                    AuthType.parse(choice);
+                }
+                yield new Choice(choice);
+            }
         };
     }
 

@@ -245,9 +245,9 @@ class SectionEntriesTest {
         assertEquals(OptionalInt.of(8), second.poolSize());
         assertEquals(6432, config.peers().getFirst().port());
         assertEquals(List.of(
+                        new ConfigWarning("pgbouncer.ini:2", "setting 'peer_id' is not supported by pgloom yet; ignored"),
                         new ConfigWarning("pgbouncer.ini:4", "section [peers] is not supported by pgloom yet; peer 1 ignored"),
-                        new ConfigWarning("pgbouncer.ini:5", "section [peers] is not supported by pgloom yet; peer 2 ignored"),
-                        new ConfigWarning("pgbouncer.ini:2", "setting 'peer_id' is not supported by pgloom yet; ignored")),
+                        new ConfigWarning("pgbouncer.ini:5", "section [peers] is not supported by pgloom yet; peer 2 ignored")),
                 config.warnings());
     }
 

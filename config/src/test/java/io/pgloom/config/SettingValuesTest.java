@@ -73,7 +73,7 @@ class SettingValuesTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "-1", "5s", "1min", "abc", "1,5", "inf", "nan"})
+    @ValueSource(strings = {"", "-1", "5s", "1min", "abc", "1,5", "inf", "nan", "1e99999", "1e999"})
     void refusesTimesPgBouncerRefuses(String raw) {
         var e = assertThrows(IllegalArgumentException.class, () -> SettingValues.defaults().with("query_timeout", raw));
         assertTrue(e.getMessage().contains("expected a number of seconds"), e.getMessage());
@@ -85,6 +85,13 @@ class SettingValuesTest {
         assertEquals(AuthType.SCRAM_SHA_256, SettingValues.defaults().with("auth_type", "SCRAM-sha-256").authType());
         assertEquals("verify-full", SettingValues.defaults().with("server_tls_sslmode", "verify-full")
                 .string("server_tls_sslmode"));
+    }
+
+    @Test
+    void setRefusesLdapAsTheLoaderDoes() {
+        var e = assertThrows(IllegalArgumentException.class, () -> SettingValues.defaults().with("auth_type", "LDAP"));
+        assertEquals("invalid value 'LDAP' for setting 'auth_type': auth type 'ldap' is not supported by pgloom yet",
+                e.getMessage());
     }
 
     @Test
