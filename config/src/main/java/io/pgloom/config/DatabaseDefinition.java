@@ -1,6 +1,5 @@
 package io.pgloom.config;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -77,8 +76,6 @@ final class DatabaseDefinition {
         if (host == null) {
             return List.of();
         }
-        List<String> hosts = new ArrayList<>();
-        Arrays.stream(host.split(",")).map(String::strip).filter(h -> !h.isEmpty()).forEach(hosts::add);
-        return hosts;
+        return Arrays.stream(host.split(",")).map(String::strip).filter(h -> !h.isEmpty()).toList();
     }
 }

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -300,14 +302,9 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void refusesAFileThatIsNotUtf8WithTheLine() {
-        byte[] latin1 = "[pgbouncer]\nlogfile = caf\u00e9.log\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
-        Path file = dir.resolve("pgbouncer.ini");
-        try {
-            java.nio.file.Files.write(file, latin1);
-        } catch (java.io.IOException ex) {
-            throw new java.io.UncheckedIOException(ex);
-        }
+    void refusesAFileThatIsNotUtf8WithTheLine() throws Exception {
+        byte[] latin1 = "[pgbouncer]\nlogfile = caf\u00e9.log\n".getBytes(StandardCharsets.ISO_8859_1);
+        Files.write(dir.resolve("pgbouncer.ini"), latin1);
         var e = assertThrows(ConfigException.class, () -> ConfigLoader.load(Path.of("pgbouncer.ini"), dir));
         assertEquals("pgbouncer.ini:2: not valid UTF-8", e.getMessage());
     }
@@ -328,6 +325,18 @@ class ConfigLoaderTest {
         PgloomConfig config = ConfigLoader.load(file);
         assertEquals(Path.of("").toAbsolutePath().resolve("userlist.txt"), config.authFile().orElseThrow());
         assertEquals(file, config.file());
+    }
+
+    @Test
+    void aSnapshotCanBeBuiltWithoutTheLoader() {
+        DatabaseEntry app = new DatabaseEntry("app", List.of("db1"), 5432, null, null, null, OptionalInt.empty(),
+                OptionalInt.empty(), OptionalInt.empty(), Optional.empty(), OptionalInt.empty(), null, null, null, null,
+                null, Map.of(), "test:1");
+        PgloomConfig config = new PgloomConfig(Path.of("pgbouncer.ini"), SettingValues.defaults(), List.of(app),
+                Map.of(), List.of());
+        assertEquals(Optional.of(app), config.database("app"));
+        assertEquals(List.of(), config.peers());
+        assertEquals(Path.of("").toAbsolutePath().resolve("x"), config.resolve("x"));
     }
 
     private PgloomConfig load(String text) throws ConfigException {
