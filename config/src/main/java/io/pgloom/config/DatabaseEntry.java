@@ -1,0 +1,75 @@
+package io.pgloom.config;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * One line of {@code [databases]}: the name clients ask for and where pgloom connects for it.
+ * The sizes and limits are empty when PgBouncer would use the global setting instead (not
+ * written, or written as a negative number; for {@code max_db_connections} also 0).
+ *
+ * @param hosts          the {@code host} list; empty when unset (PgBouncer then uses its Unix
+ *                       socket directory)
+ * @param dbname         the server-side database, null meaning the same as {@code name}
+ * @param reservePool    {@code reserve_pool_size}, or its older spelling {@code reserve_pool}
+ * @param raw            every parameter as written (unquoted), in order
+ * @param location       "file:line" of the entry
+ */
+public record DatabaseEntry(String name, List<String> hosts, int port, String dbname, String user, String password,
+                            OptionalInt poolSize, OptionalInt minPoolSize, OptionalInt reservePool,
+                            Optional<PoolMode> poolMode, OptionalInt maxDbConnections, String connectQuery,
+                            String clientEncoding, String datestyle, String timezone, String authUser,
+                            Map<String, String> raw, String location) {
+
+    /** PostgreSQL's port, PgBouncer's default when an entry names none. */
+    public static final int DEFAULT_PORT = 5432;
+
+    /** The fallback entry's name: used for any database not listed. */
+    public static final String FALLBACK = "*";
+
+    public DatabaseEntry {
+        Objects.requireNonNull(name, "name");
+        hosts = List.copyOf(hosts);
+        raw = Collections.unmodifiableMap(new LinkedHashMap<>(raw));
+        Objects.requireNonNull(poolSize, "poolSize");
+        Objects.requireNonNull(minPoolSize, "minPoolSize");
+        Objects.requireNonNull(reservePool, "reservePool");
+        Objects.requireNonNull(poolMode, "poolMode");
+        Objects.requireNonNull(maxDbConnections, "maxDbConnections");
+        Objects.requireNonNull(location, "location");
+    }
+
+    /** The database to ask the server for: {@code dbname}, else the entry's own name. */
+    public String serverDatabase() {
+        return dbname != null ? dbname : name;
+    }
+
+    /** Whether this is the {@code *} entry. */
+    public boolean isFallback() {
+        return name.equals(FALLBACK);
+    }
+
+    /**
+     * This fallback entry made concrete for the database a client asked for, as PgBouncer makes
+     * its "auto databases": the requested name, and as {@code dbname} the requested name unless
+     * the {@code *} entry names one.
+     */
+    public DatabaseEntry forDatabase(String requested) {
+        return new DatabaseEntry(requested, hosts, port, dbname != null ? dbname : requested, user, password, poolSize,
+                minPoolSize, reservePool, poolMode, maxDbConnections, connectQuery, clientEncoding, datestyle,
+                timezone, authUser, raw, location);
+    }
+
+    /** Keeps the password out of logs and exception messages. */
+    @Override
+    public String toString() {
+        Map<String, String> shown = new LinkedHashMap<>(raw);
+        shown.computeIfPresent("password", (key, value) -> "***");
+        return "DatabaseEntry[" + name + " " + shown + " at " + location + "]";
+    }
+}

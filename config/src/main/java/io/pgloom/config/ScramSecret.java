@@ -1,0 +1,109 @@
+package io.pgloom.config;
+
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Optional;
+
+/**
+ * A stored SCRAM-SHA-256 secret, {@code SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>}
+ * (RFC 5803, the form PostgreSQL keeps in pg_authid and PgBouncer accepts in userlist.txt).
+ * The arrays are copied in and out: a secret must not change under its user.
+ */
+public record ScramSecret(int iterations, byte[] salt, byte[] storedKey, byte[] serverKey) {
+
+    static final String PREFIX = "SCRAM-SHA-256$";
+
+    /** SHA-256 output; PostgreSQL refuses stored and server keys of any other length. */
+    private static final int KEY_LENGTH = 32;
+
+    public ScramSecret {
+        salt = salt.clone();
+        storedKey = storedKey.clone();
+        serverKey = serverKey.clone();
+    }
+
+    /** The secret, or empty when {@code text} is not a well-formed SCRAM-SHA-256 secret. */
+    public static Optional<ScramSecret> parse(String text) {
+        try {
+            return Optional.of(parseOrExplain(text));
+        } catch (IllegalArgumentException notScram) {
+            return Optional.empty();
+        }
+    }
+
+    /** @throws IllegalArgumentException saying which part is malformed */
+    static ScramSecret parseOrExplain(String text) {
+        if (!text.startsWith(PREFIX)) {
+            throw new IllegalArgumentException("does not start with " + PREFIX);
+        }
+        String[] halves = text.substring(PREFIX.length()).split("\\$", -1);
+        if (halves.length != 2) {
+            throw new IllegalArgumentException("expected <iterations>:<salt>$<StoredKey>:<ServerKey>");
+        }
+        String[] iterationsAndSalt = halves[0].split(":", -1);
+        String[] keys = halves[1].split(":", -1);
+        if (iterationsAndSalt.length != 2 || keys.length != 2) {
+            throw new IllegalArgumentException("expected <iterations>:<salt>$<StoredKey>:<ServerKey>");
+        }
+        int iterations;
+        try {
+            iterations = Integer.parseInt(iterationsAndSalt[0]);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("the iteration count is not a number");
+        }
+        if (iterations < 1) {
+            throw new IllegalArgumentException("the iteration count must be positive");
+        }
+        byte[] salt = decode(iterationsAndSalt[1], "salt");
+        if (salt.length == 0) {
+            throw new IllegalArgumentException("the salt is empty");
+        }
+        byte[] storedKey = decode(keys[0], "StoredKey");
+        byte[] serverKey = decode(keys[1], "ServerKey");
+        if (storedKey.length != KEY_LENGTH || serverKey.length != KEY_LENGTH) {
+            throw new IllegalArgumentException("StoredKey and ServerKey must be " + KEY_LENGTH + " bytes each");
+        }
+        return new ScramSecret(iterations, salt, storedKey, serverKey);
+    }
+
+    private static byte[] decode(String base64, String what) {
+        try {
+            return Base64.getDecoder().decode(base64);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("the " + what + " is not valid base64");
+        }
+    }
+
+    @Override
+    public byte[] salt() {
+        return salt.clone();
+    }
+
+    @Override
+    public byte[] storedKey() {
+        return storedKey.clone();
+    }
+
+    @Override
+    public byte[] serverKey() {
+        return serverKey.clone();
+    }
+
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof ScramSecret that && iterations == that.iterations && Arrays.equals(salt, that.salt)
+                && Arrays.equals(storedKey, that.storedKey) && Arrays.equals(serverKey, that.serverKey);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * (31 * (31 * iterations + Arrays.hashCode(salt)) + Arrays.hashCode(storedKey))
+                + Arrays.hashCode(serverKey);
+    }
+
+    /** Keeps key material out of logs. */
+    @Override
+    public String toString() {
+        return "ScramSecret[iterations=" + iterations + "]";
+    }
+}

@@ -1,0 +1,32 @@
+package io.pgloom.config;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One row of the settings table that the parser, {@code pgloom check}, {@code SHOW CONFIG},
+ * {@code SET} and the README all read.
+ *
+ * @param defaultValue exactly as PgBouncer 1.25's {@code SHOW CONFIG} prints it in its
+ *                     {@code default} column
+ * @param unit         {@code "s"}, {@code "ms"}, {@code "bytes"} or {@code ""}
+ * @param reloadable   PgBouncer's {@code changeable} column: may change on RELOAD or SET
+ * @param supported    whether pgloom implements it in this release
+ * @param description  one short line
+ */
+public record Setting(String name, SettingType type, String defaultValue, String unit, boolean reloadable,
+                      boolean supported, String description) {
+
+    public Setting {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(defaultValue, "defaultValue");
+        Objects.requireNonNull(unit, "unit");
+        Objects.requireNonNull(description, "description");
+    }
+
+    /** The accepted words of an {@link SettingType#ENUM} setting, in lower case; empty otherwise. */
+    public List<String> choices() {
+        return Settings.choicesOf(name);
+    }
+}

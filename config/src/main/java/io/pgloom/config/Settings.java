@@ -1,0 +1,193 @@
+package io.pgloom.config;
+
+import static io.pgloom.config.SettingType.BOOL;
+import static io.pgloom.config.SettingType.ENUM;
+import static io.pgloom.config.SettingType.INT;
+import static io.pgloom.config.SettingType.LIST;
+import static io.pgloom.config.SettingType.OCTAL_INT;
+import static io.pgloom.config.SettingType.STRING;
+import static io.pgloom.config.SettingType.TIME;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The settings table: every setting of PgBouncer 1.25's {@code [pgbouncer]} section, declared
+ * once. Defaults and the reload flag are copied from PgBouncer 1.25.2's {@code SHOW CONFIG}
+ * ({@code default} and {@code changeable} columns), so that pgloom's {@code SHOW CONFIG} can print
+ * the same rows.
+ */
+public final class Settings {
+
+    private static final boolean RELOAD = true;
+    private static final boolean RESTART = false;
+
+    /** What pgloom implements in this release; everything else is parsed, checked and warned about. */
+    private static final Set<String> SUPPORTED = Set.of(
+            "listen_addr", "listen_port", "auth_type", "auth_file", "pool_mode", "max_client_conn",
+            "default_pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout",
+            "max_db_connections", "max_user_connections", "server_reset_query", "server_reset_query_always",
+            "server_check_query", "server_check_delay", "server_lifetime", "server_idle_timeout",
+            "server_connect_timeout", "server_login_retry", "query_timeout", "query_wait_timeout",
+            "client_idle_timeout", "client_login_timeout", "idle_transaction_timeout",
+            "ignore_startup_parameters", "logfile", "pidfile", "admin_users", "stats_users",
+            "max_packet_size", "listen_backlog", "tcp_keepalive", "conffile", "job_name", "verbose");
+
+    private static final List<String> SSL_MODES =
+            List.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
+
+    private static final Map<String, List<String>> CHOICES = Map.of(
+            "pool_mode", List.of("session", "transaction", "statement"),
+            // ldap is a valid PgBouncer 1.25 value; AuthType refuses it with a clear message.
+            "auth_type", List.of("any", "trust", "plain", "md5", "cert", "hba", "ldap", "pam", "scram-sha-256"),
+            "client_tls_sslmode", SSL_MODES,
+            "server_tls_sslmode", SSL_MODES);
+
+    private static final List<Setting> ALL;
+    private static final Map<String, Setting> BY_NAME;
+
+    static {
+        List<Setting> table = new ArrayList<>(List.of(
+                row("admin_users", LIST, "", "", RELOAD, "users allowed to run every admin console command"),
+                row("application_name_add_host", BOOL, "0", "", RELOAD, "append the client's address and port to application_name at login"),
+                row("auth_dbname", STRING, "", "", RELOAD, "database whose connection runs auth_query"),
+                row("auth_file", STRING, "", "", RELOAD, "userlist.txt with user names and passwords or secrets"),
+                row("auth_hba_file", STRING, "", "", RELOAD, "pg_hba.conf-style rules used when auth_type is hba"),
+                row("auth_ident_file", STRING, "", "", RELOAD, "user name map file for hba authentication"),
+                row("auth_ldap_options", STRING, "", "", RELOAD, "LDAP connection options for auth_type ldap"),
+                row("auth_query", STRING, "SELECT rolname, CASE WHEN rolvaliduntil < now() THEN NULL ELSE rolpassword END FROM pg_authid WHERE rolname=$1 AND rolcanlogin", "", RELOAD, "query that fetches a password for users missing from auth_file"),
+                row("auth_type", ENUM, "md5", "", RELOAD, "how clients authenticate"),
+                row("auth_user", STRING, "", "", RELOAD, "user that runs auth_query"),
+                row("autodb_idle_timeout", TIME, "3600", "s", RELOAD, "free pools made from the * entry after this long unused"),
+                row("cancel_wait_timeout", TIME, "10", "s", RELOAD, "give up forwarding a cancel request after this long"),
+                row("client_idle_timeout", TIME, "0", "s", RELOAD, "close client connections idle this long (0 = never)"),
+                row("client_login_timeout", TIME, "60", "s", RELOAD, "drop clients that have not logged in after this long"),
+                row("client_tls13_ciphers", STRING, "", "", RELOAD, "TLS 1.3 cipher suites offered to clients"),
+                row("client_tls_ca_file", STRING, "", "", RELOAD, "CA certificates that validate client certificates"),
+                row("client_tls_cert_file", STRING, "", "", RELOAD, "certificate presented to clients"),
+                row("client_tls_ciphers", STRING, "default", "", RELOAD, "TLS 1.2 and older ciphers offered to clients"),
+                row("client_tls_dheparams", STRING, "auto", "", RELOAD, "Diffie-Hellman parameters for client TLS"),
+                row("client_tls_ecdhcurve", STRING, "auto", "", RELOAD, "elliptic curve for client TLS key exchange"),
+                row("client_tls_key_file", STRING, "", "", RELOAD, "private key for client TLS"),
+                row("client_tls_protocols", STRING, "secure", "", RELOAD, "TLS versions accepted from clients"),
+                row("client_tls_sslmode", ENUM, "disable", "", RELOAD, "whether clients may or must use TLS"),
+                row("conffile", STRING, "", "", RELOAD, "the configuration file read on the next reload"),
+                row("default_pool_size", INT, "20", "", RELOAD, "server connections per user and database pair"),
+                row("disable_pqexec", BOOL, "0", "", RESTART, "refuse the simple query protocol"),
+                row("dns_max_ttl", TIME, "15", "s", RELOAD, "how long a DNS answer is cached"),
+                row("dns_nxdomain_ttl", TIME, "15", "s", RELOAD, "how long a failed DNS lookup is cached"),
+                row("dns_zone_check_period", TIME, "0", "s", RELOAD, "how often DNS zone serials are checked (0 = never)"),
+                row("idle_transaction_timeout", TIME, "0", "s", RELOAD, "disconnect clients idle inside a transaction this long (0 = never)"),
+                row("ignore_startup_parameters", LIST, "", "", RELOAD, "startup parameters accepted from clients and then ignored"),
+                row("job_name", STRING, "pgbouncer", "", RESTART, "service name used in logs and by the service manager"),
+                row("listen_addr", LIST, "", "", RESTART, "TCP addresses to listen on; * for all, empty for none"),
+                row("listen_backlog", INT, "128", "", RESTART, "listen(2) backlog"),
+                row("listen_port", INT, "6432", "", RESTART, "TCP port to listen on"),
+                row("log_connections", BOOL, "1", "", RELOAD, "log each successful login"),
+                row("log_disconnections", BOOL, "1", "", RELOAD, "log each disconnection with its reason"),
+                row("log_pooler_errors", BOOL, "1", "", RELOAD, "log the errors sent to clients"),
+                row("log_stats", BOOL, "1", "", RELOAD, "log aggregated statistics every stats_period"),
+                row("logfile", STRING, "", "", RELOAD, "file to log to, besides stderr"),
+                row("login_notify_message", STRING, "", "", RELOAD, "notice sent to clients right after login"),
+                row("max_client_conn", INT, "100", "", RELOAD, "client connections allowed in total"),
+                row("max_db_client_connections", INT, "0", "", RELOAD, "client connections allowed per database (0 = no limit)"),
+                row("max_db_connections", INT, "0", "", RELOAD, "server connections allowed per database (0 = no limit)"),
+                row("max_packet_size", INT, "2147483647", "bytes", RELOAD, "largest protocol message let through"),
+                row("max_prepared_statements", INT, "200", "", RELOAD, "prepared statements tracked per server connection in transaction mode"),
+                row("max_user_client_connections", INT, "0", "", RELOAD, "client connections allowed per user (0 = no limit)"),
+                row("max_user_connections", INT, "0", "", RELOAD, "server connections allowed per user (0 = no limit)"),
+                row("min_pool_size", INT, "0", "", RELOAD, "keep at least this many server connections open per pool"),
+                row("peer_id", INT, "0", "", RELOAD, "this process's id among peers (0 = peering off)"),
+                row("pidfile", STRING, "", "", RESTART, "file to write the process id to"),
+                row("pkt_buf", INT, "4096", "bytes", RESTART, "size of the internal packet buffer"),
+                row("pool_idle_timeout", TIME, "0", "s", RELOAD, "free a pool unused for this long (0 = never)"),
+                row("pool_mode", ENUM, "session", "", RELOAD, "when a server connection returns to the pool"),
+                row("query_timeout", TIME, "0", "s", RELOAD, "cancel queries running longer than this (0 = never)"),
+                row("query_wait_notify", TIME, "5", "s", RELOAD, "tell a waiting client it is queued after this long (0 = never)"),
+                row("query_wait_timeout", TIME, "120", "s", RELOAD, "disconnect clients that waited this long for a server (0 = wait forever)"),
+                row("reserve_pool_size", INT, "0", "", RELOAD, "extra server connections a busy pool may open"),
+                row("reserve_pool_timeout", TIME, "5", "s", RELOAD, "how long a client waits before the reserve pool is used"),
+                row("resolv_conf", STRING, "", "", RESTART, "custom resolv.conf for DNS lookups"),
+                row("sbuf_loopcnt", INT, "5", "", RELOAD, "rounds of data handled per connection before moving on"),
+                row("scram_iterations", INT, "4096", "", RELOAD, "PBKDF2 iterations when deriving SCRAM secrets"),
+                row("server_check_delay", TIME, "30", "s", RELOAD, "a released connection is reused without a check for this long"),
+                row("server_check_query", STRING, "<empty>", "", RELOAD, "liveness check query; <empty> sends an empty query, empty disables checks"),
+                row("server_connect_timeout", TIME, "15", "s", RELOAD, "time allowed to connect to and log in to a server"),
+                row("server_fast_close", BOOL, "0", "", RELOAD, "in session mode close connections marked for closing at once"),
+                row("server_idle_timeout", TIME, "600", "s", RELOAD, "close server connections idle this long (0 = never)"),
+                row("server_lifetime", TIME, "3600", "s", RELOAD, "close unused server connections older than this"),
+                row("server_login_retry", TIME, "15", "s", RELOAD, "wait this long before connecting again after a failed login"),
+                row("server_reset_query", STRING, "DISCARD ALL", "", RELOAD, "query that cleans a session before the next client gets it"),
+                row("server_reset_query_always", BOOL, "0", "", RELOAD, "run server_reset_query in every pool mode, not only session"),
+                row("server_round_robin", BOOL, "0", "", RELOAD, "reuse server connections in turn instead of most recent first"),
+                row("server_tls13_ciphers", STRING, "", "", RELOAD, "TLS 1.3 cipher suites offered to servers"),
+                row("server_tls_ca_file", STRING, "", "", RELOAD, "CA certificates that validate server certificates"),
+                row("server_tls_cert_file", STRING, "", "", RELOAD, "client certificate presented to servers"),
+                row("server_tls_ciphers", STRING, "default", "", RELOAD, "TLS 1.2 and older ciphers offered to servers"),
+                row("server_tls_key_file", STRING, "", "", RELOAD, "private key for the certificate presented to servers"),
+                row("server_tls_protocols", STRING, "secure", "", RELOAD, "TLS versions used towards servers"),
+                row("server_tls_sslmode", ENUM, "prefer", "", RELOAD, "whether connections to servers use TLS and how they verify it"),
+                row("so_reuseport", BOOL, "0", "", RESTART, "set SO_REUSEPORT on listening sockets"),
+                row("stats_period", INT, "60", "s", RELOAD, "how often averages are computed and statistics logged"),
+                row("stats_users", LIST, "", "", RELOAD, "users allowed to run read-only admin console commands"),
+                row("suspend_timeout", TIME, "10", "s", RELOAD, "time allowed to flush buffers during SUSPEND or online restart"),
+                row("syslog", BOOL, "0", "", RELOAD, "also log to syslog"),
+                row("syslog_facility", STRING, "daemon", "", RELOAD, "syslog facility"),
+                row("syslog_ident", STRING, "pgbouncer", "", RELOAD, "program name used in syslog"),
+                row("tcp_defer_accept", BOOL, "1", "", RELOAD, "set TCP_DEFER_ACCEPT on listening sockets"),
+                row("tcp_keepalive", BOOL, "1", "", RELOAD, "turn on TCP keepalive with the system's timings"),
+                row("tcp_keepcnt", INT, "0", "", RELOAD, "keepalive probes before a connection is dropped (0 = system default)"),
+                row("tcp_keepidle", INT, "0", "s", RELOAD, "idle time before the first keepalive probe (0 = system default)"),
+                row("tcp_keepintvl", INT, "0", "s", RELOAD, "time between keepalive probes (0 = system default)"),
+                row("tcp_socket_buffer", INT, "0", "bytes", RELOAD, "socket send and receive buffer size (0 = system default)"),
+                row("tcp_user_timeout", INT, "0", "ms", RELOAD, "TCP_USER_TIMEOUT on sockets (0 = system default)"),
+                row("track_extra_parameters", LIST, "IntervalStyle", "", RESTART, "more server parameters kept per client besides the usual five"),
+                row("transaction_timeout", TIME, "0", "s", RELOAD, "disconnect clients whose transaction lasts this long (0 = never)"),
+                row("unix_socket_dir", STRING, "/tmp", "", RESTART, "directory of the Unix socket; empty turns it off"),
+                row("unix_socket_group", STRING, "", "", RESTART, "group owning the Unix socket"),
+                row("unix_socket_mode", OCTAL_INT, "0777", "", RESTART, "file mode of the Unix socket"),
+                row("user", STRING, "", "", RESTART, "Unix user to switch to after start"),
+                row("verbose", INT, "", "", RELOAD, "log verbosity, like repeating -v")));
+        table.sort(Comparator.comparing(Setting::name));
+        Map<String, Setting> byName = new LinkedHashMap<>();
+        for (Setting setting : table) {
+            if (byName.put(setting.name(), setting) != null) {
+                throw new ExceptionInInitializerError("setting declared twice: " + setting.name());
+            }
+        }
+        for (String name : SUPPORTED) {
+            if (!byName.containsKey(name)) {
+                throw new ExceptionInInitializerError("supported setting missing from the table: " + name);
+            }
+        }
+        ALL = List.copyOf(table);
+        BY_NAME = Map.copyOf(byName);
+    }
+
+    private Settings() {
+    }
+
+    /** Every setting, sorted by name (the order of PgBouncer's SHOW CONFIG). */
+    public static List<Setting> all() {
+        return ALL;
+    }
+
+    /** The setting with exactly this name; names are case-sensitive, as in PgBouncer. */
+    public static Optional<Setting> byName(String name) {
+        return Optional.ofNullable(BY_NAME.get(name));
+    }
+
+    static List<String> choicesOf(String name) {
+        return CHOICES.getOrDefault(name, List.of());
+    }
+
+    private static Setting row(String name, SettingType type, String defaultValue, String unit,
+                               boolean reloadable, String description) {
+        return new Setting(name, type, defaultValue, unit, reloadable, SUPPORTED.contains(name), description);
+    }
+}

@@ -1,0 +1,109 @@
+package io.pgloom.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class SettingsTest {
+
+    /** The names of PgBouncer 1.25.2's SHOW CONFIG (shared/reference/pgbouncer-1.25-show-config.txt). */
+    private static final int PGBOUNCER_1_25_SETTINGS = 100;
+
+    @Test
+    void holdsEveryPgBouncer125SettingOnce() {
+        List<String> names = Settings.all().stream().map(Setting::name).toList();
+        assertEquals(PGBOUNCER_1_25_SETTINGS, names.size());
+        assertEquals(PGBOUNCER_1_25_SETTINGS, Set.copyOf(names).size());
+        assertEquals(names.stream().sorted().toList(), names, "sorted by name, as SHOW CONFIG prints them");
+        assertEquals("admin_users", names.getFirst());
+        assertEquals("verbose", names.getLast());
+    }
+
+    @Test
+    void defaultsAndReloadFlagsMatchPgBouncersShowConfig() {
+        assertSetting("default_pool_size", SettingType.INT, "20", true);
+        assertSetting("max_client_conn", SettingType.INT, "100", true);
+        assertSetting("listen_port", SettingType.INT, "6432", false);
+        assertSetting("listen_addr", SettingType.LIST, "", false);
+        assertSetting("auth_type", SettingType.ENUM, "md5", true);
+        assertSetting("pool_mode", SettingType.ENUM, "session", true);
+        assertSetting("server_tls_sslmode", SettingType.ENUM, "prefer", true);
+        assertSetting("server_check_query", SettingType.STRING, "<empty>", true);
+        assertSetting("server_reset_query", SettingType.STRING, "DISCARD ALL", true);
+        assertSetting("query_wait_timeout", SettingType.TIME, "120", true);
+        assertSetting("server_lifetime", SettingType.TIME, "3600", true);
+        assertSetting("unix_socket_mode", SettingType.OCTAL_INT, "0777", false);
+        assertSetting("unix_socket_dir", SettingType.STRING, "/tmp", false);
+        assertSetting("track_extra_parameters", SettingType.LIST, "IntervalStyle", false);
+        assertSetting("disable_pqexec", SettingType.BOOL, "0", false);
+        assertSetting("max_packet_size", SettingType.INT, "2147483647", true);
+        assertSetting("verbose", SettingType.INT, "", true);
+        assertSetting("job_name", SettingType.STRING, "pgbouncer", false);
+        assertEquals("SELECT rolname, CASE WHEN rolvaliduntil < now() THEN NULL ELSE rolpassword END FROM pg_authid"
+                + " WHERE rolname=$1 AND rolcanlogin", Settings.byName("auth_query").orElseThrow().defaultValue());
+    }
+
+    @Test
+    void theSameSettingsNeedARestartAsInPgBouncer() {
+        Set<String> restart = Settings.all().stream().filter(s -> !s.reloadable()).map(Setting::name)
+                .collect(Collectors.toSet());
+        assertEquals(Set.of("disable_pqexec", "job_name", "listen_addr", "listen_backlog", "listen_port", "pidfile",
+                "pkt_buf", "resolv_conf", "so_reuseport", "track_extra_parameters", "unix_socket_dir",
+                "unix_socket_group", "unix_socket_mode", "user"), restart);
+    }
+
+    @Test
+    void marksExactlyWhatPgloomImplements() {
+        Set<String> supported = Settings.all().stream().filter(Setting::supported).map(Setting::name)
+                .collect(Collectors.toSet());
+        assertEquals(Set.of("listen_addr", "listen_port", "auth_type", "auth_file", "pool_mode", "max_client_conn",
+                "default_pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout",
+                "max_db_connections", "max_user_connections", "server_reset_query", "server_reset_query_always",
+                "server_check_query", "server_check_delay", "server_lifetime", "server_idle_timeout",
+                "server_connect_timeout", "server_login_retry", "query_timeout", "query_wait_timeout",
+                "client_idle_timeout", "client_login_timeout", "idle_transaction_timeout",
+                "ignore_startup_parameters", "logfile", "pidfile", "admin_users", "stats_users", "max_packet_size",
+                "listen_backlog", "tcp_keepalive", "conffile", "job_name", "verbose"), supported);
+        assertFalse(Settings.byName("track_extra_parameters").orElseThrow().supported());
+        assertFalse(Settings.byName("application_name_add_host").orElseThrow().supported());
+    }
+
+    @Test
+    void everyDefaultParsesAsItsOwnType() {
+        for (Setting setting : Settings.all()) {
+            SettingValue.parseDefault(setting);
+            assertFalse(setting.description().isBlank(), setting.name());
+            assertEquals(setting.type() == SettingType.ENUM, !setting.choices().isEmpty(), setting.name());
+        }
+    }
+
+    @Test
+    void timesAreInSecondsAndSizesInBytes() {
+        for (Setting setting : Settings.all()) {
+            if (setting.type() == SettingType.TIME) {
+                assertEquals("s", setting.unit(), setting.name());
+            }
+        }
+        assertEquals("bytes", Settings.byName("pkt_buf").orElseThrow().unit());
+        assertEquals("ms", Settings.byName("tcp_user_timeout").orElseThrow().unit());
+    }
+
+    @Test
+    void namesAreCaseSensitive() {
+        assertTrue(Settings.byName("pool_mode").isPresent());
+        assertTrue(Settings.byName("Pool_Mode").isEmpty());
+        assertTrue(Settings.byName("no_such_setting").isEmpty());
+    }
+
+    private static void assertSetting(String name, SettingType type, String defaultValue, boolean reloadable) {
+        Setting setting = Settings.byName(name).orElseThrow();
+        assertEquals(type, setting.type(), name);
+        assertEquals(defaultValue, setting.defaultValue(), name);
+        assertEquals(reloadable, setting.reloadable(), name);
+    }
+}
