@@ -270,6 +270,36 @@ class EmbeddedPostgresTest {
     }
 
     @Test
+    void aCopiedStoppedPrimaryStartsAsAStandby() throws IOException {
+        Path parent = Files.createTempDirectory("pgloom-embedded-replica-");
+        Files.setPosixFilePermissions(parent, PosixFilePermissions.fromString("rwx--x--x"));
+        try (EmbeddedPostgres primary = EmbeddedPostgres.builder().hostAuthMethod("trust").start()) {
+            // No pg_basebackup in the zonky binaries: copy the cleanly stopped primary, as root.
+            primary.stop();
+            Path copy = parent.resolve("replica");
+            try (var paths = Files.walk(primary.dataDirectory())) {
+                for (Path from : paths.toList()) {
+                    Files.copy(from, copy.resolve(primary.dataDirectory().relativize(from).toString()));
+                }
+            }
+            Files.createFile(copy.resolve("standby.signal"));
+            primary.restart();
+            try (EmbeddedPostgres replica = EmbeddedPostgres.builder()
+                    .dataDirectory(copy)
+                    .setting("primary_conninfo", "host=127.0.0.1 port=" + primary.port() + " user=postgres")
+                    .start();
+                    WireProbe probe = WireProbe.startup(replica.host(), replica.port(), "postgres", "postgres")) {
+                assertNotEquals(primary.port(), replica.port());
+                probe.authenticationRequest();
+                probe.awaitReady();
+                assertEquals(List.of(List.of("t")), probe.query("SELECT pg_is_in_recovery()"));
+            }
+        } finally {
+            PostgresBinaries.deleteTree(parent);
+        }
+    }
+
+    @Test
     void aRootOwnedPrivateParentIsRefusedWithAClearMessage() throws IOException {
         if (!PostgresAccount.isRoot()) {
             return; // only root runs the server as another account
