@@ -42,15 +42,20 @@ final class AbandonedInstances {
         Path base = Files.createTempDirectory(tmp, PREFIX);
         ProcessHandle me = ProcessHandle.current();
         long start = me.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
-        Files.writeString(base.resolve(OWNER_FILE), me.pid() + " " + start + "\n", StandardCharsets.UTF_8);
+        Files.writeString(base.resolve(OWNER_FILE), me.pid() + " " + start + " " + pidNamespace() + "\n",
+                StandardCharsets.UTF_8);
         return base;
     }
 
-    /** Reaps abandoned directories in {@code tmp}, once per JVM; never fails. */
+    /** Reaps abandoned directories in {@code tmp}, the first time it is called in this JVM. */
     static void reapOnce(Path tmp) {
-        if (!reaped.compareAndSet(false, true)) {
-            return;
+        if (reaped.compareAndSet(false, true)) {
+            reap(tmp);
         }
+    }
+
+    /** Reaps abandoned directories in {@code tmp}; never fails. */
+    static void reap(Path tmp) {
         try (DirectoryStream<Path> bases = Files.newDirectoryStream(tmp, PREFIX + "*")) {
             for (Path base : bases) {
                 try {
@@ -70,8 +75,8 @@ final class AbandonedInstances {
             return; // not ours, or just being created
         }
         String[] owner = Files.readString(ownerFile, StandardCharsets.UTF_8).strip().split(" ");
-        if (owner.length != 2) {
-            return;
+        if (owner.length != 3 || !owner[2].equals(pidNamespace())) {
+            return; // a container sharing our /tmp: its pids mean nothing here
         }
         long pid = Long.parseLong(owner[0]);
         long start = Long.parseLong(owner[1]);
@@ -98,6 +103,15 @@ final class AbandonedInstances {
             return true; // cannot tell a reused pid from the owner: assume the owner
         }
         return Math.abs(started.get().toEpochMilli() - start) < START_TOLERANCE_MILLIS;
+    }
+
+    /** Which pid namespace this JVM lives in, e.g. {@code pid:[4026531836]}. */
+    private static String pidNamespace() {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString().replace(' ', '_');
+        } catch (IOException | UnsupportedOperationException e) {
+            return "unknown";
+        }
     }
 
     private static List<Path> dataDirectories(Path base) throws IOException {

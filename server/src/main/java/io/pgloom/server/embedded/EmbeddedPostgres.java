@@ -241,7 +241,9 @@ public final class EmbeddedPostgres implements AutoCloseable {
         Files.createDirectories(dataDirectory);
         Files.setPosixFilePermissions(dataDirectory, PosixFilePermissions.fromString("rwx------"));
         account.own(dataDirectory);
+        long t0 = System.nanoTime();
         initdb(b.hostAuthMethod);
+        long t1 = System.nanoTime();
         ConfigFiles.writeHba(dataDirectory, b.hbaLines, b.hostAuthMethod, account);
         ConfigFiles.writeSettings(dataDirectory, settings, account);
 
@@ -253,6 +255,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
         }
         bootstrap.addAll(b.bootstrapSql);
         SingleUserMode.run(binaries, account, dataDirectory, bootstrap, logFile, START_TIMEOUT);
+        log.debug("Created a cluster in {}: initdb {} ms, {} bootstrap statements {} ms", dataDirectory,
+                (t1 - t0) / 1_000_000, bootstrap.size(), (System.nanoTime() - t1) / 1_000_000);
     }
 
     private void initdb(String hostMethod) throws IOException {
@@ -374,24 +378,55 @@ public final class EmbeddedPostgres implements AutoCloseable {
         Process p = process;
         Optional<ProcessHandle> postmaster = postmasterPid > 0
                 ? ProcessHandle.of(postmasterPid).filter(ProcessHandle::isAlive) : Optional.empty();
+        // With setpriv the postmaster is p; with runuser it is p's child. runuser answers a
+        // stopped child by stopping itself (job control) and would then never reap it: freeze
+        // runuser before its child, and let it go on once the child is dead.
+        boolean wrapped = postmaster.isPresent() && p.pid() != postmasterPid;
+        if (wrapped) {
+            Signals.stop(List.of(p.pid()));
+        }
         postmaster.ifPresent(pm -> Signals.stop(List.of(pm.pid())));
-        // With setpriv the postmaster is p; with runuser it is p's child.
         List<ProcessHandle> tree = new ArrayList<>(p.toHandle().descendants().toList());
         postmaster.ifPresent(pm -> pm.descendants().filter(h -> !tree.contains(h)).forEach(tree::add));
         Signals.stop(tree.stream().map(ProcessHandle::pid).toList());
         postmaster.ifPresent(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
         tree.forEach(ProcessHandle::destroyForcibly);
+        if (postmaster.isEmpty()) {
+            p.destroyForcibly();
+        }
+        if (wrapped) {
+            Signals.resume(p.pid());
+        }
         try {
-            p.waitFor(KILL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            List<ProcessHandle> all = new ArrayList<>(tree);
-            postmaster.ifPresent(all::add);
-            awaitExit(all);
+            // runuser exits by itself once its child is dead, and reaps it. Killing runuser as
+            // well would leave the postmaster a zombie that only pid 1 reaps, maybe a second
+            // later, and a restart meanwhile would read the zombie's pid in the stale
+            // postmaster.pid as a live server ("lock file already exists").
+            if (!p.waitFor(KILL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                p.waitFor(KILL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            awaitExit(tree);
+            if (postmaster.isPresent()) {
+                awaitReaped(postmaster.get());
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         log.debug("PostgreSQL {} on port {} killed with {} children in {} ms", postmasterPid, port, tree.size(),
                 (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /** Waits, bounded, until the postmaster is not even a zombie: see {@link #killProcesses}. */
+    private static void awaitReaped(ProcessHandle postmaster) throws InterruptedException {
+        long deadline = System.nanoTime() + KILL_TIMEOUT.toNanos();
+        while (postmaster.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        if (postmaster.isAlive()) {
+            log.warn("Killed postmaster {} not reaped after {} s; a restart may take it for a live server",
+                    postmaster.pid(), KILL_TIMEOUT.toSeconds());
+        }
     }
 
     /** Waits, bounded, until none of {@code processes} runs. */
@@ -522,8 +557,15 @@ public final class EmbeddedPostgres implements AutoCloseable {
         private final Map<String, String> settings = new LinkedHashMap<>();
         private final List<String> bootstrapSql = new ArrayList<>();
         private Path dataDirectory;
+        private PostgresAccount account;
 
         private Builder() {}
+
+        /** Tests only: run the server through this launcher instead of this JVM's usual one. */
+        Builder account(PostgresAccount account) {
+            this.account = account;
+            return this;
+        }
 
         /** 0 (the default) picks a free port on the listen address. */
         public Builder port(int port) {
@@ -614,7 +656,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
          * connections, or fails within 60 s with the end of the server log in the message.
          */
         public EmbeddedPostgres start() throws IOException {
-            PostgresAccount account = PostgresAccount.forThisProcess();
+            PostgresAccount account = this.account != null ? this.account : PostgresAccount.forThisProcess();
             PostgresBinaries binaries = PostgresBinaries.resolve(account);
             Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
             AbandonedInstances.reapOnce(tmp);

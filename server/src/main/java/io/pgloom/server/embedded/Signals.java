@@ -7,7 +7,7 @@ import java.util.stream.Collectors;
 
 /**
  * Sends the signals Java cannot: {@link ProcessHandle} knows only SIGTERM and SIGKILL, while a
- * postmaster's fast shutdown is SIGINT and freezing a process tree is SIGSTOP. The shell's
+ * postmaster's fast shutdown is SIGINT and freezing a process tree is SIGSTOP/SIGCONT. The shell's
  * built-in {@code kill} does it, without depending on procps's {@code /bin/kill} (absent from
  * slim images) or on native access.
  */
@@ -26,6 +26,11 @@ final class Signals {
     /** SIGSTOP to each of {@code pids}; false if any could not be stopped (e.g. already gone). */
     static boolean stop(List<Long> pids) {
         return pids.isEmpty() || send("STOP", pids);
+    }
+
+    /** SIGCONT to {@code pid}. */
+    static boolean resume(long pid) {
+        return send("CONT", List.of(pid));
     }
 
     private static boolean send(String signal, List<Long> pids) {

@@ -18,6 +18,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -124,6 +125,15 @@ class EmbeddedPostgresTest {
                 assertEquals(WireProbe.AUTH_SASL, auth.int32(0));
                 assertTrue(auth.text().contains("SCRAM-SHA-256"), auth.text());
             }
+            try (WireProbe probe = WireProbe.startup(pg.host(), pg.port(), "postgres", "postgres")) {
+                probe.authenticate(pg.superuser(), pg.superuserPassword());
+                probe.awaitReady();
+                assertEquals(List.of(List.of("postgres")), probe.query("SELECT current_user"));
+            }
+            try (WireProbe probe = WireProbe.startup(pg.host(), pg.port(), "postgres", "postgres")) {
+                IOException wrong = assertThrows(IOException.class, () -> probe.authenticate("postgres", "wrong"));
+                assertTrue(wrong.getMessage().contains("28P01"), wrong.getMessage());
+            }
             try (WireProbe probe = WireProbe.startup(pg.host(), pg.port(), "alice", "postgres")) {
                 assertEquals(WireProbe.AUTH_OK, probe.authenticationRequest().int32(0));
                 probe.awaitReady();
@@ -191,15 +201,26 @@ class EmbeddedPostgresTest {
     @Test
     void twoInstancesRunSideBySide() throws Exception {
         try (ExecutorService starter = Executors.newVirtualThreadPerTaskExecutor()) {
-            Callable<EmbeddedPostgres> md5 = () -> EmbeddedPostgres.builder().hostAuthMethod("md5").start();
+            Callable<EmbeddedPostgres> md5 = () -> EmbeddedPostgres.builder()
+                    .hostAuthMethod("md5")
+                    .superuser("admin")
+                    .superuserPassword("s3cret")
+                    .start();
             Callable<EmbeddedPostgres> scram = () -> EmbeddedPostgres.builder().start();
             Future<EmbeddedPostgres> first = starter.submit(md5);
             Future<EmbeddedPostgres> second = starter.submit(scram);
             try (EmbeddedPostgres a = first.get(); EmbeddedPostgres b = second.get()) {
                 assertNotEquals(a.port(), b.port());
                 assertNotEquals(a.dataDirectory(), b.dataDirectory());
-                try (WireProbe probe = WireProbe.startup(a.host(), a.port(), "postgres", "postgres")) {
+                try (WireProbe probe = WireProbe.startup(a.host(), a.port(), "admin", "postgres")) {
                     assertEquals(WireProbe.AUTH_MD5, probe.authenticationRequest().int32(0));
+                }
+                try (WireProbe probe = WireProbe.startup(a.host(), a.port(), "admin", "postgres")) {
+                    // md5 on the wire, so the superuser's password was stored as md5, not SCRAM
+                    probe.authenticate("admin", "s3cret");
+                    probe.awaitReady();
+                    assertEquals(List.of(List.of("admin", "on")),
+                            probe.query("SELECT current_user, current_setting('is_superuser')"));
                 }
                 try (WireProbe probe = WireProbe.startup(b.host(), b.port(), "postgres", "postgres")) {
                     assertEquals(WireProbe.AUTH_SASL, probe.authenticationRequest().int32(0));
@@ -249,6 +270,36 @@ class EmbeddedPostgresTest {
     }
 
     @Test
+    void aCopiedStoppedPrimaryStartsAsAStandby() throws IOException {
+        Path parent = Files.createTempDirectory("pgloom-embedded-replica-");
+        Files.setPosixFilePermissions(parent, PosixFilePermissions.fromString("rwx--x--x"));
+        try (EmbeddedPostgres primary = EmbeddedPostgres.builder().hostAuthMethod("trust").start()) {
+            // No pg_basebackup in the zonky binaries: copy the cleanly stopped primary, as root.
+            primary.stop();
+            Path copy = parent.resolve("replica");
+            try (var paths = Files.walk(primary.dataDirectory())) {
+                for (Path from : paths.toList()) {
+                    Files.copy(from, copy.resolve(primary.dataDirectory().relativize(from).toString()));
+                }
+            }
+            Files.createFile(copy.resolve("standby.signal"));
+            primary.restart();
+            try (EmbeddedPostgres replica = EmbeddedPostgres.builder()
+                    .dataDirectory(copy)
+                    .setting("primary_conninfo", "host=127.0.0.1 port=" + primary.port() + " user=postgres")
+                    .start();
+                    WireProbe probe = WireProbe.startup(replica.host(), replica.port(), "postgres", "postgres")) {
+                assertNotEquals(primary.port(), replica.port());
+                probe.authenticationRequest();
+                probe.awaitReady();
+                assertEquals(List.of(List.of("t")), probe.query("SELECT pg_is_in_recovery()"));
+            }
+        } finally {
+            PostgresBinaries.deleteTree(parent);
+        }
+    }
+
+    @Test
     void aRootOwnedPrivateParentIsRefusedWithAClearMessage() throws IOException {
         if (!PostgresAccount.isRoot()) {
             return; // only root runs the server as another account
@@ -262,6 +313,65 @@ class EmbeddedPostgresTest {
         } finally {
             PostgresBinaries.deleteTree(parent);
         }
+    }
+
+    @Test
+    void underRunuserTheSignalsStillReachThePostmaster() throws IOException {
+        if (!PostgresAccount.isRoot() || PostgresAccount.onPath("runuser").isEmpty()) {
+            return; // the fallback launcher exists only for root
+        }
+        try (EmbeddedPostgres pg = EmbeddedPostgres.builder()
+                .account(PostgresAccount.viaRunuser())
+                .hostAuthMethod("trust")
+                .start()) {
+            ProcessHandle postmaster = ProcessHandle.of(pg.pid()).orElseThrow();
+            assertTrue(postmaster.parent().flatMap(p -> p.info().command()).orElse("").endsWith("runuser"),
+                    "runuser forks: the postmaster is its child");
+            long t0 = System.nanoTime();
+            pg.kill();
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5), "runuser reaped its child promptly");
+            assertFalse(postmaster.isAlive(), "not even a zombie");
+            assertNoListener(pg.port());
+            pg.restart();
+            long pid = pg.pid();
+            try (WireProbe idle = WireProbe.startup(pg.host(), pg.port(), "postgres", "postgres")) {
+                idle.authenticationRequest();
+                idle.awaitReady();
+                pg.stop();
+                assertTrue(idle.readUntilClosed().stream().anyMatch(m -> m.text().contains("57P01")),
+                        "a fast shutdown, not runuser's SIGTERM");
+            }
+            assertTrue(ProcessHandle.of(pid).map(EmbeddedPostgres::hasExited).orElse(true));
+        }
+    }
+
+    @Test
+    void theShutdownHookStopsTheServerAndDeletesItsDirectory() throws Exception {
+        ChildJvm child = ChildJvm.start();
+        assertTrue(Files.isDirectory(child.base));
+        assertTrue(Signals.interrupt(child.process.pid()), "Ctrl-C");
+        assertTrue(child.process.waitFor(60, TimeUnit.SECONDS), "child JVM exits");
+        assertTrue(ProcessHandle.of(child.postmasterPid).map(EmbeddedPostgres::hasExited).orElse(true));
+        assertNoListener(child.port);
+        assertFalse(Files.exists(child.base), child.base + " deleted");
+    }
+
+    @Test
+    void aServerOrphanedByAKilledJvmIsReapedByTheNext() throws Exception {
+        ChildJvm child = ChildJvm.start();
+        child.process.destroyForcibly(); // SIGKILL: no shutdown hook
+        assertTrue(child.process.waitFor(10, TimeUnit.SECONDS));
+        ProcessHandle orphan = ProcessHandle.of(child.postmasterPid).orElseThrow();
+        assertFalse(EmbeddedPostgres.hasExited(orphan), "the postmaster outlives its JVM");
+
+        AbandonedInstances.reap(Path.of(System.getProperty("java.io.tmpdir")));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!EmbeddedPostgres.hasExited(orphan) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertTrue(EmbeddedPostgres.hasExited(orphan), "reaped");
+        assertFalse(Files.exists(child.base), child.base + " deleted");
+        assertTrue(Files.exists(shared.dataDirectory()), "a live JVM's instance is left alone");
     }
 
     @Test
