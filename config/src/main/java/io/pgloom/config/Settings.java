@@ -32,11 +32,11 @@ public final class Settings {
             "listen_addr", "listen_port", "auth_type", "auth_file", "pool_mode", "max_client_conn",
             "default_pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout",
             "max_db_connections", "max_user_connections", "server_reset_query", "server_reset_query_always",
-            "server_check_query", "server_check_delay", "server_lifetime", "server_idle_timeout",
+            "server_lifetime", "server_idle_timeout",
             "server_connect_timeout", "server_login_retry", "query_timeout", "query_wait_timeout",
             "client_idle_timeout", "client_login_timeout", "idle_transaction_timeout",
-            "ignore_startup_parameters", "logfile", "pidfile", "admin_users", "stats_users",
-            "max_packet_size", "listen_backlog", "tcp_keepalive", "conffile", "job_name", "verbose");
+            "ignore_startup_parameters", "pidfile",
+            "max_packet_size", "listen_backlog", "tcp_keepalive", "conffile", "job_name");
 
     private static final List<String> SSL_MODES =
             List.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");

@@ -118,7 +118,9 @@ class ConfigLoaderTest {
         assertEquals(23, settings.explicit().size());
         assertEquals("/var/log/pgbouncer/pgbouncer.log", settings.explicit().get("logfile"));
 
-        assertEquals(List.of(), config.warnings(), "every setting used here is supported");
+        // The admin console (admin_users, stats_users), logfile and verbose are not built yet: warned by name and line.
+        assertEquals(List.of("logfile", "admin_users", "stats_users", "verbose"),
+                config.warnings().stream().map(w -> w.message().split("'")[1]).toList(), config.warnings().toString());
         assertEquals(Optional.of(dir.resolve("userlist.txt")), config.authFile());
     }
 

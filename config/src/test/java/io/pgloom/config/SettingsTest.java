@@ -64,11 +64,11 @@ class SettingsTest {
         assertEquals(Set.of("listen_addr", "listen_port", "auth_type", "auth_file", "pool_mode", "max_client_conn",
                 "default_pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout",
                 "max_db_connections", "max_user_connections", "server_reset_query", "server_reset_query_always",
-                "server_check_query", "server_check_delay", "server_lifetime", "server_idle_timeout",
+                "server_lifetime", "server_idle_timeout",
                 "server_connect_timeout", "server_login_retry", "query_timeout", "query_wait_timeout",
                 "client_idle_timeout", "client_login_timeout", "idle_transaction_timeout",
-                "ignore_startup_parameters", "logfile", "pidfile", "admin_users", "stats_users", "max_packet_size",
-                "listen_backlog", "tcp_keepalive", "conffile", "job_name", "verbose"), supported);
+                "ignore_startup_parameters", "pidfile", "max_packet_size",
+                "listen_backlog", "tcp_keepalive", "conffile", "job_name"), supported);
         assertFalse(Settings.byName("track_extra_parameters").orElseThrow().supported());
         assertFalse(Settings.byName("application_name_add_host").orElseThrow().supported());
     }
