@@ -1,0 +1,110 @@
+package io.pgloom.server;
+
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.StructuredTaskScope;
+import java.util.concurrent.StructuredTaskScope.Joiner;
+import java.util.concurrent.StructuredTaskScope.Subtask;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A structured scope that any thread may start tasks in. This is the only class that touches
+ * the {@link StructuredTaskScope} preview API, so a later JDK's API change touches one file.
+ *
+ * <p>Threading: {@code StructuredTaskScope} lets only its owner thread fork. Sessions and pools
+ * need to start tasks from other threads (a client thread opens a server connection), so the
+ * scope's owner is a small virtual thread that forks whatever is handed to it through a queue.
+ * That hand-off happens once per task start, never on the data path. {@link #close()} cancels
+ * the scope: every task is interrupted (which also closes the socket a virtual thread is blocked
+ * on) and {@code close} returns only when all of them have ended, so no task outlives its scope.
+ */
+public final class TaskScope implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(TaskScope.class);
+    private static final Runnable STOP = () -> { };
+
+    private final String name;
+    private final LinkedBlockingQueue<Runnable> starts = new LinkedBlockingQueue<>();
+    private final CancelOnRequest joiner = new CancelOnRequest();
+    private final Thread owner;
+    private volatile boolean closed;
+
+    public TaskScope(String name) {
+        this.name = name;
+        this.owner = Thread.ofVirtual().name(name + "-scope").start(this::own);
+    }
+
+    /** Starts {@code task} in a new virtual thread of this scope; false if the scope is closed. */
+    public boolean start(String threadName, Runnable task) {
+        if (closed) {
+            return false;
+        }
+        starts.add(() -> {
+            Thread.currentThread().setName(threadName);
+            task.run();
+        });
+        return true;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    private void own() {
+        try (var scope = StructuredTaskScope.open(joiner)) {
+            while (true) {
+                Runnable next;
+                try {
+                    next = starts.take();
+                } catch (InterruptedException e) {
+                    next = STOP;
+                }
+                if (next == STOP) {
+                    break;
+                }
+                Runnable task = next;
+                scope.fork(() -> {
+                    try {
+                        task.run();
+                    } catch (RuntimeException | Error e) {
+                        log.error("task in scope {} failed", name, e);
+                    }
+                });
+            }
+            // A completed no-op subtask makes the joiner cancel the scope: all tasks are interrupted.
+            joiner.cancelRequested = true;
+            scope.fork(() -> { });
+            try {
+                scope.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Cancels every task of this scope and waits until all have ended. Idempotent. */
+    @Override
+    public void close() {
+        closed = true;
+        starts.add(STOP);
+        try {
+            owner.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Never fails the scope on a task's outcome; cancels it once asked to. */
+    private static final class CancelOnRequest implements Joiner<Object, Void> {
+        volatile boolean cancelRequested;
+
+        @Override
+        public boolean onComplete(Subtask<?> subtask) {
+            return cancelRequested;
+        }
+
+        @Override
+        public Void result() {
+            return null;
+        }
+    }
+}
