@@ -1,0 +1,165 @@
+package io.pgloom.server;
+
+import io.pgloom.config.ConfigException;
+import io.pgloom.config.ConfigLoader;
+import io.pgloom.config.ConfigWarning;
+import io.pgloom.config.PgloomConfig;
+import io.pgloom.config.UserList;
+import io.pgloom.config.UserSecret;
+import io.pgloom.server.pool.Listener;
+import io.pgloom.server.pool.Pooler;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running pgloom: config, pooler, listeners, pidfile. Start with {@link #start}, reload on
+ * SIGHUP with {@link #reload}, stop with {@link #shutdown} (graceful) or {@link #close}.
+ */
+public final class PgloomServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PgloomServer.class);
+
+    private final Path configFile;
+    private final Pooler pooler;
+    private final List<Listener> listeners = new ArrayList<>();
+    private final Path pidFile;
+
+    private PgloomServer(Path configFile, PgloomConfig config, Map<String, UserSecret> users, boolean hasAuthFile) {
+        this.configFile = configFile;
+        this.pooler = new Pooler(config, users, hasAuthFile, 0);
+        String pid = config.settings().string("pidfile");
+        this.pidFile = pid == null || pid.isBlank() ? null : config.resolve(pid);
+    }
+
+    /** Loads {@code configFile} and starts listening. Throws with file:line on a bad config. */
+    public static PgloomServer start(Path configFile) throws ConfigException, IOException {
+        PgloomConfig config = ConfigLoader.load(configFile);
+        config.warnings().forEach(w -> log.warn("{}", w));
+        Map<String, UserSecret> users = loadUsers(config);
+        PgloomServer server = new PgloomServer(configFile, config, users, authFile(config) != null);
+        try {
+            server.listen(config);
+            server.writePidFile();
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
+        return server;
+    }
+
+    private static Path authFile(PgloomConfig config) {
+        String f = config.settings().string("auth_file");
+        return f == null || f.isBlank() ? null : config.resolve(f);
+    }
+
+    private static Map<String, UserSecret> loadUsers(PgloomConfig config) throws ConfigException {
+        Path f = authFile(config);
+        return f == null ? Map.of() : UserList.load(f);
+    }
+
+    private void listen(PgloomConfig config) throws IOException {
+        String addrs = config.settings().string("listen_addr");
+        int port = config.settings().integer("listen_port");
+        int backlog = config.settings().integer("listen_backlog");
+        Set<String> hosts = new LinkedHashSet<>();
+        if (addrs == null || addrs.isBlank()) {
+            log.warn("listen_addr is empty: PgBouncer would listen on its unix socket only; pgloom has no unix socket yet and listens on 127.0.0.1");
+            hosts.add("127.0.0.1");
+        } else {
+            for (String a : addrs.split(",")) {
+                String h = a.trim();
+                hosts.add(h.equals("*") ? "0.0.0.0" : h);
+            }
+        }
+        for (String h : hosts) {
+            Listener l = new Listener(pooler, h, port, backlog);
+            listeners.add(l);
+            l.start();
+        }
+        logFileDescriptorLimit(config);
+    }
+
+    private static void logFileDescriptorLimit(PgloomConfig config) {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+            long max = unix.getMaxFileDescriptorCount();
+            int maxClients = config.settings().integer("max_client_conn");
+            log.info("file descriptor limit {}: room for about {} clients (max_client_conn = {})", max, Math.max(0, max - 100), maxClients);
+            if (maxClients > max - 100) {
+                log.warn("max_client_conn {} is above what the file descriptor limit {} allows; raise `ulimit -n`", maxClients, max);
+            }
+        }
+    }
+
+    private void writePidFile() throws IOException {
+        if (pidFile != null) {
+            Files.writeString(pidFile, ProcessHandle.current().pid() + "\n");
+        }
+    }
+
+    public int port() {
+        return listeners.getFirst().port();
+    }
+
+    public Pooler pooler() {
+        return pooler;
+    }
+
+    /**
+     * Re-reads the config. A broken file is refused with file:line and the old config keeps serving.
+     * Settings that need a restart (listen_addr, listen_port...) are reported, not applied.
+     */
+    public boolean reload() {
+        try {
+            PgloomConfig next = ConfigLoader.load(configFile);
+            next.warnings().forEach(w -> log.warn("{}", w));
+            Map<String, UserSecret> users = loadUsers(next);
+            PgloomConfig current = pooler.config();
+            for (String fixed : List.of("listen_addr", "listen_port", "listen_backlog", "pidfile")) {
+                if (!String.valueOf(current.settings().raw(fixed)).equals(String.valueOf(next.settings().raw(fixed)))) {
+                    log.warn("reload: {} changed but needs a restart to take effect", fixed);
+                }
+            }
+            pooler.apply(next, users, authFile(next) != null);
+            log.info("reloaded {}", configFile);
+            return true;
+        } catch (ConfigException e) {
+            log.error("reload refused, keeping the running config: {}", e.getMessage());
+            return false;
+        }
+    }
+
+    /** Stops accepting, lets open transactions finish for up to {@code wait}, then closes everything. */
+    public void shutdown(Duration wait) {
+        log.info("shutting down: waiting up to {}s for open transactions", wait.toSeconds());
+        listeners.forEach(Listener::stopAccepting);
+        pooler.shutdown(wait);
+        close();
+    }
+
+    @Override
+    public void close() {
+        listeners.forEach(Listener::close);
+        pooler.close();
+        if (pidFile != null) {
+            try {
+                Files.deleteIfExists(pidFile);
+            } catch (IOException e) {
+                log.warn("could not remove pidfile {}: {}", pidFile, e.toString());
+            }
+        }
+    }
+
+    /** Warnings of a config, for `pgloom check`. */
+    public static List<ConfigWarning> warnings(PgloomConfig config) {
+        return config.warnings();
+    }
+}

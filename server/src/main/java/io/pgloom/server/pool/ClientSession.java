@@ -1,0 +1,677 @@
+package io.pgloom.server.pool;
+
+import io.pgloom.config.DatabaseEntry;
+import io.pgloom.config.PoolMode;
+import io.pgloom.server.protocol.Backend;
+import io.pgloom.server.protocol.Bytes;
+import io.pgloom.server.protocol.ErrorResponse;
+import io.pgloom.server.protocol.FrameReader;
+import io.pgloom.server.protocol.MessageBuilder;
+import io.pgloom.server.protocol.ProtocolException;
+import io.pgloom.server.protocol.SqlState;
+import io.pgloom.server.protocol.StartupRequest;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection, from startup packet to close.
+ *
+ * <p>Threading: everything in {@link #run} happens in the client's own virtual thread, which is the
+ * only reader of the client socket and, while linked, the only writer to the linked server. The
+ * linked server's reader thread writes server frames to this client and calls
+ * {@link #serverReady}, {@link #parameterChanged} and {@link #serverLost}. Link state (server,
+ * pending, inBatch) is guarded by {@link #linkLock}; writes to the client socket by
+ * {@link #writeLock}. Both are uncontended almost always.
+ */
+public final class ClientSession {
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+    /** Startup parameters that follow the client to whichever server it gets (PgBouncer's varcache). */
+    static final List<String> TRACKED = List.of("client_encoding", "DateStyle", "TimeZone", "IntervalStyle",
+            "standard_conforming_strings", "application_name");
+    private static final Map<String, String> TRACKED_BY_LOWER = trackedByLower();
+    private static final byte[] SSL_REFUSED = {'N'};
+
+    private final Pooler pooler;
+    private final Socket socket;
+    private final OutputStream out;
+    private final FrameReader reader;
+    private final String peer;
+    final ReentrantLock linkLock = new ReentrantLock();
+    private final ReentrantLock writeLock = new ReentrantLock();
+
+    private String user = "-";
+    private String databaseName = "-";
+    private Pool pool;
+    private PoolMode poolMode = PoolMode.SESSION;
+    /** Tracked parameter values as this client last set or was told them. Guarded by linkLock. */
+    private final Map<String, String> tracked = new LinkedHashMap<>();
+    int cancelPid;
+    int cancelSecret;
+
+    // Link state, guarded by linkLock.
+    private ServerConnection server;
+    private int pending;
+    private boolean inBatch;
+    private char transactionStatus = 'I';
+    private volatile boolean closing;
+    private volatile long lastActivityNanos = System.nanoTime();
+
+    ClientSession(Pooler pooler, Socket socket) throws IOException {
+        this.pooler = pooler;
+        this.socket = socket;
+        this.out = socket.getOutputStream();
+        this.reader = new FrameReader(socket.getInputStream(), 512, 64 * 1024);
+        this.peer = socket.getInetAddress().getHostAddress() + ":" + socket.getPort();
+    }
+
+    private static Map<String, String> trackedByLower() {
+        Map<String, String> m = new LinkedHashMap<>();
+        TRACKED.forEach(n -> m.put(n.toLowerCase(Locale.ROOT), n));
+        return m;
+    }
+
+    @Override
+    public String toString() {
+        return "C-" + Integer.toHexString(cancelPid) + " " + user + "@" + databaseName + " from " + peer;
+    }
+
+    /** The client's thread: handshake, then relay until either side goes away. */
+    void run() {
+        try {
+            socket.setTcpNoDelay(true);
+            socket.setKeepAlive(pooler.settings().tcpKeepalive());
+            if (!handshake()) {
+                return;
+            }
+            relay();
+        } catch (PgloomError e) {
+            refuse(e.response());
+        } catch (ProtocolException e) {
+            refuse(new ErrorResponse("FATAL", e.sqlState(), e.getMessage(), null));
+        } catch (PgloomErrorIo e) {
+            refuse(e.response);
+        } catch (SocketTimeoutException e) {
+            refuse(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout"));
+        } catch (EOFException e) {
+            log.debug("{}: client closed the connection", this);
+        } catch (SocketException e) {
+            log.debug("{}: client connection lost: {}", this, e.getMessage());
+        } catch (IOException e) {
+            log.info("{}: client connection failed: {}", this, e.toString());
+        } catch (InterruptedException e) {
+            refuse(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
+        } finally {
+            disconnect();
+        }
+    }
+
+    // ---------------------------------------------------------------- handshake
+
+    private boolean handshake() throws IOException, PgloomError, InterruptedException {
+        PoolerSettings settings = pooler.settings();
+        socket.setSoTimeout(millis(settings.clientLoginTimeout()));
+        StartupRequest.Startup startup = null;
+        while (true) {
+            byte[] body = reader.readStartupMessage(StartupRequest.MAX_LENGTH);
+            StartupRequest request = StartupRequest.decode(body, 0, body.length);
+            switch (request) {
+                case StartupRequest.SslRequest ssl -> {
+                    // No TLS yet: 'N' tells the client to go on in plain text (or give up if it requires TLS).
+                    out.write(SSL_REFUSED);
+                    out.flush();
+                }
+                case StartupRequest.GssEncRequest gss -> {
+                    out.write(SSL_REFUSED);
+                    out.flush();
+                }
+                case StartupRequest.Cancel cancel -> {
+                    pooler.cancel(cancel.processId(), cancel.secretKey());
+                    return false;
+                }
+                case StartupRequest.Startup s -> {
+                    startup = s;
+                }
+            }
+            if (startup != null) {
+                break;
+            }
+        }
+        user = startup.user();
+        databaseName = startup.database();
+        if (startup.minorVersion() > 0 || !startup.protocolOptions().isEmpty()) {
+            // We speak 3.0 only; tell a newer client so it can go on with 3.0.
+            out.write(Backend.negotiateProtocolVersion(0, startup.protocolOptions()));
+        }
+        takeStartupParameters(startup.parameters(), settings.ignoreStartupParameters());
+        if (!pooler.admitClient(this)) {
+            throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "no more connections allowed (max_client_conn)");
+        }
+        if (pooler.isShuttingDown()) {
+            throw PgloomError.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down");
+        }
+        DatabaseEntry db = pooler.database(databaseName)
+                .orElseThrow(() -> PgloomError.fatal(SqlState.INVALID_CATALOG_NAME, "no such database: " + databaseName));
+        ClientAuthenticator.Result auth = new ClientAuthenticator(pooler, reader, out, user)
+                .authenticate(settings.authType());
+        pool = pooler.pool(db, user);
+        if (auth.scramClientKey() != null) {
+            pool.learnScramKeys(auth.scramClientKey(), auth.scramServerKey());
+        }
+        poolMode = pool.poolMode();
+        Map<String, String> welcome = pool.welcomeParameters();
+        if (welcome == null) {
+            // The first client of a pool waits for one server login to learn what to tell clients.
+            ServerConnection s = pool.acquire(this);
+            welcome = s.parameters;
+            pool.release(s);
+        }
+        writeLock.lock();
+        try {
+            out.write(Backend.authenticationOk());
+            Map<String, String> params = new LinkedHashMap<>(welcome);
+            linkLock.lock();
+            try {
+                tracked.forEach(params::put);
+                // The client now knows the welcome values of what it did not set itself.
+                for (String name : TRACKED) {
+                    if (!tracked.containsKey(name) && welcome.containsKey(name)) {
+                        tracked.put(name, welcome.get(name));
+                    }
+                }
+            } finally {
+                linkLock.unlock();
+            }
+            for (Map.Entry<String, String> p : params.entrySet()) {
+                out.write(Backend.parameterStatus(p.getKey(), p.getValue()));
+            }
+            out.write(Backend.backendKeyData(cancelPid, cancelSecret));
+            out.write(Backend.readyForQuery('I'));
+            out.flush();
+        } finally {
+            writeLock.unlock();
+        }
+        socket.setSoTimeout(0);
+        lastActivityNanos = System.nanoTime();
+        log.info("{}: login ok ({} mode)", this, poolMode.configName());
+        return true;
+    }
+
+    private void takeStartupParameters(Map<String, String> params, Set<String> ignored) throws ProtocolException {
+        for (Map.Entry<String, String> p : params.entrySet()) {
+            String name = p.getKey();
+            String lower = name.toLowerCase(Locale.ROOT);
+            if (lower.equals("user") || lower.equals("database")) {
+                continue;
+            }
+            String canonical = TRACKED_BY_LOWER.get(lower);
+            if (canonical != null) {
+                tracked.put(canonical, p.getValue());
+            } else if (!ignored.contains(lower)) {
+                throw new ProtocolException("unsupported startup parameter: " + name);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- relay
+
+    private void relay() throws IOException, PgloomError, InterruptedException {
+        FrameReader r = reader;
+        int maxPacket = pooler.settings().maxPacketSize();
+        while (true) {
+            ServerConnection target = null;
+            if (r.available() == 0) {
+                r.shrinkIfEmpty();
+            }
+            if (!readWithTimeouts()) {
+                if (r.available() > 0) {
+                    throw new ProtocolException("unexpected end of stream within a message");
+                }
+                return;
+            }
+            byte[] buf = r.buffer();
+            int spanStart = r.position();
+            while (r.available() >= 5) {
+                int at = r.position();
+                char type = (char) (buf[at] & 0xff);
+                int len = Bytes.int32(buf, at + 1);
+                if (len < 4 || (maxPacket > 0 && Integer.toUnsignedLong(len) + 1 > maxPacket)) {
+                    throw new ProtocolException("invalid message length " + Integer.toUnsignedString(len)
+                            + " for message type '" + FrameReader.printable(type) + "'"
+                            + (len >= 4 ? " (max_packet_size " + maxPacket + ")" : ""));
+                }
+                int frame = len + 1;
+                boolean counts;
+                switch (type) {
+                    case 'Q', 'S', 'F' -> counts = true;
+                    case 'P', 'B', 'D', 'E', 'C', 'H', 'd', 'c', 'f' -> counts = false;
+                    case 'X' -> {
+                        flush(target, buf, spanStart, at);
+                        return;
+                    }
+                    default -> throw new ProtocolException("unsupported pkt type: " + (int) type
+                            + " ('" + FrameReader.printable(type) + "')");
+                }
+                ServerConnection s = link(type, counts);
+                if (s != target) {
+                    flush(target, buf, spanStart, at);
+                    spanStart = at;
+                    target = s;
+                }
+                if (r.available() < frame) {
+                    // Pass the part we have and stream the rest: a big COPY row or query is never buffered whole.
+                    flush(target, buf, spanStart, r.limit());
+                    int remaining = frame - r.available();
+                    r.advance(r.available());
+                    ServerConnection to = target;
+                    try {
+                        r.passThrough(remaining, (b, off, n) -> flush(to, b, off, off + n));
+                    } catch (EOFException e) {
+                        throw new ProtocolException("unexpected end of stream within a message");
+                    }
+                    buf = r.buffer();
+                    spanStart = r.position();
+                    continue;
+                }
+                r.advance(frame);
+            }
+            flush(target, buf, spanStart, r.position());
+        }
+    }
+
+    /** Reads more, applying client_idle_timeout or idle_transaction_timeout. False at end of stream. */
+    private boolean readWithTimeouts() throws IOException {
+        while (true) {
+            long limit = currentIdleLimitNanos();
+            socket.setSoTimeout(limit > 0 ? (int) Math.max(1, limit / 1_000_000) : 0);
+            try {
+                boolean more = reader.fill();
+                lastActivityNanos = System.nanoTime();
+                return more;
+            } catch (SocketTimeoutException e) {
+                long applicable = currentIdleLimitNanos();
+                if (applicable > 0 && System.nanoTime() - lastActivityNanos >= applicable) {
+                    boolean inTx = isIdleInTransaction();
+                    throw new PgloomErrorIo(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
+                            inTx ? "idle transaction timeout" : "client_idle_timeout"));
+                }
+            }
+        }
+    }
+
+    private long currentIdleLimitNanos() {
+        PoolerSettings s = pooler.settings();
+        linkLock.lock();
+        try {
+            if (server == null) {
+                return s.clientIdleTimeout().toNanos();
+            }
+            if (pending == 0 && transactionStatus != 'I') {
+                return s.idleTransactionTimeout().toNanos();
+            }
+            return 0;
+        } finally {
+            linkLock.unlock();
+        }
+    }
+
+    private boolean isIdleInTransaction() {
+        linkLock.lock();
+        try {
+            return server != null && transactionStatus != 'I';
+        } finally {
+            linkLock.unlock();
+        }
+    }
+
+    private void flush(ServerConnection target, byte[] buf, int from, int to) throws IOException {
+        if (target != null && to > from) {
+            try {
+                target.out.write(buf, from, to - from);
+            } catch (IOException e) {
+                // The server went away under us; its reader thread tells this client what happened.
+                log.debug("{}: write to {} failed: {}", this, target, e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Makes sure this client has a server for a frame of {@code type} and counts the request,
+     * atomically with respect to the server thread deciding to release the link.
+     */
+    private ServerConnection link(char type, boolean expectsReady) throws PgloomError, InterruptedException, IOException {
+        linkLock.lock();
+        try {
+            if (server != null) {
+                count(type, expectsReady);
+                return server;
+            }
+        } finally {
+            linkLock.unlock();
+        }
+        ServerConnection s = pool.acquire(this);
+        syncParameters(s);
+        linkLock.lock();
+        try {
+            server = s;
+            s.client = this;
+            count(type, expectsReady);
+        } finally {
+            linkLock.unlock();
+        }
+        return s;
+    }
+
+    private void count(char type, boolean expectsReady) {
+        if (expectsReady) {
+            if (pending == 0) {
+                server.queryStartNanos = System.nanoTime();
+            }
+            pending++;
+            inBatch = false;
+        } else if (type != 'H' && type != 'd' && type != 'c' && type != 'f') {
+            // Extended-protocol messages before a Sync: the server holds an unnamed statement or
+            // portal for this client, so it must stay linked until the Sync's ReadyForQuery.
+            inBatch = true;
+        }
+    }
+
+    /** Sets on a newly linked server the tracked parameters whose values differ from this client's. */
+    private void syncParameters(ServerConnection s) throws IOException {
+        StringBuilder sql = null;
+        linkLock.lock();
+        try {
+            for (Map.Entry<String, String> p : tracked.entrySet()) {
+                String current = s.parameters.get(p.getKey());
+                if (!p.getValue().equals(current)) {
+                    if (sql == null) {
+                        sql = new StringBuilder();
+                    }
+                    sql.append("SET ").append(p.getKey()).append(" = ").append(quoteLiteral(p.getValue())).append(';');
+                }
+            }
+        } finally {
+            linkLock.unlock();
+        }
+        if (sql != null) {
+            s.sendInternal(sql.toString());
+        }
+    }
+
+    static String quoteLiteral(String v) {
+        return "'" + v.replace("'", "''") + "'";
+    }
+
+    // ---------------------------------------------------------------- called by the server thread
+
+    /** Server frames for this client. */
+    void writeFromServer(ServerConnection from, byte[] buf, int off, int len) throws IOException {
+        writeLock.lock();
+        try {
+            out.write(buf, off, len);
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** A ParameterStatus passed through (or swallowed during our own SET): remember the server's word for it. */
+    void parameterChanged(String name, String value) {
+        if (TRACKED_BY_LOWER.containsKey(name.toLowerCase(Locale.ROOT))) {
+            linkLock.lock();
+            try {
+                tracked.put(name, value);
+            } finally {
+                linkLock.unlock();
+            }
+        }
+    }
+
+    /** ReadyForQuery reached the client: release the server if the pool mode allows. */
+    void serverReady(ServerConnection s, char status) {
+        boolean release = false;
+        boolean statementModeViolation = false;
+        linkLock.lock();
+        try {
+            if (server != s) {
+                return;
+            }
+            transactionStatus = status;
+            if (pending > 0) {
+                pending--;
+            }
+            s.queryStartNanos = pending > 0 ? System.nanoTime() : 0;
+            if (pending == 0 && !inBatch && poolMode != PoolMode.SESSION) {
+                if (status == 'I') {
+                    release = true;
+                    server = null;
+                    s.client = null;
+                } else if (poolMode == PoolMode.STATEMENT) {
+                    statementModeViolation = true;
+                    server = null;
+                    s.client = null;
+                }
+            }
+        } finally {
+            linkLock.unlock();
+        }
+        if (statementModeViolation) {
+            s.close("transaction blocks not allowed in statement pooling mode");
+            closeWith(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "transaction blocks not allowed in statement pooling mode"));
+            return;
+        }
+        if (release) {
+            pool.release(s);
+            if (pooler.isShuttingDown()) {
+                closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
+            }
+        }
+    }
+
+    /** The linked server connection died. Tell the client; keep it if nothing it relied on was lost. */
+    void serverLost(ServerConnection s, String reason) {
+        int lostRequests;
+        boolean inTransaction;
+        linkLock.lock();
+        try {
+            if (server != s) {
+                return;
+            }
+            server = null;
+            s.client = null;
+            lostRequests = pending;
+            inTransaction = transactionStatus != 'I' || inBatch;
+            pending = 0;
+            inBatch = false;
+            transactionStatus = 'I';
+        } finally {
+            linkLock.unlock();
+        }
+        if (closing) {
+            return;
+        }
+        if (poolMode == PoolMode.SESSION || inTransaction) {
+            // Session state or an open transaction is gone: the client must learn it the hard way, as
+            // from PostgreSQL itself, rather than go on as if it still had them.
+            closeWith(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "server closed the connection unexpectedly: " + reason));
+            return;
+        }
+        // Autocommit requests in transaction/statement mode: fail them, keep the client; its next
+        // transaction gets a fresh server.
+        log.warn("{}: {}; {} request(s) failed, client kept", this, reason, lostRequests);
+        writeLock.lock();
+        try {
+            for (int i = 0; i < lostRequests; i++) {
+                out.write(ErrorResponse.error(SqlState.CONNECTION_FAILURE,
+                        "server closed the connection unexpectedly: " + reason + "; the request was not completed").encode());
+                out.write(Backend.readyForQuery('I'));
+            }
+            out.flush();
+        } catch (IOException e) {
+            log.debug("{}: could not report the lost server: {}", this, e.getMessage());
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    void queryTimedOut(ServerConnection s) {
+        linkLock.lock();
+        try {
+            if (server != s) {
+                return;
+            }
+        } finally {
+            linkLock.unlock();
+        }
+        closeWith(ErrorResponse.fatal(SqlState.QUERY_CANCELED, "query timeout"));
+    }
+
+    /** Sends a cancel for this client's current query to the server it is linked to right now. */
+    void forwardCancel() {
+        ServerConnection s;
+        linkLock.lock();
+        try {
+            s = server;
+            if (s == null || pending == 0) {
+                return; // nothing running: a stale cancel must not hit whoever holds that server next
+            }
+            s.cancelsInFlight.incrementAndGet();
+        } finally {
+            linkLock.unlock();
+        }
+        try (Socket c = new Socket()) {
+            c.connect(new java.net.InetSocketAddress(s.host, s.port), millis(pooler.settings().serverConnectTimeout()));
+            c.getOutputStream().write(new MessageBuilder().int32(StartupRequest.CANCEL_REQUEST)
+                    .int32(s.backendPid).int32(s.backendSecret).build());
+            c.getOutputStream().flush();
+            c.setSoTimeout(10_000);
+            // PostgreSQL closes the cancel connection once it has signalled the backend.
+            c.getInputStream().read();
+            log.info("{}: cancel forwarded to {}", this, s);
+        } catch (IOException e) {
+            log.warn("{}: could not forward cancel to {}: {}", this, s, e.toString());
+        } finally {
+            s.cancelsInFlight.decrementAndGet();
+        }
+    }
+
+    Map<String, String> trackedParameters() {
+        linkLock.lock();
+        try {
+            return new LinkedHashMap<>(tracked);
+        } finally {
+            linkLock.unlock();
+        }
+    }
+
+    boolean isLinked() {
+        linkLock.lock();
+        try {
+            return server != null;
+        } finally {
+            linkLock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- closing
+
+    /** Sends a FATAL error and closes; the client thread then ends through its read failing. */
+    void closeWith(ErrorResponse error) {
+        if (closing) {
+            return;
+        }
+        refuse(error);
+        closing = true;
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+    }
+
+    private void refuse(ErrorResponse error) {
+        if (closing) {
+            return;
+        }
+        log.info("{}: closing because: {} ({})", this, error.message(), error.sqlState());
+        writeLock.lock();
+        try {
+            socket.setSoTimeout(1000);
+            out.write(error.encode());
+            out.flush();
+        } catch (IOException e) {
+            log.debug("{}: could not send the error: {}", this, e.getMessage());
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** Final cleanup on the client thread: give back or close the server, close the socket. */
+    private void disconnect() {
+        closing = true;
+        ServerConnection s;
+        boolean clean;
+        linkLock.lock();
+        try {
+            s = server;
+            clean = s != null && pending == 0 && !inBatch && s.transactionStatus == 'I' && s.internalPending == 0;
+            server = null;
+            if (s != null) {
+                s.client = null;
+            }
+        } finally {
+            linkLock.unlock();
+        }
+        if (s != null) {
+            if (!clean) {
+                // A transaction or request is open on it: closing the backend rolls it back for sure.
+                s.close("client disconnected while the server was not idle");
+            } else if (poolMode == PoolMode.SESSION || pooler.settings().serverResetQueryAlways()) {
+                String reset = pooler.settings().serverResetQuery();
+                if (reset == null || reset.isBlank()) {
+                    pool.release(s);
+                } else {
+                    try {
+                        s.releaseAfterInternal = true; // the server thread returns it after the reset's ReadyForQuery
+                        s.sendInternal(reset);
+                    } catch (IOException e) {
+                        s.close("server_reset_query failed: " + e.getMessage());
+                    }
+                }
+            } else {
+                pool.release(s);
+            }
+        }
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // nothing more to do
+        }
+        pooler.clientGone(this);
+    }
+
+    private static int millis(java.time.Duration d) {
+        long ms = d.toMillis();
+        return ms <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, ms);
+    }
+
+    /** A PgloomError that must travel through IOException-only code (the read path). */
+    static final class PgloomErrorIo extends IOException {
+        final ErrorResponse response;
+
+        PgloomErrorIo(ErrorResponse response) {
+            super(response.message());
+            this.response = response;
+        }
+    }
+}

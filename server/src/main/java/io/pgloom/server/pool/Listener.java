@@ -1,0 +1,87 @@
+package io.pgloom.server.pool;
+
+import io.pgloom.server.TaskScope;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Accepts client connections on one address.
+ *
+ * <p>Threading: one platform thread blocks in {@code accept()}; each accepted socket gets its own
+ * virtual thread in this listener's scope, running a {@link ClientSession}. Closing the listener
+ * stops accepting; closing the scope ends every session it started.
+ */
+public final class Listener implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Listener.class);
+
+    private final Pooler pooler;
+    private final ServerSocket serverSocket;
+    private final TaskScope sessions;
+    private final Thread acceptor;
+
+    public Listener(Pooler pooler, String host, int port, int backlog) throws IOException {
+        this.pooler = pooler;
+        this.serverSocket = new ServerSocket();
+        serverSocket.setReuseAddress(true);
+        serverSocket.bind(new InetSocketAddress(host, port), backlog);
+        this.sessions = new TaskScope("clients-" + port);
+        this.acceptor = Thread.ofPlatform().name("accept-" + host + ":" + port).daemon(true).unstarted(this::acceptLoop);
+    }
+
+    public void start() {
+        acceptor.start();
+        log.info("listening on {}:{}", serverSocket.getInetAddress().getHostAddress(), serverSocket.getLocalPort());
+    }
+
+    public int port() {
+        return serverSocket.getLocalPort();
+    }
+
+    private void acceptLoop() {
+        while (!serverSocket.isClosed()) {
+            Socket socket;
+            try {
+                socket = serverSocket.accept();
+            } catch (IOException e) {
+                if (!serverSocket.isClosed()) {
+                    log.warn("accept failed: {}", e.toString());
+                    continue;
+                }
+                return;
+            }
+            try {
+                ClientSession session = new ClientSession(pooler, socket);
+                if (!sessions.start("client-" + socket.getPort(), session::run)) {
+                    socket.close();
+                }
+            } catch (IOException e) {
+                log.debug("accepted socket failed at once: {}", e.toString());
+                try {
+                    socket.close();
+                } catch (IOException ignored) {
+                    // gone anyway
+                }
+            }
+        }
+    }
+
+    /** Stops accepting new clients; sessions already running go on. */
+    public void stopAccepting() {
+        try {
+            serverSocket.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+    }
+
+    /** Stops accepting and ends every session of this listener. */
+    @Override
+    public void close() {
+        stopAccepting();
+        sessions.close();
+    }
+}

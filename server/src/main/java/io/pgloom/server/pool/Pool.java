@@ -1,0 +1,478 @@
+package io.pgloom.server.pool;
+
+import io.pgloom.config.DatabaseEntry;
+import io.pgloom.config.PoolMode;
+import io.pgloom.server.TaskScope;
+import io.pgloom.server.protocol.SqlState;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The server connections of one (database, user) pair, and the clients waiting for one.
+ *
+ * <p>Threading: any client thread may {@link #acquire}; server reader threads {@link #release}
+ * and {@link #discard}; the pooler's maintenance thread calls {@link #maintain}. All state is
+ * guarded by one lock, held only for bookkeeping: connecting and logging in happen outside it.
+ *
+ * <p>Waiting is first come, first served: a released connection is handed directly to the
+ * longest-waiting client, so a newcomer can never overtake a client that already waits.
+ */
+public final class Pool {
+    private static final Logger log = LoggerFactory.getLogger(Pool.class);
+
+    private final PoolKey key;
+    private final Pooler pooler;
+    private volatile DatabaseEntry database;
+    private volatile PoolerSettings settings;
+    private volatile ServerCredentials credentials;
+    private final ConnectionBudget dbBudget;
+    private final ConnectionBudget userBudget;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Most recently used first: a warm connection is reused, the coldest idle ones time out. */
+    private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private final List<ServerConnection> all = new ArrayList<>();
+    private int opening;
+    private long loginRetryUntilNanos;
+    /** ParameterStatus values of the first server login: what a new client is told at login. */
+    private volatile Map<String, String> welcomeParameters;
+    private int nextHost;
+
+    Pool(PoolKey key, Pooler pooler, DatabaseEntry database, PoolerSettings settings, ServerCredentials credentials,
+            ConnectionBudget dbBudget, ConnectionBudget userBudget) {
+        this.key = key;
+        this.pooler = pooler;
+        this.database = database;
+        this.settings = settings;
+        this.credentials = credentials;
+        this.dbBudget = dbBudget;
+        this.userBudget = userBudget;
+    }
+
+    public PoolKey key() {
+        return key;
+    }
+
+    PoolerSettings settings() {
+        return settings;
+    }
+
+    TaskScope scope() {
+        return pooler.serverScope();
+    }
+
+    DatabaseEntry database() {
+        return database;
+    }
+
+    PoolMode poolMode() {
+        return pooler.poolMode(database, key.user());
+    }
+
+    void reconfigure(DatabaseEntry database, PoolerSettings settings, ServerCredentials credentials) {
+        this.database = database;
+        this.settings = settings;
+        this.credentials = credentials;
+    }
+
+    /** A client's SCRAM login gave us keys that can log into the server as this user. */
+    void learnScramKeys(byte[] clientKey, byte[] serverKey) {
+        ServerCredentials c = credentials;
+        if (c.password() == null && !c.hasScramKeys()) {
+            credentials = c.withScramKeys(clientKey, serverKey);
+        }
+    }
+
+    int poolSize() {
+        return database.poolSize().orElse(settings.defaultPoolSize());
+    }
+
+    int reserveSize() {
+        return database.reservePool().orElse(settings.reservePoolSize());
+    }
+
+    int minPoolSize() {
+        return database.minPoolSize().orElse(settings.minPoolSize());
+    }
+
+    Map<String, String> welcomeParameters() {
+        return welcomeParameters;
+    }
+
+    private static final class Waiter {
+        final Condition wakeup;
+        final long since = System.nanoTime();
+        ServerConnection granted;
+        boolean mayOpen;
+
+        Waiter(Condition wakeup) {
+            this.wakeup = wakeup;
+        }
+    }
+
+    /**
+     * Takes a server connection for {@code client}, opening one if the pool has room, else
+     * waiting in line. Throws {@link PgloomError} on query_wait_timeout or a server login error.
+     */
+    ServerConnection acquire(ClientSession client) throws PgloomError, InterruptedException {
+        long start = System.nanoTime();
+        long waitLimit = settings.queryWaitTimeout().toNanos();
+        long deadline = waitLimit > 0 ? start + waitLimit : Long.MAX_VALUE;
+        Waiter me = null;
+        while (true) {
+            boolean open = false;
+            lock.lock();
+            try {
+                if (me != null && me.granted != null) {
+                    return me.granted;
+                }
+                if (me == null || waiters.peekFirst() == me) {
+                    ServerConnection s = pollUsableIdle();
+                    if (s != null) {
+                        if (me != null) {
+                            waiters.remove(me);
+                            wakeHeadIfIdleOrRoom();
+                        }
+                        return s;
+                    }
+                    long now = System.nanoTime();
+                    if (now >= loginRetryUntilNanos && mayOpen(now - start)) {
+                        opening++;
+                        open = true;
+                        if (me != null) {
+                            waiters.remove(me);
+                        }
+                    }
+                }
+                if (!open) {
+                    if (me == null) {
+                        me = new Waiter(lock.newCondition());
+                        waiters.addLast(me);
+                    }
+                    long now = System.nanoTime();
+                    if (now >= deadline) {
+                        waiters.remove(me);
+                        wakeHeadIfIdleOrRoom();
+                        throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout");
+                    }
+                    long wait = deadline - now;
+                    long reserveAt = start + settings.reservePoolTimeout().toNanos();
+                    if (reserveSize() > 0 && reserveAt > now) {
+                        wait = Math.min(wait, reserveAt - now);
+                    }
+                    if (loginRetryUntilNanos > now) {
+                        wait = Math.min(wait, loginRetryUntilNanos - now);
+                    }
+                    // Bounded so a missed signal (a budget freed in another pool) costs at most this.
+                    wait = Math.min(wait, TimeUnit.MILLISECONDS.toNanos(500));
+                    me.wakeup.awaitNanos(wait);
+                    continue;
+                }
+            } finally {
+                lock.unlock();
+            }
+            ServerConnection s = openConnection(client);
+            if (s != null) {
+                return s;
+            }
+            me = null; // connecting failed at the network level: wait in line again and retry later
+        }
+    }
+
+    /** Whether one more connection may be opened, counting the reserve pool after the client waited long enough. */
+    private boolean mayOpen(long waitedNanos) {
+        int total = all.size() + opening;
+        int limit = poolSize();
+        if (reserveSize() > 0 && waitedNanos >= settings.reservePoolTimeout().toNanos()) {
+            limit += reserveSize();
+        }
+        if (total >= limit) {
+            return false;
+        }
+        if (!dbBudget.tryTake()) {
+            return false;
+        }
+        if (!userBudget.tryTake()) {
+            dbBudget.giveBack();
+            return false;
+        }
+        return true;
+    }
+
+    private ServerConnection pollUsableIdle() {
+        long now = System.nanoTime();
+        ServerConnection s;
+        while ((s = idle.pollFirst()) != null) {
+            if (!s.closed && !s.expired(now)) {
+                return s;
+            }
+            s.close(s.closed ? "closed" : "server_lifetime reached");
+        }
+        return null;
+    }
+
+    /** Opens a connection for the caller, outside the lock. Returns null after a network failure. */
+    private ServerConnection openConnection(ClientSession client) throws PgloomError {
+        DatabaseEntry db = database;
+        List<String> hosts = db.hosts().isEmpty() ? List.of("127.0.0.1") : db.hosts();
+        String host;
+        lock.lock();
+        try {
+            host = hosts.get(Math.floorMod(nextHost++, hosts.size()));
+        } finally {
+            lock.unlock();
+        }
+        Map<String, String> params = new HashMap<>();
+        if (client != null) {
+            params.putAll(client.trackedParameters());
+        }
+        if (db.clientEncoding() != null) {
+            params.putIfAbsent("client_encoding", db.clientEncoding());
+        }
+        if (db.datestyle() != null) {
+            params.putIfAbsent("DateStyle", db.datestyle());
+        }
+        if (db.timezone() != null) {
+            params.putIfAbsent("TimeZone", db.timezone());
+        }
+        String dbname = db.dbname() != null ? db.dbname() : db.name();
+        ServerConnection s = null;
+        try {
+            s = ServerConnection.open(this, host, db.port(), dbname, params, credentials,
+                    (int) settings.serverConnectTimeout().toMillis());
+            if (db.connectQuery() != null && !db.connectQuery().isBlank()) {
+                runConnectQuery(s, db.connectQuery());
+            }
+        } catch (IOException e) {
+            log.warn("{}: cannot connect to server {}:{}: {}; retrying after server_login_retry", key, host, db.port(), e.toString());
+            failedOpen(true);
+            return null;
+        } catch (PgloomError e) {
+            log.warn("{}: server {}:{} refused login: {}", key, host, db.port(), e.response());
+            failedOpen(false);
+            throw e;
+        }
+        lock.lock();
+        try {
+            opening--;
+            all.add(s);
+            if (welcomeParameters == null) {
+                welcomeParameters = Map.copyOf(s.parameters);
+            }
+        } finally {
+            lock.unlock();
+        }
+        log.debug("{}: new server connection {}", key, s);
+        s.startReader();
+        return s;
+    }
+
+    private static void runConnectQuery(ServerConnection s, String sql) throws IOException {
+        try {
+            s.runBeforeReader(sql);
+        } catch (IOException e) {
+            s.close("connect_query failed");
+            throw e;
+        }
+    }
+
+    private void failedOpen(boolean network) {
+        lock.lock();
+        try {
+            opening--;
+            dbBudget.giveBack();
+            userBudget.giveBack();
+            if (network) {
+                loginRetryUntilNanos = System.nanoTime() + settings.serverLoginRetry().toNanos();
+            }
+            wakeHeadIfIdleOrRoom();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Hands a server connection that finished its work to the longest waiter, or back to idle. */
+    void release(ServerConnection s) {
+        if (s.cancelsInFlight.get() > 0) {
+            // A cancel is on its way to this backend: reusing it now could cancel another client's query.
+            Thread.ofVirtual().start(() -> {
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (s.cancelsInFlight.get() > 0 && System.nanoTime() < until) {
+                    Thread.onSpinWait();
+                    try {
+                        Thread.sleep(1);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                release(s);
+            });
+            return;
+        }
+        long now = System.nanoTime();
+        if (s.closed) {
+            return;
+        }
+        if (s.expired(now) || s.transactionStatus != 'I') {
+            s.close(s.expired(now) ? "server_lifetime reached" : "released while not idle");
+            return;
+        }
+        s.idleSinceNanos = now;
+        lock.lock();
+        try {
+            Waiter w = waiters.pollFirst();
+            if (w != null) {
+                w.granted = s;
+                w.wakeup.signal();
+            } else {
+                idle.addFirst(s);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A connection closed: forget it and let a waiter open a replacement. */
+    void discard(ServerConnection s) {
+        lock.lock();
+        try {
+            if (!all.remove(s)) {
+                return;
+            }
+            idle.remove(s);
+            dbBudget.giveBack();
+            userBudget.giveBack();
+            wakeHeadIfIdleOrRoom();
+        } finally {
+            lock.unlock();
+        }
+        pooler.budgetFreed(this);
+    }
+
+    /** Wakes the head waiter so it re-checks idle connections and room. */
+    void wakeHeadIfIdleOrRoom() {
+        Waiter head = waiters.peekFirst();
+        if (head != null) {
+            head.mayOpen = true;
+            head.wakeup.signal();
+        }
+    }
+
+    void wakeHead() {
+        lock.lock();
+        try {
+            wakeHeadIfIdleOrRoom();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Periodic care: idle timeout, lifetime, min_pool_size. Runs on the pooler's maintenance thread. */
+    void maintain(long now) {
+        List<ServerConnection> toClose = new ArrayList<>();
+        int missing;
+        lock.lock();
+        try {
+            long idleLimit = settings.serverIdleTimeout().toNanos();
+            int keep = minPoolSize();
+            for (Iterator<ServerConnection> it = idle.descendingIterator(); it.hasNext(); ) {
+                ServerConnection s = it.next();
+                boolean tooIdle = idleLimit > 0 && now - s.idleSinceNanos > idleLimit && all.size() - toClose.size() > keep;
+                if (s.closed || s.expired(now) || tooIdle) {
+                    it.remove();
+                    toClose.add(s);
+                }
+            }
+            missing = welcomeParameters == null ? 0 : keep - (all.size() - toClose.size()) - opening;
+            if (missing > 0 && now < loginRetryUntilNanos) {
+                missing = 0;
+            }
+        } finally {
+            lock.unlock();
+        }
+        for (ServerConnection s : toClose) {
+            s.close(s.expired(now) ? "server_lifetime reached" : "server_idle_timeout reached");
+        }
+        for (int i = 0; i < missing; i++) {
+            boolean open;
+            lock.lock();
+            try {
+                open = mayOpen(0);
+                if (open) {
+                    opening++;
+                }
+            } finally {
+                lock.unlock();
+            }
+            if (!open) {
+                break;
+            }
+            try {
+                ServerConnection s = openConnection(null);
+                if (s != null) {
+                    release(s);
+                }
+            } catch (PgloomError e) {
+                break;
+            }
+        }
+    }
+
+    /** Query timeouts: linked servers whose current request has run too long are closed. */
+    void checkQueryTimeouts(long now) {
+        long limit = settings.queryTimeout().toNanos();
+        if (limit <= 0) {
+            return;
+        }
+        List<ServerConnection> snapshot;
+        lock.lock();
+        try {
+            snapshot = new ArrayList<>(all);
+        } finally {
+            lock.unlock();
+        }
+        for (ServerConnection s : snapshot) {
+            ClientSession c = s.client;
+            long started = s.queryStartNanos;
+            if (c != null && started != 0 && now - started > limit) {
+                c.queryTimedOut(s);
+            }
+        }
+    }
+
+    void closeAll(String reason) {
+        List<ServerConnection> snapshot;
+        lock.lock();
+        try {
+            snapshot = new ArrayList<>(all);
+            idle.clear();
+        } finally {
+            lock.unlock();
+        }
+        snapshot.forEach(s -> s.close(reason));
+    }
+
+    /** Counts for logs and (later) SHOW POOLS. */
+    record Counts(int active, int idle, int opening, int waiting) {
+    }
+
+    Counts counts() {
+        lock.lock();
+        try {
+            return new Counts(all.size() - idle.size(), idle.size(), opening, waiters.size());
+        } finally {
+            lock.unlock();
+        }
+    }
+}

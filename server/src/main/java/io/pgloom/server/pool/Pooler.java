@@ -1,0 +1,249 @@
+package io.pgloom.server.pool;
+
+import io.pgloom.config.DatabaseEntry;
+import io.pgloom.config.PgloomConfig;
+import io.pgloom.config.PoolMode;
+import io.pgloom.config.UserEntry;
+import io.pgloom.config.UserSecret;
+import io.pgloom.server.TaskScope;
+import io.pgloom.server.auth.ScramSecret;
+import io.pgloom.server.protocol.ErrorResponse;
+import io.pgloom.server.protocol.SqlState;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pooling state of one pgloom instance: the current config, its pools, the clients and their
+ * cancel keys. Sessions and pools reach each other through it.
+ *
+ * <p>Threading: read by every client and server thread; a reload swaps immutable snapshots in
+ * volatile fields; pools and client registries are concurrent maps. The maintenance thread (idle
+ * timeouts, lifetimes, min_pool_size, query_timeout) runs once a second.
+ */
+public final class Pooler implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Pooler.class);
+
+    private volatile PgloomConfig config;
+    private volatile PoolerSettings settings;
+    private volatile Map<String, UserSecret> users;
+    private volatile boolean hasAuthFile;
+    private final ConcurrentHashMap<PoolKey, Pool> pools = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, ConnectionBudget> dbBudgets = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, ConnectionBudget> userBudgets = new ConcurrentHashMap<>();
+    /** SCRAM secrets derived from plain auth_file passwords: 4096 PBKDF2 rounds once per user, not per login. */
+    private final ConcurrentHashMap<UserSecret, ScramSecret> derivedScram = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<ClientSession, Boolean> clients = new ConcurrentHashMap<>();
+    private final AtomicInteger admitted = new AtomicInteger();
+    private final CancelKeys cancelKeys;
+    private final TaskScope serverScope = new TaskScope("servers");
+    private volatile boolean shuttingDown;
+
+    public Pooler(PgloomConfig config, Map<String, UserSecret> users, boolean hasAuthFile, int instanceId) {
+        this.cancelKeys = new CancelKeys(instanceId);
+        apply(config, users, hasAuthFile);
+        serverScope.start("pool-maintenance", this::maintainLoop);
+    }
+
+    /** Takes a new config snapshot: new clients and new server connections follow it at once. */
+    public void apply(PgloomConfig config, Map<String, UserSecret> users, boolean hasAuthFile) {
+        this.config = config;
+        this.settings = PoolerSettings.from(config.settings());
+        this.users = Map.copyOf(users);
+        derivedScram.clear();
+        this.hasAuthFile = hasAuthFile;
+        for (Pool pool : pools.values()) {
+            Optional<DatabaseEntry> db = config.database(pool.key().database());
+            if (db.isPresent()) {
+                pool.reconfigure(db.get(), settings, credentials(db.get(), pool.key().user()));
+            }
+        }
+        dbBudgets.forEach((name, b) -> b.setLimit(dbLimit(config.database(name).orElse(null))));
+        userBudgets.forEach((name, b) -> b.setLimit(userLimit(name)));
+    }
+
+    public PoolerSettings settings() {
+        return settings;
+    }
+
+    public PgloomConfig config() {
+        return config;
+    }
+
+    TaskScope serverScope() {
+        return serverScope;
+    }
+
+    Optional<DatabaseEntry> database(String name) {
+        return config.database(name);
+    }
+
+    Optional<UserSecret> userSecret(String user) {
+        return Optional.ofNullable(users.get(user));
+    }
+
+    /** The SCRAM secret to check a client against, for a plain or SCRAM auth_file entry. */
+    ScramSecret scramSecret(UserSecret secret) {
+        if (secret.kind() == UserSecret.Kind.SCRAM) {
+            return ScramSecret.parse(secret.secret());
+        }
+        return derivedScram.computeIfAbsent(secret, s -> ScramSecret.fromPassword(s.secret()));
+    }
+
+    boolean hasAuthFile() {
+        return hasAuthFile;
+    }
+
+    /** The pool mode for a user of a database: [users] beats [databases] beats [pgbouncer]. */
+    PoolMode poolMode(DatabaseEntry db, String user) {
+        UserEntry u = config.users().get(user);
+        if (u != null && u.poolMode().isPresent()) {
+            return u.poolMode().get();
+        }
+        return db.poolMode().orElse(settings.poolMode());
+    }
+
+    /** The pool a client of {@code db} logged in as {@code clientUser} uses. */
+    Pool pool(DatabaseEntry db, String clientUser) {
+        String serverUser = db.user() != null ? db.user() : clientUser;
+        PoolKey key = new PoolKey(db.name(), serverUser);
+        return pools.computeIfAbsent(key, k -> new Pool(k, this, db, settings, credentials(db, serverUser),
+                dbBudgets.computeIfAbsent(db.name(), n -> new ConnectionBudget(dbLimit(db))),
+                userBudgets.computeIfAbsent(serverUser, n -> new ConnectionBudget(userLimit(n)))));
+    }
+
+    private int dbLimit(DatabaseEntry db) {
+        return db != null && db.maxDbConnections().isPresent() ? db.maxDbConnections().getAsInt() : settings.maxDbConnections();
+    }
+
+    private int userLimit(String user) {
+        UserEntry u = config.users().get(user);
+        return u != null && u.maxUserConnections().isPresent() ? u.maxUserConnections().getAsInt() : settings.maxUserConnections();
+    }
+
+    private ServerCredentials credentials(DatabaseEntry db, String serverUser) {
+        if (db.password() != null) {
+            return new ServerCredentials(serverUser, db.password(), null, null, null);
+        }
+        UserSecret s = users.get(serverUser);
+        if (s == null) {
+            return ServerCredentials.none(serverUser);
+        }
+        return switch (s.kind()) {
+            case PLAIN -> new ServerCredentials(serverUser, s.secret(), null, null, null);
+            case MD5 -> new ServerCredentials(serverUser, null, s.secret(), null, null);
+            case SCRAM -> ServerCredentials.none(serverUser);
+        };
+    }
+
+    /** Counts a client against max_client_conn and gives it its cancel key. */
+    boolean admitClient(ClientSession client) {
+        clients.put(client, Boolean.TRUE);
+        cancelKeys.assign(client);
+        int n = admitted.incrementAndGet();
+        int max = settings.maxClientConn();
+        return max <= 0 || n <= max;
+    }
+
+    void clientGone(ClientSession client) {
+        if (clients.remove(client) != null) {
+            admitted.decrementAndGet();
+            cancelKeys.forget(client);
+        }
+    }
+
+    public int clientCount() {
+        return admitted.get();
+    }
+
+    /** A CancelRequest arrived on its own connection. */
+    void cancel(int pid, int secret) {
+        ClientSession c = cancelKeys.find(pid, secret);
+        if (c == null) {
+            log.info("cancel request for unknown client key {} ignored", Integer.toHexString(pid));
+            return;
+        }
+        c.forwardCancel();
+    }
+
+    /** A server connection closed somewhere: pools capped by a shared budget may open one now. */
+    void budgetFreed(Pool from) {
+        for (Pool p : pools.values()) {
+            if (p != from && (p.key().database().equals(from.key().database()) || p.key().user().equals(from.key().user()))) {
+                p.wakeHead();
+            }
+        }
+    }
+
+    boolean isShuttingDown() {
+        return shuttingDown;
+    }
+
+    private void maintainLoop() {
+        while (!serverScope.isClosed()) {
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                return;
+            }
+            long now = System.nanoTime();
+            for (Pool p : pools.values()) {
+                try {
+                    p.checkQueryTimeouts(now);
+                    p.maintain(now);
+                } catch (RuntimeException e) {
+                    log.error("maintenance of pool {} failed", p.key(), e);
+                }
+            }
+        }
+    }
+
+    /**
+     * Graceful shutdown: refuse new clients, close idle ones, let linked ones finish their
+     * transaction (each is closed as its server is released), then close whatever is left once
+     * {@code wait} has passed.
+     */
+    public void shutdown(Duration wait) {
+        shuttingDown = true;
+        for (ClientSession c : new ArrayList<>(clients.keySet())) {
+            if (!c.isLinked()) {
+                c.closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
+            }
+        }
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (!clients.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        for (ClientSession c : new ArrayList<>(clients.keySet())) {
+            c.closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
+        }
+    }
+
+    @Override
+    public void close() {
+        shuttingDown = true;
+        for (ClientSession c : new ArrayList<>(clients.keySet())) {
+            c.closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
+        }
+        pools.values().forEach(p -> p.closeAll("pgloom is shutting down"));
+        serverScope.close();
+    }
+
+    /** A compact view for logs and tests. */
+    public List<String> describePools() {
+        List<String> out = new ArrayList<>();
+        pools.forEach((k, p) -> out.add(k + " " + p.counts()));
+        return out;
+    }
+}

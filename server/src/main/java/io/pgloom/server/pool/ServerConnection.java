@@ -1,0 +1,426 @@
+package io.pgloom.server.pool;
+
+import io.pgloom.server.auth.AuthFailure;
+import io.pgloom.server.auth.Md5Password;
+import io.pgloom.server.auth.ScramClientExchange;
+import io.pgloom.server.protocol.Bytes;
+import io.pgloom.server.protocol.ErrorResponse;
+import io.pgloom.server.protocol.FrameReader;
+import io.pgloom.server.protocol.MessageBuilder;
+import io.pgloom.server.protocol.SqlState;
+import io.pgloom.server.protocol.StartupRequest;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection to a PostgreSQL server.
+ *
+ * <p>Threading: {@link #open} runs on the thread that needs the connection (a client's thread or
+ * the pool's maintenance). After login, the connection's own virtual thread runs {@link #readLoop}
+ * for the connection's whole life: it relays server frames to the linked client, and while the
+ * connection idles in the pool it stays blocked in read, so a server that closes or crashes is
+ * noticed at once. Writes to the server come from the one thread that holds the link (the linked
+ * client's thread), so each direction has exactly one writer.
+ */
+public final class ServerConnection {
+    private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
+    private static final AtomicInteger IDS = new AtomicInteger();
+
+    final int id = IDS.incrementAndGet();
+    final Pool pool;
+    final String host;
+    final int port;
+    private final Socket socket;
+    private final InputStream in;
+    final OutputStream out;
+    private final FrameReader reader;
+    /** The server's current values of the parameters it reports (ParameterStatus). */
+    final Map<String, String> parameters = new HashMap<>();
+    int backendPid;
+    int backendSecret;
+    final long createdNanos = System.nanoTime();
+    /** Jittered so that connections opened together do not all expire together. */
+    final long lifetimeNanos;
+    volatile long idleSinceNanos = System.nanoTime();
+
+    // Link state: written under the linked client's link lock, read by this connection's thread.
+    volatile ClientSession client;
+    /** Requests pgloom itself sent (SET, reset, check) whose answers end with a ReadyForQuery to swallow. */
+    volatile int internalPending;
+    /** Set when the internal request in flight is the reset on the way back to the pool. */
+    volatile boolean releaseAfterInternal;
+    volatile char transactionStatus = 'I';
+    volatile long queryStartNanos;
+    /** Cancel requests in flight against this backend; it must not be handed on until they finish. */
+    final AtomicInteger cancelsInFlight = new AtomicInteger();
+    volatile boolean closed;
+    private volatile String closeReason;
+
+    private ServerConnection(Pool pool, String host, int port, Socket socket) throws IOException {
+        this.pool = pool;
+        this.host = host;
+        this.port = port;
+        this.socket = socket;
+        this.in = socket.getInputStream();
+        this.out = socket.getOutputStream();
+        this.reader = new FrameReader(in, 8192, 256 * 1024);
+        long lifetime = pool.settings().serverLifetime().toNanos();
+        this.lifetimeNanos = lifetime <= 0 ? Long.MAX_VALUE
+                : lifetime - (long) (ThreadLocalRandom.current().nextDouble(0, 0.1) * lifetime);
+    }
+
+    /**
+     * Connects and logs in. Returns a connection ready for queries (its reader thread not started
+     * yet), or throws {@link PgloomError} carrying the server's own login error, or IOException when
+     * the server cannot be reached.
+     */
+    static ServerConnection open(Pool pool, String host, int port, String database, Map<String, String> startupParameters,
+            ServerCredentials credentials, int connectTimeoutMillis) throws IOException, PgloomError {
+        Socket socket = new Socket();
+        try {
+            socket.setTcpNoDelay(true);
+            socket.setKeepAlive(pool.settings().tcpKeepalive());
+            socket.connect(new InetSocketAddress(host, port), connectTimeoutMillis);
+            ServerConnection c = new ServerConnection(pool, host, port, socket);
+            socket.setSoTimeout(connectTimeoutMillis > 0 ? connectTimeoutMillis : 0);
+            c.login(database, startupParameters, credentials);
+            socket.setSoTimeout(0);
+            return c;
+        } catch (IOException | PgloomError | RuntimeException e) {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // already failing
+            }
+            throw e;
+        }
+    }
+
+    private void login(String database, Map<String, String> startupParameters, ServerCredentials credentials)
+            throws IOException, PgloomError {
+        try {
+            loginExchange(database, startupParameters, credentials);
+        } catch (AuthFailure e) {
+            throw PgloomError.fatal(SqlState.INVALID_PASSWORD, "pgloom could not log into the server as \""
+                    + credentials.user() + "\": " + e.getMessage());
+        }
+    }
+
+    private void loginExchange(String database, Map<String, String> startupParameters, ServerCredentials credentials)
+            throws IOException, PgloomError, AuthFailure {
+        MessageBuilder startup = new MessageBuilder().int32(StartupRequest.PROTOCOL_3)
+                .cstring("user").cstring(credentials.user())
+                .cstring("database").cstring(database);
+        startupParameters.forEach((k, v) -> startup.cstring(k).cstring(v));
+        out.write(startup.byte1(0).build());
+        out.flush();
+        ScramClientExchange scram = null;
+        while (true) {
+            FrameReader.Message m = reader.readMessage(1 << 20);
+            byte[] b = m.body();
+            switch (m.type()) {
+                case 'R' -> {
+                    if (b.length < 4) {
+                        throw new IOException("malformed authentication request from server");
+                    }
+                    int code = Bytes.int32(b, 0);
+                    switch (code) {
+                        case 0 -> { }
+                        case 3 -> sendPassword(requirePlain(credentials, "password"));
+                        case 5 -> {
+                            if (b.length < 8) {
+                                throw new IOException("malformed md5 request from server");
+                            }
+                            byte[] salt = java.util.Arrays.copyOfRange(b, 4, 8);
+                            String hash = credentials.md5Hash() != null ? credentials.md5Hash()
+                                    : credentials.password() != null ? Md5Password.hash(credentials.user(), credentials.password())
+                                    : null;
+                            if (hash == null) {
+                                throw noCredentials(credentials, "md5");
+                            }
+                            sendPassword(Md5Password.response(hash, salt));
+                        }
+                        case 10 -> {
+                            if (credentials.password() != null) {
+                                scram = new ScramClientExchange(credentials.password());
+                            } else if (credentials.hasScramKeys()) {
+                                scram = ScramClientExchange.withKeys(credentials.scramClientKey(), credentials.scramServerKey());
+                            } else {
+                                throw noCredentials(credentials, "scram-sha-256");
+                            }
+                            byte[] first = scram.clientFirstMessage();
+                            out.write(new MessageBuilder('p').cstring("SCRAM-SHA-256").int32(first.length).bytes(first).build());
+                            out.flush();
+                        }
+                        case 11 -> {
+                            if (scram == null) {
+                                throw new IOException("server sent SASLContinue without SASL");
+                            }
+                            byte[] fin = scram.clientFinalMessage(java.util.Arrays.copyOfRange(b, 4, b.length));
+                            out.write(new MessageBuilder('p').bytes(fin).build());
+                            out.flush();
+                        }
+                        case 12 -> {
+                            if (scram == null) {
+                                throw new IOException("server sent SASLFinal without SASL");
+                            }
+                            scram.verifyServerFinal(java.util.Arrays.copyOfRange(b, 4, b.length));
+                        }
+                        default -> throw PgloomError.fatal(SqlState.FEATURE_NOT_SUPPORTED,
+                                "server asked for an authentication method pgloom does not support (code " + code + ")");
+                    }
+                }
+                case 'S' -> {
+                    String[] kv = nameValue(b);
+                    parameters.put(kv[0], kv[1]);
+                }
+                case 'K' -> {
+                    if (b.length >= 8) {
+                        backendPid = Bytes.int32(b, 0);
+                        backendSecret = Bytes.int32(b, 4);
+                    }
+                }
+                case 'E' -> throw new PgloomError(ErrorResponse.decode(b, 0, b.length));
+                case 'N', 'v' -> { }
+                case 'Z' -> {
+                    return;
+                }
+                default -> throw new IOException("unexpected message '" + FrameReader.printable(m.type()) + "' during server login");
+            }
+        }
+    }
+
+    private static PgloomError noCredentials(ServerCredentials c, String method) {
+        return PgloomError.fatal(SqlState.INVALID_PASSWORD,
+                "pgloom has no password for user \"" + c.user() + "\" that " + method
+                        + " authentication to the server can use (set password= in [databases] or a plain/md5 secret in auth_file)");
+    }
+
+    private static String requirePlain(ServerCredentials c, String method) throws PgloomError {
+        if (c.password() == null) {
+            throw noCredentials(c, method);
+        }
+        return c.password();
+    }
+
+    private void sendPassword(String password) throws IOException {
+        out.write(new MessageBuilder('p').cstring(password).build());
+        out.flush();
+    }
+
+    static String[] nameValue(byte[] b) {
+        int nul = 0;
+        while (nul < b.length && b[nul] != 0) {
+            nul++;
+        }
+        int end = nul + 1;
+        while (end < b.length && b[end] != 0) {
+            end++;
+        }
+        String name = new String(b, 0, Math.min(nul, b.length), StandardCharsets.UTF_8);
+        String value = nul + 1 <= end && end <= b.length ? new String(b, nul + 1, end - nul - 1, StandardCharsets.UTF_8) : "";
+        return new String[] {name, value};
+    }
+
+    /**
+     * Runs a query before the reader thread starts (connect_query) and reads its answers on this
+     * thread. A failing connect_query makes the connection unusable.
+     */
+    void runBeforeReader(String sql) throws IOException {
+        out.write(new MessageBuilder('Q').cstring(sql).build());
+        out.flush();
+        ErrorResponse failed = null;
+        while (true) {
+            FrameReader.Message m = reader.readMessage(1 << 24);
+            if (m.type() == 'E') {
+                failed = ErrorResponse.decode(m.body(), 0, m.body().length);
+            } else if (m.type() == 'S') {
+                String[] kv = nameValue(m.body());
+                parameters.put(kv[0], kv[1]);
+            } else if (m.type() == 'Z') {
+                transactionStatus = (char) m.body()[0];
+                break;
+            }
+        }
+        if (failed != null) {
+            throw new IOException("connect_query failed: " + failed);
+        }
+    }
+
+    /** Writes a request pgloom itself composed (SET, reset, check); its answer is swallowed. */
+    void sendInternal(String sql) throws IOException {
+        internalPending++;
+        assert internalPending > 0;
+        out.write(new MessageBuilder('Q').cstring(sql).build());
+        out.flush();
+    }
+
+    /** The connection's reader thread: relays until the connection closes. */
+    void readLoop() {
+        String reason = "server closed the connection";
+        try {
+            relay();
+        } catch (EOFException e) {
+            reason = "server closed the connection unexpectedly";
+        } catch (SocketException e) {
+            reason = closed ? closeReasonOr("closed by pgloom") : "server connection lost: " + e.getMessage();
+        } catch (IOException e) {
+            reason = "server connection failed: " + e.getMessage();
+        } finally {
+            boolean wasClosed = closed;
+            close(reason);
+            ClientSession c = client;
+            if (c != null) {
+                c.serverLost(this, reason);
+            }
+            if (!wasClosed) {
+                log.info("S-{} {}: {} ({}:{})", id, pool.key(), reason, host, port);
+            }
+            pool.discard(this);
+        }
+    }
+
+    private String closeReasonOr(String dflt) {
+        String r = closeReason;
+        return r == null ? dflt : r;
+    }
+
+    private void relay() throws IOException {
+        FrameReader r = reader;
+        while (true) {
+            if (!r.fill()) {
+                throw new EOFException();
+            }
+            byte[] buf = r.buffer();
+            int spanStart = r.position();
+            int wholeFrame = 0;
+            while (r.available() >= 5) {
+                int at = r.position();
+                char type = (char) (buf[at] & 0xff);
+                int len = Bytes.int32(buf, at + 1);
+                if (len < 4) {
+                    throw new IOException("server sent a message with invalid length " + len);
+                }
+                int frame = len + 1;
+                boolean swallow = internalPending > 0;
+                boolean inspect = swallow || type == 'Z' || type == 'S' || type == 'E' || client == null;
+                if (r.available() < frame) {
+                    if (inspect || frame <= r.buffer().length) {
+                        // Needed whole: flush what came before it, keep its start, read more.
+                        flushSpan(buf, spanStart, at);
+                        spanStart = at;
+                        wholeFrame = frame;
+                        break;
+                    }
+                    // A big frame we only pass on (DataRow, CopyData): stream it through.
+                    flushSpan(buf, spanStart, r.limit());
+                    int remaining = frame - r.available();
+                    r.advance(r.available());
+                    r.passThrough(remaining, (b, off, n) -> flushSpan(b, off, off + n));
+                    buf = r.buffer();
+                    spanStart = r.position();
+                    continue;
+                }
+                ClientSession c = client;
+                if (c == null && !swallow) {
+                    throw new IOException("server sent '" + FrameReader.printable(type) + "' while idle in the pool");
+                }
+                if (type == 'S') {
+                    String[] kv = nameValue(java.util.Arrays.copyOfRange(buf, at + 5, at + frame));
+                    parameters.put(kv[0], kv[1]);
+                    if (c != null) {
+                        c.parameterChanged(kv[0], kv[1]);
+                    }
+                }
+                if (swallow) {
+                    flushSpan(buf, spanStart, at);
+                    r.advance(frame);
+                    spanStart = r.position();
+                    if (type == 'E') {
+                        log.warn("S-{} {}: internal query failed: {}", id, pool.key(), ErrorResponse.decode(buf, at + 5, at + frame));
+                    } else if (type == 'Z') {
+                        transactionStatus = (char) buf[at + 5];
+                        internalPending--;
+                        if (internalPending == 0 && releaseAfterInternal) {
+                            // The reset on the way back to the pool finished. (A SET sent while linking
+                            // also ends here, before the client is linked: that must not release.)
+                            releaseAfterInternal = false;
+                            pool.release(this);
+                        }
+                    }
+                    continue;
+                }
+                r.advance(frame);
+                if (type == 'Z') {
+                    flushSpan(buf, spanStart, r.position());
+                    spanStart = r.position();
+                    char status = (char) buf[at + 5];
+                    transactionStatus = status;
+                    c.serverReady(this, status);
+                }
+            }
+            flushSpan(buf, spanStart, r.position());
+            if (wholeFrame > 0) {
+                r.ensureFits(wholeFrame);
+            }
+        }
+    }
+
+    private void flushSpan(byte[] buf, int from, int to) throws IOException {
+        if (to > from) {
+            ClientSession c = client;
+            if (c != null) {
+                c.writeFromServer(this, buf, from, to - from);
+            }
+        }
+    }
+
+    /** Starts this connection's reader thread in its pool's scope. */
+    void startReader() {
+        if (!pool.scope().start("server-" + id + "-" + pool.key(), this::readLoop)) {
+            close("pool is closing");
+        }
+    }
+
+    boolean expired(long now) {
+        return now - createdNanos > lifetimeNanos;
+    }
+
+    /** Closes the socket; the reader thread then ends and tells the pool. Idempotent. */
+    void close(String reason) {
+        if (closed) {
+            return;
+        }
+        closeReason = reason;
+        closed = true;
+        try {
+            // Terminate tells the server to end the backend cleanly, rolling back what is open.
+            out.write(new byte[] {'X', 0, 0, 0, 4});
+            out.flush();
+        } catch (IOException ignored) {
+            // the server may already be gone
+        }
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // nothing more to do
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "S-" + id + "(" + host + ":" + port + " pid " + backendPid + ")";
+    }
+}
