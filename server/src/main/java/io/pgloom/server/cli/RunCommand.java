@@ -1,0 +1,56 @@
+package io.pgloom.server.cli;
+
+import io.pgloom.config.ConfigException;
+import io.pgloom.server.PgloomServer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import sun.misc.Signal;
+
+/** {@code pgloom run CONFIG.ini}: the pooler in the foreground. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = {"Run the pooler with a pgbouncer.ini.",
+            "SIGHUP reloads the config (a broken file is refused and the old config keeps serving);",
+            "SIGINT/SIGTERM stop accepting, let open transactions finish (up to --shutdown-wait), then exit."})
+final class RunCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
+    private static volatile boolean running;
+
+    @Parameters(index = "0", paramLabel = "CONFIG.ini", description = "pgbouncer.ini to run with")
+    Path config;
+
+    @Option(names = "--shutdown-wait", defaultValue = "30", paramLabel = "SECONDS",
+            description = "How long SIGINT/SIGTERM waits for open transactions (default: ${DEFAULT-VALUE})")
+    int shutdownWaitSeconds = 30;
+
+    static boolean keepsRunning() {
+        return running;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        PgloomServer server;
+        try {
+            server = PgloomServer.start(config);
+        } catch (ConfigException e) {
+            System.err.println("pgloom: " + e.getMessage());
+            return 1;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Signal.handle(new Signal("HUP"), s -> server.reload());
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("shutdown").unstarted(() -> {
+            server.shutdown(Duration.ofSeconds(shutdownWaitSeconds));
+            stopped.countDown();
+        }));
+        running = true;
+        log.info("pgloom running with {} on port {}", config, server.port());
+        stopped.await();
+        return 0;
+    }
+}
