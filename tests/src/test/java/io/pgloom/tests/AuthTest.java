@@ -1,0 +1,103 @@
+package io.pgloom.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.pgloom.server.auth.Md5Password;
+import io.pgloom.server.auth.ScramSecret;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Client authentication by auth_type against userlist.txt, and login to the server. */
+class AuthTest {
+
+    private static String whoAmI(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_user")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"scram-sha-256", "md5", "plain"})
+    void rightPasswordLogsIn(String authType) throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "auth_type = " + authType + "\n"); Connection c = p.connect()) {
+            assertEquals("alice", whoAmI(c));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"scram-sha-256", "md5", "plain"})
+    void wrongPasswordAndUnknownUserGetTheSameFatalError(String authType) throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "auth_type = " + authType + "\n")) {
+            SQLException wrong = assertThrows(SQLException.class, () -> p.connect("app", "alice", "not-her-password"));
+            assertEquals("28P01", wrong.getSQLState());
+            assertEquals("FATAL: password authentication failed for user \"alice\"", wrong.getMessage());
+            SQLException unknown = assertThrows(SQLException.class, () -> p.connect("app", "mallory", "whatever"));
+            assertEquals("28P01", unknown.getSQLState());
+            assertEquals("FATAL: password authentication failed for user \"mallory\"", unknown.getMessage());
+            try (Connection c = p.connect()) {
+                assertEquals("alice", whoAmI(c), "a failed login costs the others nothing");
+            }
+        }
+    }
+
+    @Test
+    void hashedSecretsInUserlistWork() throws Exception {
+        // As with PgBouncer, SCRAM pass-through needs the userlist secret to be the server's own one.
+        String aliceSecret;
+        try (Connection d = TestPostgres.direct("postgres"); Statement s = d.createStatement();
+                ResultSet rs = s.executeQuery("SELECT rolpassword FROM pg_authid WHERE rolname = 'alice'")) {
+            rs.next();
+            aliceSecret = rs.getString(1);
+        }
+        assertEquals(true, ScramSecret.looksLikeScram(aliceSecret), aliceSecret);
+        String userlist = """
+                "alice" "%s"
+                "bob" "%s"
+                """.formatted(aliceSecret, Md5Password.hash("bob", "bob-secret"));
+        String ini = Pgloom.baseSettings("transaction");
+        TestPostgres.Endpoint pg = TestPostgres.shared();
+        String text = "[databases]\napp = host=%s port=%d dbname=app\n[pgbouncer]\n%s\nauth_type = md5\n"
+                .formatted(pg.host(), pg.port(), ini.replace("auth_type = scram-sha-256\n", ""));
+        try (Pgloom p = Pgloom.startWith(text, userlist)) {
+            // alice has a SCRAM secret: she logs in with SCRAM even under auth_type md5, and pgloom reuses
+            // the keys of her login to log into PostgreSQL (scram-sha-256) without knowing her password.
+            try (Connection c = p.connect("app", "alice", "alice-secret")) {
+                assertEquals("alice", whoAmI(c));
+            }
+            // bob has an md5 hash: md5 to the client; the server wants SCRAM, which an md5 hash cannot do.
+            SQLException e = assertThrows(SQLException.class, () -> {
+                try (Connection c = p.connect("app", "bob", "bob-secret")) {
+                    whoAmI(c);
+                }
+            });
+            assertEquals("28P01", e.getSQLState(), e.getMessage());
+        }
+    }
+
+    @Test
+    void trustNeedsTheUserInTheAuthFile() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "auth_type = trust\n")) {
+            try (Connection c = p.connect("app", "alice", "")) {
+                assertEquals("alice", whoAmI(c));
+            }
+            SQLException e = assertThrows(SQLException.class, () -> p.connect("app", "mallory", ""));
+            assertEquals("28P01", e.getSQLState());
+        }
+    }
+
+    @Test
+    void unknownDatabaseIsRefusedByName() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "")) {
+            SQLException e = assertThrows(SQLException.class, () -> p.connect("nosuchdb", "alice", "alice-secret"));
+            assertEquals("3D000", e.getSQLState());
+            assertEquals("FATAL: no such database: nosuchdb", e.getMessage());
+        }
+    }
+}

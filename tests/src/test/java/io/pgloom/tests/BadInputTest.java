@@ -1,0 +1,178 @@
+package io.pgloom.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgloom.server.protocol.ErrorResponse;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Bad input gets a clear error and costs nothing else: each offending connection is told why and
+ * closed, while a bystander client keeps working on the same pooler throughout.
+ */
+class BadInputTest {
+    private static Pgloom pgloom;
+    private static Connection bystander;
+
+    @BeforeAll
+    static void start() throws Exception {
+        pgloom = Pgloom.start("transaction", "client_login_timeout = 1\nmax_packet_size = 100000\n");
+        bystander = pgloom.connect();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        bystander.close();
+        pgloom.close();
+    }
+
+    /** The bystander still works, and so does a brand-new client. */
+    private static void othersUnaffected() throws Exception {
+        try (Statement s = bystander.createStatement(); ResultSet rs = s.executeQuery("SELECT 'still here'")) {
+            rs.next();
+            assertEquals("still here", rs.getString(1));
+        }
+        try (RawClient fresh = new RawClient(pgloom.port()).login("alice", "alice-secret", "app")) {
+            assertEquals("1", RawClient.firstValue(fresh.simpleQuery("SELECT 1")));
+        }
+    }
+
+    private static ErrorResponse sendAndExpectFatal(byte[] bytes, String sqlState, String messagePart) throws Exception {
+        try (RawClient c = new RawClient(pgloom.port())) {
+            c.send(bytes);
+            ErrorResponse e = c.readError();
+            assertEquals("FATAL", e.severity(), e.toString());
+            assertEquals(sqlState, e.sqlState(), e.toString());
+            assertTrue(e.message().contains(messagePart), e.toString());
+            assertTrue(c.closedByPeer(), "the offending connection is closed");
+            othersUnaffected();
+            return e;
+        }
+    }
+
+    @Test
+    void garbageInsteadOfAStartupPacket() throws Exception {
+        sendAndExpectFatal("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII), "08P01", "startup packet");
+    }
+
+    @Test
+    void startupLengthZeroNegativeOrHuge() throws Exception {
+        sendAndExpectFatal(new byte[] {0, 0, 0, 0, 0, 3, 0, 0}, "08P01", "invalid length of startup packet");
+        sendAndExpectFatal(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xf0, 0, 3, 0, 0}, "08P01", "invalid length");
+        sendAndExpectFatal(new byte[] {0, 1, 0, 0, 0, 3, 0, 0}, "08P01", "invalid length of startup packet");
+    }
+
+    @Test
+    void smallestWellFormedStartupIsAccepted() throws Exception {
+        try (RawClient c = new RawClient(pgloom.port())) {
+            c.login("alice", "alice-secret", "app");
+            assertEquals("ok", RawClient.firstValue(c.simpleQuery("SELECT 'ok'")));
+        }
+    }
+
+    @Test
+    void unsupportedProtocolVersion() throws Exception {
+        byte[] v2 = {0, 0, 0, 8, 0, 2, 0, 0};
+        sendAndExpectFatal(v2, "0A000", "unsupported frontend protocol");
+    }
+
+    @Test
+    void unknownMessageTypeAfterLogin() throws Exception {
+        try (RawClient c = new RawClient(pgloom.port()).login("alice", "alice-secret", "app")) {
+            c.send(new byte[] {'!', 0, 0, 0, 4});
+            ErrorResponse e = c.readError();
+            assertEquals("08P01", e.sqlState());
+            assertTrue(e.message().contains("unsupported pkt type"), e.toString());
+            assertTrue(c.closedByPeer());
+        }
+        othersUnaffected();
+    }
+
+    @Test
+    void messageLengthBeyondMaxPacketSizeOrBelowFour() throws Exception {
+        for (byte[] bad : new byte[][] {{'Q', 0, 0x10, 0, 0}, {'Q', 0, 0, 0, 3}, {'Q', (byte) 0x80, 0, 0, 0}}) {
+            try (RawClient c = new RawClient(pgloom.port()).login("alice", "alice-secret", "app")) {
+                c.send(bad);
+                ErrorResponse e = c.readError();
+                assertEquals("08P01", e.sqlState());
+                assertTrue(e.message().contains("invalid message length"), e.toString());
+                assertTrue(c.closedByPeer());
+            }
+        }
+        othersUnaffected();
+    }
+
+    @Test
+    void messageCutOffMidway() throws Exception {
+        try (RawClient c = new RawClient(pgloom.port()).login("alice", "alice-secret", "app")) {
+            byte[] q = RawClient.query("SELECT 'never finished'");
+            c.send(java.util.Arrays.copyOf(q, 10));
+            c.socket.shutdownOutput();
+            ErrorResponse e = c.readError();
+            assertEquals("08P01", e.sqlState());
+            assertTrue(e.message().contains("unexpected end of stream"), e.toString());
+            assertTrue(c.closedByPeer());
+        }
+        othersUnaffected();
+    }
+
+    @Test
+    void clientThatSaysNothingIsClosedAfterClientLoginTimeout() throws Exception {
+        try (RawClient c = new RawClient(pgloom.port())) {
+            ErrorResponse e = c.readError();
+            assertEquals("client_login_timeout", e.message());
+            assertEquals("08P01", e.sqlState());
+            assertTrue(c.closedByPeer());
+        }
+        othersUnaffected();
+    }
+
+    @Test
+    void sslAndGssEncRequestsAreAnsweredNo() throws Exception {
+        try (RawClient c = new RawClient(pgloom.port())) {
+            c.send(new byte[] {0, 0, 0, 8, 0x04, (byte) 0xd2, 0x16, 0x2f});
+            assertEquals('N', c.socket.getInputStream().read());
+            c.send(new byte[] {0, 0, 0, 8, 0x04, (byte) 0xd2, 0x16, 0x30});
+            assertEquals('N', c.socket.getInputStream().read());
+            c.login("alice", "alice-secret", "app");
+            assertEquals("1", RawClient.firstValue(c.simpleQuery("SELECT 1")));
+        }
+    }
+
+    @Test
+    void unsupportedStartupParameterIsRefusedByName() throws Exception {
+        sendAndExpectFatal(RawClient.startupPacket(java.util.Map.of("user", "alice", "database", "app", "search_path", "x")),
+                "08P01", "unsupported startup parameter: search_path");
+    }
+
+    @Test
+    void serverThatDiesMidQuery() throws Exception {
+        try (RawClient victim = new RawClient(pgloom.port()).login("alice", "alice-secret", "app")) {
+            String serverPid = RawClient.firstValue(victim.simpleQuery("SELECT pg_backend_pid()"));
+            victim.send(RawClient.query("SELECT pg_sleep(30)"));
+            Thread.sleep(300);
+            // The backend dies mid-query (as on a crash or an admin's kill).
+            CompletableFuture<Void> kill = CompletableFuture.runAsync(() -> {
+                try (Connection d = TestPostgres.direct("app"); Statement s = d.createStatement()) {
+                    s.execute("SELECT pg_terminate_backend(" + serverPid + ")");
+                } catch (SQLException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            kill.get(20, TimeUnit.SECONDS);
+            ErrorResponse e = victim.readError();
+            assertTrue(e.sqlState().startsWith("08") || e.sqlState().equals("57P01"), e.toString());
+        }
+        // Next transaction from a client works, on a fresh server.
+        othersUnaffected();
+    }
+}
