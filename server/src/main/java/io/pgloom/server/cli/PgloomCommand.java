@@ -17,7 +17,7 @@ import picocli.CommandLine.Parameters;
             "  pgloom demo                a real PostgreSQL plus pgloom on 127.0.0.1:6432, ready for psql",
             "  pgloom check CONFIG.ini    validate a config and print the effective settings",
         },
-        subcommands = {RunCommand.class, DemoCommand.class, CheckCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, DemoCommand.class, CheckCommand.class, PostgresCommand.class, CommandLine.HelpCommand.class})
 public final class PgloomCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "CONFIG.ini", description = "pgbouncer.ini to run with")
