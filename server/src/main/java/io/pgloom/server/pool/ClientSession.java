@@ -290,11 +290,18 @@ public final class ClientSession {
         }
     }
 
-    /** Reads more, applying client_idle_timeout or idle_transaction_timeout. False at end of stream. */
+    /**
+     * Reads more, applying client_idle_timeout or idle_transaction_timeout. False at end of stream.
+     *
+     * <p>Which timeout applies can change while this thread is blocked in read (the server's
+     * ReadyForQuery ends a query and leaves the client idle in a transaction), so the read polls at
+     * the smallest configured timeout and judges, at each expiry, by the state at that moment.
+     */
     private boolean readWithTimeouts() throws IOException {
+        PoolerSettings s = pooler.settings();
+        long poll = smallestPositive(s.clientIdleTimeout().toNanos(), s.idleTransactionTimeout().toNanos());
+        socket.setSoTimeout(poll > 0 ? (int) Math.max(1, poll / 1_000_000) : 0);
         while (true) {
-            long limit = currentIdleLimitNanos();
-            socket.setSoTimeout(limit > 0 ? (int) Math.max(1, limit / 1_000_000) : 0);
             try {
                 boolean more = reader.fill();
                 lastActivityNanos = System.nanoTime();
@@ -308,6 +315,13 @@ public final class ClientSession {
                 }
             }
         }
+    }
+
+    private static long smallestPositive(long a, long b) {
+        if (a <= 0) {
+            return Math.max(b, 0);
+        }
+        return b <= 0 ? a : Math.min(a, b);
     }
 
     private long currentIdleLimitNanos() {
@@ -450,6 +464,7 @@ public final class ClientSession {
             if (pending > 0) {
                 pending--;
             }
+            lastActivityNanos = System.nanoTime();
             s.queryStartNanos = pending > 0 ? System.nanoTime() : 0;
             if (pending == 0 && !inBatch && poolMode != PoolMode.SESSION) {
                 if (status == 'I') {

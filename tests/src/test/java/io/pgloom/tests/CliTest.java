@@ -1,0 +1,75 @@
+package io.pgloom.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgloom.server.cli.PgloomCommand;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** `pgloom check`, `--version` and `--help`, as a user runs them. */
+class CliTest {
+
+    private record Run(int exit, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        System.setOut(new PrintStream(out, true));
+        System.setErr(new PrintStream(err, true));
+        try {
+            int exit = new CommandLine(new PgloomCommand()).execute(args);
+            return new Run(exit, out.toString(), err.toString());
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void checkPrintsEffectiveSettingsAndWarnings(@TempDir Path dir) throws Exception {
+        Path ini = dir.resolve("pgbouncer.ini");
+        Files.writeString(ini, """
+                [databases]
+                app = host=127.0.0.1 port=5432
+                [pgbouncer]
+                listen_port = 6543
+                pool_mode = transaction
+                server_tls_sslmode = require
+                """);
+        Run r = run("check", ini.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("app -> 127.0.0.1:5432/app"), r.out());
+        assertTrue(r.out().matches("(?s).*\\*  listen_port\\s+= 6543.*"), r.out());
+        assertTrue(r.out().contains("server_tls_sslmode"), r.out());
+        assertTrue(r.out().contains("warning: ") && r.out().contains(":6: "), "the unsupported setting is named with its line: " + r.out());
+    }
+
+    @Test
+    void checkRefusesABrokenFileWithFileAndLine(@TempDir Path dir) throws Exception {
+        Path ini = dir.resolve("pgbouncer.ini");
+        Files.writeString(ini, "[pgbouncer]\nlisten_port = 6543\ndefault_pool_size = lots\n");
+        Run r = run("check", ini.toString());
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("pgbouncer.ini:3"), r.err());
+        assertTrue(r.err().contains("default_pool_size"), r.err());
+    }
+
+    @Test
+    void versionAndHelpSayWhatPgloomIs() {
+        Run v = run("--version");
+        assertEquals(0, v.exit());
+        assertTrue(v.out().startsWith("pgloom "), v.out());
+        Run h = run("--help");
+        assertEquals(0, h.exit());
+        assertTrue(h.out().contains("demo") && h.out().contains("check") && h.out().contains("pgbouncer.ini"), h.out());
+    }
+}
