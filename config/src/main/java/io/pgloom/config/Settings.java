@@ -35,7 +35,7 @@ public final class Settings {
             "server_lifetime", "server_idle_timeout",
             "server_connect_timeout", "server_login_retry", "query_timeout", "query_wait_timeout",
             "client_idle_timeout", "client_login_timeout", "idle_transaction_timeout",
-            "ignore_startup_parameters", "pidfile",
+            "ignore_startup_parameters", "pidfile", "logfile", "verbose",
             "max_packet_size", "listen_backlog", "tcp_keepalive", "conffile", "job_name");
 
     private static final List<String> SSL_MODES =

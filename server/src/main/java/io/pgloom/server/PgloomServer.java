@@ -42,6 +42,7 @@ public final class PgloomServer implements AutoCloseable {
     /** Loads {@code configFile} and starts listening. Throws with file:line on a bad config. */
     public static PgloomServer start(Path configFile) throws ConfigException, IOException {
         PgloomConfig config = ConfigLoader.load(configFile);
+        LogSetup.apply(config);
         config.warnings().forEach(w -> log.warn("{}", w));
         Map<String, UserSecret> users = loadUsers(config);
         PgloomServer server = new PgloomServer(configFile, config, users, authFile(config) != null);
@@ -120,6 +121,7 @@ public final class PgloomServer implements AutoCloseable {
     public boolean reload() {
         try {
             PgloomConfig next = ConfigLoader.load(configFile);
+            LogSetup.apply(next);
             next.warnings().forEach(w -> log.warn("{}", w));
             Map<String, UserSecret> users = loadUsers(next);
             PgloomConfig current = pooler.config();
