@@ -27,7 +27,7 @@ final class ScramFunctions {
     private static final byte[] CLIENT_KEY = "Client Key".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] SERVER_KEY = "Server Key".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] BLOCK_ONE = {0, 0, 0, 1};
-    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final SecureRandom RANDOM = Entropy.newGenerator();
 
     private ScramFunctions() {}
 

@@ -19,7 +19,7 @@ final class CancelKeys {
 
     private final int instanceId;
     private final AtomicInteger sequence = new AtomicInteger();
-    private final SecureRandom random = new SecureRandom();
+    private final SecureRandom random = io.pgloom.server.auth.Entropy.newGenerator();
     private final ConcurrentHashMap<Integer, ClientSession> byPid = new ConcurrentHashMap<>();
 
     CancelKeys(int instanceId) {

@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  */
 final class ClientAuthenticator {
     private static final Logger log = LoggerFactory.getLogger(ClientAuthenticator.class);
-    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final SecureRandom RANDOM = io.pgloom.server.auth.Entropy.newGenerator();
     private static final int MAX_AUTH_MESSAGE = 8192;
     private static final byte[] MOCK_SECRET = new byte[32];
 
