@@ -55,6 +55,12 @@ STARTED=()   # "pid name" of every process this script started, in start order
 
 remember() { STARTED+=("$1 $2"); }
 
+forget() { # pid
+  local kept=() e
+  for e in "${STARTED[@]}"; do [[ $e == "$1 "* ]] || kept+=("$e"); done
+  STARTED=("${kept[@]}")
+}
+
 stop_process() { # pid name [seconds]
   local pid=$1 name=$2 grace=${3:-30} i
   kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
@@ -292,23 +298,31 @@ pooler_pid() { # target -> pid of the pooler process, empty for direct
   case $1 in pgloom) echo "$pgloom_pid" ;; pgbouncer) echo "$pgbouncer_pid" ;; esac
 }
 
-# Prints "tps exit failed transactions cpu_s cpu_us_per_tx"; the CPU is the pooler's own (user+sys)
-# during the run, so the pooler's cost per transaction shows even when the box is CPU-bound.
+# Sets RESULT to "tps exit failed transactions cpu_s cpu_us_per_tx sys_pct"; the CPU is the pooler's
+# own (user+sys) during the run, so the pooler's cost per transaction shows even when the box is
+# CPU-bound. pgbench (and perf) run as tracked background children so that cleanup can stop them.
+RESULT=
 pgbench_run() { # target opts duration log
-  local u0 s0 u1 s1 rc=0 tps failed txs pid c0= c1 cpu=NA per=NA sys=NA
+  local u0 s0 u1 s1 bench_pid rc=0 tps failed txs pid c0= c1 cpu=NA per=NA sys=NA
   pid=$(pooler_pid "$1")
   [ -z "$pid" ] || c0=$(cpu_ticks "$pid")
   local perf_pid=
   if [ "$PERF_STAT" = 1 ] && [ -n "$pid" ]; then
     perf stat -x, -o "${4%.log}.perf" -e "$PERF_EVENTS" -p "$pid" >/dev/null 2>&1 &
     perf_pid=$!
+    remember "$perf_pid" perf
     sleep 0.2
   fi
   # shellcheck disable=SC2086
-  PGPASSWORD=bench pgbench -h 127.0.0.1 -p "${PORT[$1]}" -U bench -T "$3" $2 bench >"$4" 2>&1 || rc=$?
+  PGPASSWORD=bench pgbench -h 127.0.0.1 -p "${PORT[$1]}" -U bench -T "$3" $2 bench >"$4" 2>&1 &
+  bench_pid=$!
+  remember "$bench_pid" pgbench
+  wait "$bench_pid" || rc=$?
+  forget "$bench_pid"
   if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid" 2>/dev/null || true
     wait "$perf_pid" 2>/dev/null || true
+    forget "$perf_pid"
   fi
   tps=$(awk '/^tps = /{print $3; exit}' "$4")
   failed=$(awk -F'[: ]+' '/^number of failed transactions/{print $5; exit}' "$4")
@@ -321,14 +335,14 @@ pgbench_run() { # target opts duration log
     sys=$(awk -v u=$((u1 - u0)) -v s=$((s1 - s0)) 'BEGIN{if (u + s > 0) printf "%.0f", 100 * s / (u + s); else print "NA"}')
     per=$(awk -v c="$cpu" -v n="${txs:-0}" 'BEGIN{if (n > 0) printf "%.1f", c * 1e6 / n; else print "NA"}')
   fi
-  echo "${tps:-NA} $rc ${failed:-NA} ${txs:-NA} $cpu $per $sys"
+  RESULT="${tps:-NA} $rc ${failed:-NA} ${txs:-NA} $cpu $per $sys"
 }
 
 if [ -n "$SCENARIOS" ]; then
   if [ "$WARMUP" -gt 0 ]; then
     for t in $TARGETS; do
       say "warm-up: $t, pgbench -S -c 10 -j 2 -T $WARMUP"
-      pgbench_run "$t" "-S -c 10 -j 2" "$WARMUP" "$run_dir/warmup-$t.log" >/dev/null
+      pgbench_run "$t" "-S -c 10 -j 2" "$WARMUP" "$run_dir/warmup-$t.log"
     done
   fi
   n_runs=$(($(wc -w <<<"$SCENARIOS") * $(wc -w <<<"$TARGETS") * ROUNDS))
@@ -337,7 +351,8 @@ if [ -n "$SCENARIOS" ]; then
     for s in $SCENARIOS; do
       for t in $TARGETS; do
         k=$((k + 1))
-        read -r tps rc failed txs cpu per sys < <(pgbench_run "$t" "${SCENARIO_OPTS[$s]}" "$DURATION" "$run_dir/pgbench-$s-$t-r$round.log")
+        pgbench_run "$t" "${SCENARIO_OPTS[$s]}" "$DURATION" "$run_dir/pgbench-$s-$t-r$round.log"
+        read -r tps rc failed txs cpu per sys <<<"$RESULT"
         say "[$k/$n_runs] round $round ($s) ${SCENARIO_OPTS[$s]} -> $t: tps $tps, failed tx $failed$([ "$rc" = 0 ] || echo ", pgbench exit $rc")$([ "$per" = NA ] || echo ", pooler CPU ${cpu}s (${sys}% sys) = ${per} us/tx")"
         echo "$s,$t,$round,$tps,$rc,$failed,$txs,$cpu,$per,$sys" >>"$raw"
       done
