@@ -179,7 +179,6 @@ public final class ClientSession {
         }
         writeLock.lock();
         try {
-            out.write(Backend.authenticationOk());
             Map<String, String> params = new LinkedHashMap<>(welcome);
             linkLock.lock();
             try {
@@ -193,11 +192,15 @@ public final class ClientSession {
             } finally {
                 linkLock.unlock();
             }
+            // The whole login reply in one write: one syscall, not one per message.
+            java.io.ByteArrayOutputStream reply = new java.io.ByteArrayOutputStream(512);
+            reply.writeBytes(Backend.authenticationOk());
             for (Map.Entry<String, String> p : params.entrySet()) {
-                out.write(Backend.parameterStatus(p.getKey(), p.getValue()));
+                reply.writeBytes(Backend.parameterStatus(p.getKey(), p.getValue()));
             }
-            out.write(Backend.backendKeyData(cancelPid, cancelSecret));
-            out.write(Backend.readyForQuery('I'));
+            reply.writeBytes(Backend.backendKeyData(cancelPid, cancelSecret));
+            reply.writeBytes(Backend.readyForQuery('I'));
+            out.write(reply.toByteArray());
             out.flush();
         } finally {
             writeLock.unlock();

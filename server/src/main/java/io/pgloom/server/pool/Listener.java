@@ -56,16 +56,30 @@ public final class Listener implements AutoCloseable {
             try {
                 ClientSession session = new ClientSession(pooler, socket);
                 if (!sessions.start("client-" + socket.getPort(), session::run)) {
-                    socket.close();
+                    closeQuietly(socket);
                 }
-            } catch (IOException e) {
-                log.debug("accepted socket failed at once: {}", e.toString());
-                try {
-                    socket.close();
-                } catch (IOException ignored) {
-                    // gone anyway
+            } catch (IOException | RuntimeException | Error e) {
+                // Nothing may end this loop while the listener is open: a dead acceptor leaves the
+                // port in LISTEN with connections queued that nobody ever accepts. Drop this one
+                // client and go on; after an Error (out of memory), pause briefly so we do not spin.
+                closeQuietly(socket);
+                log.error("could not start a session for {}: {}", socket.getRemoteSocketAddress(), e.toString());
+                if (e instanceof Error) {
+                    try {
+                        Thread.sleep(100);
+                    } catch (InterruptedException ie) {
+                        return;
+                    }
                 }
             }
+        }
+    }
+
+    private static void closeQuietly(Socket socket) {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // gone anyway
         }
     }
 
