@@ -31,9 +31,13 @@ public record ScramSecret(int iterations, byte[] salt, byte[] storedKey, byte[] 
         }
     }
 
-    /** @throws IllegalArgumentException saying which part is malformed */
-    static ScramSecret parseOrExplain(String text) {
-        if (!text.startsWith(PREFIX)) {
+    /**
+     * The one parser of the stored form, used by the userlist check and by authentication.
+     *
+     * @throws IllegalArgumentException saying which part is malformed (never quoting the text)
+     */
+    public static ScramSecret parseOrExplain(String text) {
+        if (text == null || !text.startsWith(PREFIX)) {
             throw new IllegalArgumentException("does not start with " + PREFIX);
         }
         String[] halves = text.substring(PREFIX.length()).split("\\$", -1);

@@ -45,21 +45,9 @@ public record ScramSecret(int iterations, byte[] salt, byte[] storedKey, byte[] 
      * @throws IllegalArgumentException if {@code text} is not a SCRAM-SHA-256 secret
      */
     public static ScramSecret parse(String text) {
-        if (text == null || !text.startsWith(PREFIX)) {
-            throw new IllegalArgumentException("not a SCRAM-SHA-256 secret (no \"" + PREFIX + "\" prefix)");
-        }
-        String rest = text.substring(PREFIX.length());
-        int dollar = rest.indexOf('$');
-        if (dollar < 0) {
-            throw new IllegalArgumentException("SCRAM secret needs <iterations>:<salt>$<StoredKey>:<ServerKey>");
-        }
-        String[] iterationsAndSalt = splitPair(rest.substring(0, dollar), "<iterations>:<salt>");
-        String[] keys = splitPair(rest.substring(dollar + 1), "<StoredKey>:<ServerKey>");
-        return new ScramSecret(
-                parseIterations(iterationsAndSalt[0]),
-                decode(iterationsAndSalt[1], "salt"),
-                decode(keys[0], "StoredKey"),
-                decode(keys[1], "ServerKey"));
+        // One parser for the stored form: the config module's, which also checks userlist.txt.
+        io.pgloom.config.ScramSecret parsed = io.pgloom.config.ScramSecret.parseOrExplain(text);
+        return new ScramSecret(parsed.iterations(), parsed.salt(), parsed.storedKey(), parsed.serverKey());
     }
 
     /**
@@ -142,28 +130,5 @@ public record ScramSecret(int iterations, byte[] salt, byte[] storedKey, byte[] 
     public String toString() {
         return "ScramSecret[iterations=" + iterations + ", salt=" + Base64.getEncoder().encodeToString(salt)
                 + ", keys=<redacted>]";
-    }
-
-    private static String[] splitPair(String text, String shape) {
-        int colon = text.indexOf(':');
-        if (colon < 0 || text.indexOf(':', colon + 1) >= 0) {
-            throw new IllegalArgumentException("SCRAM secret: expected " + shape);
-        }
-        return new String[] {text.substring(0, colon), text.substring(colon + 1)};
-    }
-
-    private static int parseIterations(String digits) {
-        if (digits.isEmpty() || digits.length() > 9 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
-            throw new IllegalArgumentException("SCRAM secret: iteration count must be a positive decimal number");
-        }
-        return Integer.parseInt(digits); // at most 9 digits: fits; 0 is refused by the constructor
-    }
-
-    private static byte[] decode(String base64, String what) {
-        try {
-            return Base64.getDecoder().decode(base64);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("SCRAM secret: " + what + " is not valid base64");
-        }
     }
 }
