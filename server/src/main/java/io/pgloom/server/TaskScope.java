@@ -4,6 +4,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.StructuredTaskScope;
 import java.util.concurrent.StructuredTaskScope.Joiner;
 import java.util.concurrent.StructuredTaskScope.Subtask;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,7 +15,10 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: {@code StructuredTaskScope} lets only its owner thread fork. Sessions and pools
  * need to start tasks from other threads (a client thread opens a server connection), so the
  * scope's owner is a small virtual thread that forks whatever is handed to it through a queue.
- * That hand-off happens once per task start, never on the data path. {@link #close()} cancels
+ * That hand-off happens once per task start, never on the data path. A scope can also be given an
+ * owner loop ({@link #TaskScope(String, Consumer)}): the owner thread runs it first and tasks it
+ * starts are forked at once, with no hand-off; a listener's accept loop is one, so a new client
+ * costs no thread wake-up beyond its own. {@link #close()} cancels
  * the scope: every task is interrupted (which also closes the socket a virtual thread is blocked
  * on) and {@code close} returns only when all of them have ended, so no task outlives its scope.
  */
@@ -28,9 +32,21 @@ public final class TaskScope implements AutoCloseable {
     private final Thread owner;
     private volatile boolean closed;
 
+    /** Only the owner thread touches this, while the scope is open. */
+    private StructuredTaskScope<Object, Void> scope;
+
     public TaskScope(String name) {
+        this(name, null);
+    }
+
+    /**
+     * A scope whose owner thread first runs {@code ownerLoop} (given this scope, so that it can
+     * {@link #start} tasks directly). The loop must return once what it blocks on is closed; tasks
+     * other threads start wait until it has returned.
+     */
+    public TaskScope(String name, Consumer<TaskScope> ownerLoop) {
         this.name = name;
-        this.owner = Thread.ofVirtual().name(name + "-scope").start(this::own);
+        this.owner = Thread.ofVirtual().name(name + "-scope").start(() -> own(ownerLoop));
     }
 
     /** Starts {@code task} in a new virtual thread of this scope; false if the scope is closed. */
@@ -38,19 +54,38 @@ public final class TaskScope implements AutoCloseable {
         if (closed) {
             return false;
         }
-        starts.add(() -> {
+        Runnable named = () -> {
             Thread.currentThread().setName(threadName);
             task.run();
-        });
+        };
+        if (Thread.currentThread() == owner) {
+            fork(named);
+        } else {
+            starts.add(named);
+        }
         return true;
+    }
+
+    private void fork(Runnable task) {
+        scope.fork(() -> {
+            try {
+                task.run();
+            } catch (RuntimeException | Error e) {
+                log.error("task in scope {} failed", name, e);
+            }
+        });
     }
 
     public boolean isClosed() {
         return closed;
     }
 
-    private void own() {
+    private void own(Consumer<TaskScope> ownerLoop) {
         try (var scope = StructuredTaskScope.open(joiner)) {
+            this.scope = scope;
+            if (ownerLoop != null) {
+                ownerLoop.accept(this);
+            }
             while (true) {
                 Runnable next;
                 try {
@@ -61,14 +96,7 @@ public final class TaskScope implements AutoCloseable {
                 if (next == STOP) {
                     break;
                 }
-                Runnable task = next;
-                scope.fork(() -> {
-                    try {
-                        task.run();
-                    } catch (RuntimeException | Error e) {
-                        log.error("task in scope {} failed", name, e);
-                    }
-                });
+                fork(next);
             }
             // A completed no-op subtask makes the joiner cancel the scope: all tasks are interrupted.
             joiner.cancelRequested = true;

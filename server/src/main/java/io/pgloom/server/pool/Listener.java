@@ -11,29 +11,29 @@ import org.slf4j.LoggerFactory;
 /**
  * Accepts client connections on one address.
  *
- * <p>Threading: one platform thread blocks in {@code accept()}; each accepted socket gets its own
- * virtual thread in this listener's scope, running a {@link ClientSession}. Closing the listener
- * stops accepting; closing the scope ends every session it started.
+ * <p>Threading: the owner thread of this listener's scope (a virtual thread) blocks in
+ * {@code accept()} and forks each accepted socket's {@link ClientSession} into the scope itself, so
+ * a new client costs no hand-off between threads. Closing the server socket stops accepting;
+ * closing the scope ends every session it started.
  */
 public final class Listener implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Listener.class);
 
     private final Pooler pooler;
     private final ServerSocket serverSocket;
-    private final TaskScope sessions;
-    private final Thread acceptor;
+    private final String address;
+    private TaskScope sessions;
 
     public Listener(Pooler pooler, String host, int port, int backlog) throws IOException {
         this.pooler = pooler;
         this.serverSocket = new ServerSocket();
         serverSocket.setReuseAddress(true);
         serverSocket.bind(new InetSocketAddress(host, port), backlog);
-        this.sessions = new TaskScope("clients-" + port);
-        this.acceptor = Thread.ofPlatform().name("accept-" + host + ":" + port).daemon(true).unstarted(this::acceptLoop);
+        this.address = host + ":" + serverSocket.getLocalPort();
     }
 
     public void start() {
-        acceptor.start();
+        sessions = new TaskScope("clients-" + address, this::acceptLoop);
         log.info("listening on {}:{}", serverSocket.getInetAddress().getHostAddress(), serverSocket.getLocalPort());
     }
 
@@ -41,7 +41,7 @@ public final class Listener implements AutoCloseable {
         return serverSocket.getLocalPort();
     }
 
-    private void acceptLoop() {
+    private void acceptLoop(TaskScope scope) {
         while (!serverSocket.isClosed()) {
             Socket socket;
             try {
@@ -55,7 +55,7 @@ public final class Listener implements AutoCloseable {
             }
             try {
                 ClientSession session = new ClientSession(pooler, socket);
-                if (!sessions.start("client-" + socket.getPort(), session::run)) {
+                if (!scope.start("client-" + socket.getPort(), session::run)) {
                     closeQuietly(socket);
                 }
             } catch (IOException | RuntimeException | Error e) {
@@ -96,6 +96,8 @@ public final class Listener implements AutoCloseable {
     @Override
     public void close() {
         stopAccepting();
-        sessions.close();
+        if (sessions != null) {
+            sessions.close();
+        }
     }
 }
