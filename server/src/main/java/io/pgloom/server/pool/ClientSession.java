@@ -489,7 +489,8 @@ public final class ClientSession {
             return;
         }
         if (release) {
-            pool.release(s);
+            // server_reset_query_always: PgBouncer resets after every transaction, not only at disconnect.
+            s.giveBack(pooler.settings().serverResetQueryAlways());
             if (pooler.isShuttingDown()) {
                 closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
             }
@@ -654,20 +655,8 @@ public final class ClientSession {
             if (!clean) {
                 // A transaction or request is open on it: closing the backend rolls it back for sure.
                 s.close("client disconnected while the server was not idle");
-            } else if (poolMode == PoolMode.SESSION || pooler.settings().serverResetQueryAlways()) {
-                String reset = pooler.settings().serverResetQuery();
-                if (reset == null || reset.isBlank()) {
-                    pool.release(s);
-                } else {
-                    try {
-                        s.releaseAfterInternal = true; // the server thread returns it after the reset's ReadyForQuery
-                        s.sendInternal(reset);
-                    } catch (IOException e) {
-                        s.close("server_reset_query failed: " + e.getMessage());
-                    }
-                }
             } else {
-                pool.release(s);
+                s.giveBack(poolMode == PoolMode.SESSION || pooler.settings().serverResetQueryAlways());
             }
         }
         try {

@@ -267,6 +267,25 @@ public final class ServerConnection {
         out.flush();
     }
 
+    /**
+     * Gives this connection back to its pool; with {@code reset}, first runs server_reset_query
+     * (if one is set), and the reader thread gives it back after the reset's ReadyForQuery. Only
+     * the thread that just unlinked it may call this: it is then the connection's only writer.
+     */
+    void giveBack(boolean reset) {
+        String query = pool.settings().serverResetQuery();
+        if (!reset || query == null || query.isBlank()) {
+            pool.release(this);
+            return;
+        }
+        try {
+            releaseAfterInternal = true;
+            sendInternal(query);
+        } catch (IOException e) {
+            close("server_reset_query failed: " + e.getMessage());
+        }
+    }
+
     /** The connection's reader thread: relays until the connection closes. */
     void readLoop() {
         String reason = "server closed the connection";

@@ -1,0 +1,238 @@
+package io.pgloom.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgloom.server.protocol.MessageBuilder;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * [databases] entry parameters and the server-side settings a PgBouncer user relies on:
+ * connect_query, the {@code *} fallback, per-database startup values, max_user_connections,
+ * query_timeout, server_reset_query_always, server_login_retry and server_connect_timeout.
+ */
+class DatabaseSettingsTest {
+
+    private static String one(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private static String entry(String name, String params) {
+        TestPostgres.Endpoint pg = TestPostgres.shared();
+        return name + " = host=" + pg.host() + " port=" + pg.port() + " " + params + "\n";
+    }
+
+    @Test
+    void resetQueryAlwaysRunsAfterEveryTransactionInTransactionMode() throws Exception {
+        String settings = "default_pool_size = 1\nserver_reset_query = RESET ALL\n";
+        try (Pgloom p = Pgloom.start("transaction", settings + "server_reset_query_always = 1\n");
+                Connection c = p.connect()) {
+            one(c, "SELECT set_config('work_mem', '1234kB', false)");
+            assertEquals("4MB", one(c, "SHOW work_mem"), "PgBouncer resets after each transaction when told to always reset");
+        }
+        try (Pgloom p = Pgloom.start("transaction", settings + "server_reset_query_always = 0\n");
+                Connection c = p.connect()) {
+            one(c, "SELECT set_config('work_mem', '1234kB', false)");
+            assertEquals("1234kB", one(c, "SHOW work_mem"), "without it, transaction mode runs no reset");
+        }
+    }
+
+    @Test
+    void connectQueryRunsOnEveryNewServerConnection() throws Exception {
+        String db = entry("cq", "dbname=app connect_query='SELECT set_config(''work_mem'', ''2345kB'', false)'");
+        try (Pgloom p = Pgloom.start("transaction", "", db);
+                Connection c = p.connect("cq", "alice", "alice-secret")) {
+            assertEquals("2345kB", one(c, "SHOW work_mem"));
+            assertEquals("app", one(c, "SELECT current_database()"));
+        }
+    }
+
+    @Test
+    void fallbackEntryServesDatabasesNotListed() throws Exception {
+        TestPostgres.Endpoint pg = TestPostgres.shared();
+        String ini = """
+                [databases]
+                * = host=%s port=%d
+                [pgbouncer]
+                %s
+                """.formatted(pg.host(), pg.port(), Pgloom.baseSettings("transaction"));
+        try (Pgloom p = Pgloom.startWith(ini, Pgloom.defaultUserlist());
+                Connection c = p.connect("app", "alice", "alice-secret")) {
+            assertEquals("app", one(c, "SELECT current_database()"), "the client's database name goes to the server");
+        }
+    }
+
+    @Test
+    void databaseEntryStartupValuesReachServerAndClient() throws Exception {
+        String db = entry("tz", "dbname=app timezone=Asia/Tokyo datestyle='SQL, DMY'");
+        try (Pgloom p = Pgloom.start("transaction", "", db);
+                RawClient c = new RawClient(p.port()).login("alice", "alice-secret", "tz")) {
+            assertEquals("Asia/Tokyo", c.parameters.get("TimeZone"), "the login reply carries the entry's value");
+            assertEquals("SQL, DMY", c.parameters.get("DateStyle"));
+            assertEquals("Asia/Tokyo", RawClient.firstValue(c.simpleQuery("SHOW TimeZone")));
+        }
+    }
+
+    @Test
+    void maxUserConnectionsCapsServersPerUser() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "max_user_connections = 1\nquery_wait_timeout = 1\n");
+                RawClient holder = new RawClient(p.port()).login("alice", "alice-secret", "app");
+                RawClient waiter = new RawClient(p.port()).login("alice", "alice-secret", "app");
+                RawClient bob = new RawClient(p.port()).login("bob", "bob-secret", "app")) {
+            holder.simpleQuery("BEGIN");
+            waiter.send(RawClient.query("SELECT 1"));
+            var e = waiter.readError();
+            assertEquals("08P01", e.sqlState());
+            assertEquals("query_wait_timeout", e.message(), "alice's one server is taken, though the pool has room for 5");
+            assertEquals("1", RawClient.firstValue(bob.simpleQuery("SELECT 1")), "bob is not limited by alice's cap");
+            holder.simpleQuery("COMMIT");
+        }
+    }
+
+    @Test
+    void queryTimeoutEndsTheClientAndFreesThePool() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "default_pool_size = 1\nquery_timeout = 1\n");
+                Connection slow = p.connect()) {
+            SQLException e = assertThrows(SQLException.class, () -> one(slow, "SELECT pg_sleep(60)"));
+            assertEquals("57014", e.getSQLState(), e.getMessage());
+            assertTrue(e.getMessage().contains("query timeout"), e.getMessage());
+            try (Connection next = p.connect()) {
+                assertEquals("ok", one(next, "SELECT 'ok'"), "the pool's one server slot is usable again");
+            }
+        }
+    }
+
+    @Test
+    void unreachableServerIsRetriedAndUsedOnceItIsBack() throws Exception {
+        int port;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        String db = "late = host=127.0.0.1 port=" + port + " dbname=app\n";
+        try (Pgloom p = Pgloom.start("transaction", "query_wait_timeout = 2\nserver_login_retry = 1\n", db);
+                Connection other = p.connect()) {
+            SQLException e = assertThrows(SQLException.class, () -> p.connect("late", "alice", "alice-secret"));
+            assertTrue(e.getMessage().contains("query_wait_timeout"), "a client waits for the server, then gets: " + e.getMessage());
+            assertEquals("1", one(other, "SELECT 1"), "other pools are unaffected");
+            try (Forwarder f = new Forwarder(port, TestPostgres.shared().port())) {
+                String got = null;
+                for (int i = 0; i < 30 && got == null; i++) {
+                    try (Connection c = p.connect("late", "alice", "alice-secret")) {
+                        got = one(c, "SELECT current_database()");
+                    } catch (SQLException retry) {
+                        Thread.sleep(500);
+                    }
+                }
+                assertEquals("app", got, "after server_login_retry the server is tried again and used");
+                assertTrue(f.accepted.get() > 0);
+            }
+        }
+    }
+
+    @Test
+    void serverThatNeverAnswersLoginIsDroppedAfterServerConnectTimeout() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            String db = "silent = host=127.0.0.1 port=" + silent.getLocalPort() + " dbname=app\n";
+            try (Pgloom p = Pgloom.start("transaction", "server_connect_timeout = 1\nquery_wait_timeout = 30\n", db)) {
+                Thread client = Thread.ofVirtual().start(() -> {
+                    try (Connection c = p.connect("silent", "alice", "alice-secret")) {
+                        c.isValid(1);
+                    } catch (SQLException expected) {
+                        // the server never logs in; this client gives up when the test ends
+                    }
+                });
+                silent.setSoTimeout(30_000);
+                try (Socket held = silent.accept()) {
+                    held.setSoTimeout(30_000);
+                    InputStream in = held.getInputStream();
+                    int length = new java.io.DataInputStream(in).readInt();
+                    assertTrue(length > 8, "pgloom sent a startup packet");
+                    in.skipNBytes(length - 4);
+                    // Say nothing: pgloom must give up on this login and close the socket.
+                    assertEquals(-1, in.read(), "pgloom closed the silent server connection");
+                }
+                client.interrupt();
+            }
+        }
+    }
+
+    @Test
+    void sslRequestIsDeclinedAndNewerProtocolVersionsAreNegotiated() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "");
+                RawClient c = new RawClient(p.port())) {
+            c.send(new MessageBuilder().int32(80877103).build());
+            assertEquals('N', c.socket.getInputStream().read(), "no TLS yet: the client may go on in plain text");
+        }
+        try (Pgloom p = Pgloom.start("transaction", "");
+                RawClient c = new RawClient(p.port())) {
+            MessageBuilder startup = new MessageBuilder().int32((3 << 16) | 2)
+                    .cstring("user").cstring("alice").cstring("database").cstring("app")
+                    .cstring("_pq_.some_option").cstring("x");
+            c.send(startup.byte1(0).build());
+            RawClient.Message v = c.read();
+            assertEquals('v', v.type(), "NegotiateProtocolVersion first");
+            assertEquals(3 << 16, java.nio.ByteBuffer.wrap(v.body()).getInt(), "3.0 is the newest pgloom speaks, sent as PostgreSQL does");
+            List<RawClient.Message> rest = c.readUntil('R');
+            assertEquals('R', rest.getLast().type(), "then authentication goes on");
+        }
+    }
+
+    /** A plain TCP forwarder: the server "comes back" when it starts. */
+    private static final class Forwarder implements AutoCloseable {
+        final ServerSocket socket;
+        final AtomicInteger accepted = new AtomicInteger();
+
+        Forwarder(int port, int target) throws IOException {
+            socket = new ServerSocket(port, 50, InetAddress.getLoopbackAddress());
+            Thread.ofVirtual().start(() -> {
+                while (!socket.isClosed()) {
+                    try {
+                        Socket a = socket.accept();
+                        Socket b = new Socket(InetAddress.getLoopbackAddress(), target);
+                        accepted.incrementAndGet();
+                        Thread.ofVirtual().start(() -> pipe(a, b));
+                        Thread.ofVirtual().start(() -> pipe(b, a));
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        private static void pipe(Socket from, Socket to) {
+            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+                in.transferTo(out);
+            } catch (IOException ignored) {
+                // one side closed
+            } finally {
+                try {
+                    from.close();
+                    to.close();
+                } catch (IOException ignored) {
+                    // closing
+                }
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+}
