@@ -259,7 +259,7 @@ public final class Pool {
                 lock.unlock();
             }
             String reason = "server_check_query failed: " + (failure != null ? failure : "the connection closed");
-            log.warn("S-{} {}: closing because: {} ({}:{})", s.id, key, reason, s.host, s.port);
+            log.warn("{}: closing {} because {}", key, s, reason);
             s.close(reason);
             if (next == null) {
                 return openConnection(client);
@@ -553,7 +553,7 @@ public final class Pool {
         snapshot.forEach(s -> s.close(reason));
     }
 
-    /** Counts for logs and (later) SHOW POOLS. */
+    /** Counts for logs and (later) SHOW POOLS; {@code checking} is PgBouncer's sv_tested. */
     record Counts(int active, int idle, int checking, int opening, int waiting) {
     }
 
