@@ -32,7 +32,7 @@ public final class Settings {
             "listen_addr", "listen_port", "auth_type", "auth_file", "pool_mode", "max_client_conn",
             "default_pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout",
             "max_db_connections", "max_user_connections", "server_reset_query", "server_reset_query_always",
-            "server_lifetime", "server_idle_timeout",
+            "server_lifetime", "server_idle_timeout", "server_check_query", "server_check_delay",
             "server_connect_timeout", "server_login_retry", "query_timeout", "query_wait_timeout",
             "client_idle_timeout", "client_login_timeout", "idle_transaction_timeout",
             "ignore_startup_parameters", "pidfile", "logfile", "verbose",

@@ -144,6 +144,16 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void serverCheckSettingsAreSupportedAndAnEmptyQueryIsKeptApartFromTheDefault() throws Exception {
+        PgloomConfig off = load("[pgbouncer]\nserver_check_query =\nserver_check_delay = 0.5\n");
+        assertEquals(List.of(), off.warnings(), "both settings are supported: no warning");
+        assertEquals("", off.settings().string("server_check_query"), "empty turns checks off, unlike the default <empty>");
+        assertEquals(Duration.ofMillis(500), off.settings().time("server_check_delay"));
+        PgloomConfig query = load("[pgbouncer]\nserver_check_query = select 1 ; not a comment\n");
+        assertEquals("select 1 ; not a comment", query.settings().string("server_check_query"));
+    }
+
+    @Test
     void acceptsTheSmallestWellFormedFile() throws Exception {
         PgloomConfig config = ConfigLoader.load(write(dir, "pgbouncer.ini", "[pgbouncer]\n"), dir);
         assertEquals(List.of(), config.databases());

@@ -26,6 +26,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Waiting is first come, first served: a released connection is handed directly to the
  * longest-waiting client, so a newcomer can never overtake a client that already waits.
+ *
+ * <p>A connection that idled longer than server_check_delay is checked (server_check_query) by
+ * the client that takes it, outside the lock. While checked it is neither idle nor handed out but
+ * still counted in {@link #all} and the budgets; if it fails, its slot passes to its replacement.
  */
 public final class Pool {
     private static final Logger log = LoggerFactory.getLogger(Pool.class);
@@ -44,6 +48,10 @@ public final class Pool {
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     private final List<ServerConnection> all = new ArrayList<>();
     private int opening;
+    /** Connections out of the pool for server_check_query; still in {@link #all}. */
+    private int checking;
+    /** {@link PoolerSettings#checkAfterNanos}, kept here so the reuse path pays one comparison. */
+    private volatile long checkAfterNanos;
     private long loginRetryUntilNanos;
     /** ParameterStatus values of the first server login: what a new client is told at login. */
     private volatile Map<String, String> welcomeParameters;
@@ -56,6 +64,7 @@ public final class Pool {
         this.database = database;
         this.settings = settings;
         this.credentials = credentials;
+        this.checkAfterNanos = settings.checkAfterNanos();
         this.dbBudget = dbBudget;
         this.userBudget = userBudget;
     }
@@ -83,6 +92,7 @@ public final class Pool {
     void reconfigure(DatabaseEntry database, PoolerSettings settings, ServerCredentials credentials) {
         this.database = database;
         this.settings = settings;
+        this.checkAfterNanos = settings.checkAfterNanos();
         this.credentials = credentials;
     }
 
@@ -132,22 +142,20 @@ public final class Pool {
         Waiter me = null;
         while (true) {
             boolean open = false;
+            ServerConnection reused = null;
             lock.lock();
             try {
+                long now = System.nanoTime();
                 if (me != null && me.granted != null) {
-                    return me.granted;
-                }
-                if (me == null || waiters.peekFirst() == me) {
-                    ServerConnection s = pollUsableIdle();
-                    if (s != null) {
+                    reused = me.granted;
+                } else if (me == null || waiters.peekFirst() == me) {
+                    reused = pollUsableIdle(now);
+                    if (reused != null) {
                         if (me != null) {
                             waiters.remove(me);
                             wakeHeadIfIdleOrRoom();
                         }
-                        return s;
-                    }
-                    long now = System.nanoTime();
-                    if (now >= loginRetryUntilNanos && mayOpen(now - start)) {
+                    } else if (now >= loginRetryUntilNanos && mayOpen(now - start)) {
                         opening++;
                         open = true;
                         if (me != null) {
@@ -155,12 +163,16 @@ public final class Pool {
                         }
                     }
                 }
-                if (!open) {
+                if (reused != null) {
+                    if (now - reused.idleSinceNanos < checkAfterNanos) {
+                        return reused;
+                    }
+                    startCheck(reused);
+                } else if (!open) {
                     if (me == null) {
                         me = new Waiter(lock.newCondition());
                         waiters.addLast(me);
                     }
-                    long now = System.nanoTime();
                     if (now >= deadline) {
                         waiters.remove(me);
                         wakeHeadIfIdleOrRoom();
@@ -182,12 +194,95 @@ public final class Pool {
             } finally {
                 lock.unlock();
             }
-            ServerConnection s = openConnection(client);
+            ServerConnection s = reused != null ? checked(reused, client) : openConnection(client);
             if (s != null) {
                 return s;
             }
             me = null; // connecting failed at the network level: wait in line again and retry later
         }
+    }
+
+    /** Takes an idle connection out of the pool for a check. Under the lock. */
+    private void startCheck(ServerConnection s) {
+        s.beingChecked = true;
+        checking++;
+    }
+
+    /**
+     * Runs server_check_query on {@code s}, which this client took from the pool, outside the
+     * lock. A server that fails is closed and its slot (pool size, max_db_connections,
+     * max_user_connections) passes straight to its replacement, so the client keeps its turn:
+     * the next idle server (itself checked if due) or else a new connection, which needs no check.
+     * The client never sees the failure. Returns null when opening the replacement failed at the
+     * network level; the caller then waits in line, as after any failed open.
+     */
+    private ServerConnection checked(ServerConnection s, ClientSession client) throws PgloomError, InterruptedException {
+        while (true) {
+            PoolerSettings current = settings;
+            String failure;
+            try {
+                failure = s.check(current.checkQuerySql(), current.checkTimeoutNanos());
+            } catch (InterruptedException e) {
+                s.close("server_check_query interrupted");
+                lock.lock();
+                try {
+                    endCheck(s);
+                    all.remove(s);
+                    giveBackSlot();
+                } finally {
+                    lock.unlock();
+                }
+                pooler.budgetFreed(this);
+                throw e;
+            }
+            ServerConnection next;
+            boolean checkNext = false;
+            lock.lock();
+            try {
+                endCheck(s);
+                if (failure == null && !s.closed) {
+                    return s;
+                }
+                all.remove(s); // its slot is ours now: it goes to the replacement or back to the budgets
+                long now = System.nanoTime();
+                next = pollUsableIdle(now);
+                if (next == null) {
+                    opening++; // the failed server's slot, taken over by the new connection
+                } else {
+                    giveBackSlot();
+                    if (now - next.idleSinceNanos >= checkAfterNanos) {
+                        startCheck(next);
+                        checkNext = true;
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+            String reason = "server_check_query failed: " + (failure != null ? failure : "the connection closed");
+            log.warn("{}: closing {} because {}", key, s, reason);
+            s.close(reason);
+            if (next == null) {
+                return openConnection(client);
+            }
+            pooler.budgetFreed(this);
+            if (!checkNext) {
+                return next;
+            }
+            s = next;
+        }
+    }
+
+    /** The check of {@code s} is over. Under the lock. */
+    private void endCheck(ServerConnection s) {
+        s.beingChecked = false;
+        checking--;
+    }
+
+    /** A connection's slot is free again: give it back to the shared budgets, let a waiter use it. Under the lock. */
+    private void giveBackSlot() {
+        dbBudget.giveBack();
+        userBudget.giveBack();
+        wakeHeadIfIdleOrRoom();
     }
 
     /** Whether one more connection may be opened, counting the reserve pool after the client waited long enough. */
@@ -210,8 +305,7 @@ public final class Pool {
         return true;
     }
 
-    private ServerConnection pollUsableIdle() {
-        long now = System.nanoTime();
+    private ServerConnection pollUsableIdle(long now) {
         ServerConnection s;
         while ((s = idle.pollFirst()) != null) {
             if (!s.closed && !s.expired(now)) {
@@ -291,12 +385,10 @@ public final class Pool {
         lock.lock();
         try {
             opening--;
-            dbBudget.giveBack();
-            userBudget.giveBack();
             if (network) {
                 loginRetryUntilNanos = System.nanoTime() + settings.serverLoginRetry().toNanos();
             }
-            wakeHeadIfIdleOrRoom();
+            giveBackSlot();
         } finally {
             lock.unlock();
         }
@@ -347,13 +439,11 @@ public final class Pool {
     void discard(ServerConnection s) {
         lock.lock();
         try {
-            if (!all.remove(s)) {
-                return;
+            if (s.beingChecked || !all.remove(s)) {
+                return; // a connection under check is settled by its checker
             }
             idle.remove(s);
-            dbBudget.giveBack();
-            userBudget.giveBack();
-            wakeHeadIfIdleOrRoom();
+            giveBackSlot();
         } finally {
             lock.unlock();
         }
@@ -463,14 +553,14 @@ public final class Pool {
         snapshot.forEach(s -> s.close(reason));
     }
 
-    /** Counts for logs and (later) SHOW POOLS. */
-    record Counts(int active, int idle, int opening, int waiting) {
+    /** Counts for logs and (later) SHOW POOLS; {@code checking} is PgBouncer's sv_tested. */
+    record Counts(int active, int idle, int checking, int opening, int waiting) {
     }
 
     Counts counts() {
         lock.lock();
         try {
-            return new Counts(all.size() - idle.size(), idle.size(), opening, waiters.size());
+            return new Counts(all.size() - idle.size() - checking, idle.size(), checking, opening, waiters.size());
         } finally {
             lock.unlock();
         }

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The [pgbouncer] settings the data path reads, copied out of a config snapshot once per load so
@@ -41,12 +42,38 @@ public record PoolerSettings(
         Set<String> adminUsers,
         Set<String> statsUsers) {
 
+    /** PgBouncer's spelling for "send an empty query" in server_check_query. */
+    static final String EMPTY_QUERY = "<empty>";
+
+    /**
+     * How long a released server may idle before server_check_query runs on it when it is reused:
+     * server_check_delay, or {@link Long#MAX_VALUE} when the check is off (an empty
+     * server_check_query), so that "is a check due?" is one comparison.
+     */
+    long checkAfterNanos() {
+        return serverCheckQuery.isEmpty() ? Long.MAX_VALUE : Math.max(0, serverCheckDelay.toNanos());
+    }
+
+    /** The SQL a check sends: the setting as written, except PgBouncer's {@code <empty>}, an empty query. */
+    String checkQuerySql() {
+        return serverCheckQuery.equals(EMPTY_QUERY) ? "" : serverCheckQuery;
+    }
+
+    /**
+     * How long a check may take before the server counts as dead: server_connect_timeout, since
+     * like a login it stands between a waiting client and a usable server; when that is 0 (no
+     * limit), PgBouncer's default of 15 s, so a server that never answers cannot hold a client.
+     */
+    long checkTimeoutNanos() {
+        long t = serverConnectTimeout.toNanos();
+        return t > 0 ? t : TimeUnit.SECONDS.toNanos(15);
+    }
+
     public static PoolerSettings from(SettingValues v) {
         Set<String> ignored = new HashSet<>();
         for (String p : v.list("ignore_startup_parameters")) {
             ignored.add(p.toLowerCase(Locale.ROOT));
         }
-        String check = v.string("server_check_query");
         return new PoolerSettings(
                 v.poolMode(),
                 v.authType(),
@@ -59,7 +86,7 @@ public record PoolerSettings(
                 v.integer("max_user_connections"),
                 v.string("server_reset_query"),
                 v.bool("server_reset_query_always"),
-                check == null || check.equals("<empty>") ? "" : check,
+                v.string("server_check_query"),
                 v.time("server_check_delay"),
                 v.time("server_lifetime"),
                 v.time("server_idle_timeout"),

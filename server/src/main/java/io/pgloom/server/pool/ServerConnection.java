@@ -20,7 +20,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,6 +70,15 @@ public final class ServerConnection {
     final AtomicInteger cancelsInFlight = new AtomicInteger();
     volatile boolean closed;
     private volatile String closeReason;
+
+    // server_check_query in flight: sent by the client thread that took this connection from the
+    // pool, answered through this connection's reader thread. Guarded by checkLock.
+    private final ReentrantLock checkLock = new ReentrantLock();
+    private final Condition checkAnswered = checkLock.newCondition();
+    private boolean checkRunning;
+    private String checkFailure;
+    /** Out of the pool for a check: its checker, not {@link Pool#discard}, settles its slot. Guarded by the pool's lock. */
+    boolean beingChecked;
 
     private ServerConnection(Pool pool, String host, int port, Socket socket) throws IOException {
         this.pool = pool;
@@ -286,6 +298,72 @@ public final class ServerConnection {
         }
     }
 
+    /**
+     * Runs server_check_query on this connection, just taken idle from the pool, and waits for the
+     * reader thread to swallow the answer. Runs on the client thread that wants the connection.
+     *
+     * @return null if the server answered without error and outside a transaction, else why the
+     *         check failed: the server's error, the connection's end, or no answer in time
+     */
+    String check(String sql, long timeoutNanos) throws InterruptedException {
+        checkLock.lock();
+        try {
+            checkRunning = true;
+            checkFailure = null;
+        } finally {
+            checkLock.unlock();
+        }
+        try {
+            sendInternal(sql);
+        } catch (IOException e) {
+            finishCheck("cannot send it: " + e.getMessage());
+        }
+        checkLock.lock();
+        try {
+            long left = timeoutNanos;
+            while (checkRunning) {
+                if (left <= 0) {
+                    checkRunning = false;
+                    return "no answer within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms (server_connect_timeout)";
+                }
+                left = checkAnswered.awaitNanos(left);
+            }
+            return checkFailure;
+        } finally {
+            checkLock.unlock();
+        }
+    }
+
+    /** The check's answer is complete or cannot come: keep the first failure, wake the checker. */
+    private void finishCheck(String failure) {
+        checkLock.lock();
+        try {
+            if (!checkRunning) {
+                return;
+            }
+            if (checkFailure == null) {
+                checkFailure = failure;
+            }
+            checkRunning = false;
+            checkAnswered.signal();
+        } finally {
+            checkLock.unlock();
+        }
+    }
+
+    /** An ErrorResponse to a swallowed request: true if it answers a check (which then fails). */
+    private boolean failsCheck(ErrorResponse error) {
+        checkLock.lock();
+        try {
+            if (checkRunning && checkFailure == null) {
+                checkFailure = "server answered " + error;
+            }
+            return checkRunning;
+        } finally {
+            checkLock.unlock();
+        }
+    }
+
     /** The connection's reader thread: relays until the connection closes. */
     void readLoop() {
         String reason = "server closed the connection";
@@ -300,6 +378,7 @@ public final class ServerConnection {
         } finally {
             boolean wasClosed = closed;
             close(reason);
+            finishCheck(reason);
             ClientSession c = client;
             if (c != null) {
                 c.serverLost(this, reason);
@@ -368,7 +447,10 @@ public final class ServerConnection {
                     r.advance(frame);
                     spanStart = r.position();
                     if (type == 'E') {
-                        log.warn("S-{} {}: internal query failed: {}", id, pool.key(), ErrorResponse.decode(buf, at + 5, at + frame));
+                        ErrorResponse error = ErrorResponse.decode(buf, at + 5, at + frame);
+                        if (!failsCheck(error)) {
+                            log.warn("S-{} {}: internal query failed: {}", id, pool.key(), error);
+                        }
                     } else if (type == 'Z') {
                         transactionStatus = (char) buf[at + 5];
                         internalPending--;
@@ -377,6 +459,8 @@ public final class ServerConnection {
                             // also ends here, before the client is linked: that must not release.)
                             releaseAfterInternal = false;
                             pool.release(this);
+                        } else if (internalPending == 0) {
+                            finishCheck(transactionStatus == 'I' ? null : "it left a transaction open");
                         }
                     }
                     continue;
