@@ -43,8 +43,16 @@ public final class Pgloom implements AutoCloseable {
     }
 
     public static Pgloom start(String poolMode, String extraSettings, String extraDatabases) throws Exception {
+        return startWith(iniText(poolMode, extraSettings, extraDatabases), defaultUserlist());
+    }
+
+    /**
+     * A pgbouncer.ini for the shared PostgreSQL as databases {@code app} and {@code postgres}, plus
+     * {@code extraDatabases}; {@code extraSettings} come after {@link #baseSettings} and override them.
+     */
+    public static String iniText(String poolMode, String extraSettings, String extraDatabases) {
         TestPostgres.Endpoint pg = TestPostgres.shared();
-        String ini = """
+        return """
                 [databases]
                 app = host=%s port=%d dbname=app
                 postgres = host=%s port=%d dbname=postgres
@@ -53,7 +61,6 @@ public final class Pgloom implements AutoCloseable {
                 %s
                 %s
                 """.formatted(pg.host(), pg.port(), pg.host(), pg.port(), extraDatabases, baseSettings(poolMode), extraSettings);
-        return startWith(ini, defaultUserlist());
     }
 
     public static String defaultUserlist() {
@@ -66,12 +73,17 @@ public final class Pgloom implements AutoCloseable {
 
     public static Pgloom startWith(String iniText, String userlist) throws Exception {
         Path dir = Files.createTempDirectory("pgloom-test-");
+        Path ini = writeConfig(dir, iniText, userlist);
+        return new Pgloom(PgloomServer.start(ini), dir, ini);
+    }
+
+    /** Writes {@code dir}/pgbouncer.ini and {@code dir}/userlist.txt; returns the ini's path. */
+    public static Path writeConfig(Path dir, String iniText, String userlist) throws IOException {
         Path ini = dir.resolve("pgbouncer.ini");
-        Files.writeString(ini, iniText);
         Files.writeString(dir.resolve("userlist.txt"), userlist);
         // auth_file = userlist.txt is resolved as PgBouncer does; write absolute paths to be safe.
         Files.writeString(ini, iniText.replace("auth_file = userlist.txt", "auth_file = " + dir.resolve("userlist.txt")));
-        return new Pgloom(PgloomServer.start(ini), dir, ini);
+        return ini;
     }
 
     public int port() {
@@ -79,16 +91,25 @@ public final class Pgloom implements AutoCloseable {
     }
 
     public String jdbcUrl(String database) {
-        return "jdbc:postgresql://127.0.0.1:" + port() + "/" + database;
+        return jdbcUrl(port(), database);
+    }
+
+    public static String jdbcUrl(int port, String database) {
+        return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
     }
 
     public Connection connect(String database, String user, String password) throws SQLException {
+        return connect(port(), database, user, password);
+    }
+
+    /** A pgjdbc connection to a pgloom on {@code port}, wherever it runs. */
+    public static Connection connect(int port, String database, String user, String password) throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", user);
         p.setProperty("password", password);
         p.setProperty("connectTimeout", "10");
         p.setProperty("socketTimeout", "60");
-        return DriverManager.getConnection(jdbcUrl(database), p);
+        return DriverManager.getConnection(jdbcUrl(port, database), p);
     }
 
     public Connection connect() throws SQLException {

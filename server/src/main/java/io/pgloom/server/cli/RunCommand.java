@@ -44,6 +44,8 @@ final class RunCommand implements Callable<Integer> {
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Signal.handle(new Signal("HUP"), s -> server.reload());
+        // SIGINT/SIGTERM run this hook; the JVM then exits with 128 + the signal number (130, 143),
+        // whatever call() returns. ProcessTest checks both.
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("shutdown").unstarted(() -> {
             server.shutdown(Duration.ofSeconds(shutdownWaitSeconds));
             stopped.countDown();

@@ -446,7 +446,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
      * Exited, or a zombie: killed children are orphans that only pid 1 reaps, and some inits do
      * that once a second. A zombie holds no socket, memory or lock, so it need not be waited for.
      */
-    static boolean hasExited(ProcessHandle h) {
+    public static boolean hasExited(ProcessHandle h) {
         if (!h.isAlive()) {
             return true;
         }

@@ -19,13 +19,26 @@ import org.slf4j.LoggerFactory;
 public final class Listener implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Listener.class);
 
-    private final Pooler pooler;
+    private final SessionFactory sessionFactory;
     private final ServerSocket serverSocket;
     private final String address;
     private TaskScope sessions;
 
+    /**
+     * Makes the session for an accepted client. Production always uses {@code new ClientSession};
+     * tests pass one that fails for chosen clients, to prove the acceptor outlives any such failure.
+     */
+    @FunctionalInterface
+    interface SessionFactory {
+        ClientSession open(Socket socket) throws IOException;
+    }
+
     public Listener(Pooler pooler, String host, int port, int backlog) throws IOException {
-        this.pooler = pooler;
+        this(host, port, backlog, socket -> new ClientSession(pooler, socket));
+    }
+
+    Listener(String host, int port, int backlog, SessionFactory sessionFactory) throws IOException {
+        this.sessionFactory = sessionFactory;
         this.serverSocket = new ServerSocket();
         serverSocket.setReuseAddress(true);
         serverSocket.bind(new InetSocketAddress(host, port), backlog);
@@ -54,7 +67,7 @@ public final class Listener implements AutoCloseable {
                 return;
             }
             try {
-                ClientSession session = new ClientSession(pooler, socket);
+                ClientSession session = sessionFactory.open(socket);
                 if (!scope.start("client-" + socket.getPort(), session::run)) {
                     closeQuietly(socket);
                 }
