@@ -46,6 +46,21 @@ class TransactionModeTest {
     }
 
     @Test
+    void serverIsBackInThePoolBeforeTheClientSeesReadyForQuery() throws Exception {
+        // Room for more servers: if b's query ever arrived before a's server was released, the
+        // pool would open a second one. PgBouncer's single thread never does; pgloom must not either.
+        try (Pgloom p = Pgloom.start("transaction", "default_pool_size = 3\n");
+                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app");
+                RawClient b = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+            String only = pid(a);
+            for (int i = 0; i < 300; i++) {
+                assertEquals(only, pid(a), "round " + i);
+                assertEquals(only, pid(b), "round " + i + ": b asked right after a saw ReadyForQuery");
+            }
+        }
+    }
+
+    @Test
     void openTransactionKeepsTheServerUntilCommitAndErrorsUntilRollback() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", ONE_SERVER + "query_wait_timeout = 30\n");
                 RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app");

@@ -454,46 +454,57 @@ public final class ClientSession {
         }
     }
 
-    /** ReadyForQuery reached the client: release the server if the pool mode allows. */
-    void serverReady(ServerConnection s, char status) {
+    /**
+     * The server answered ReadyForQuery: release it if the pool mode allows, then pass the client
+     * the server's frames {@code buf[from, to)}, which end with that ReadyForQuery. Releasing
+     * first is what PgBouncer's single thread does too: a client that sends its next query the
+     * moment it reads ReadyForQuery finds the server already back in the pool.
+     */
+    void serverReady(ServerConnection s, char status, byte[] buf, int from, int to) throws IOException {
         boolean release = false;
         boolean statementModeViolation = false;
         linkLock.lock();
         try {
-            if (server != s) {
-                return;
-            }
-            transactionStatus = status;
-            if (pending > 0) {
-                pending--;
-            }
-            lastActivityNanos = System.nanoTime();
-            s.queryStartNanos = pending > 0 ? System.nanoTime() : 0;
-            if (pending == 0 && !inBatch && poolMode != PoolMode.SESSION) {
-                if (status == 'I') {
-                    release = true;
-                    server = null;
-                    s.client = null;
-                } else if (poolMode == PoolMode.STATEMENT) {
-                    statementModeViolation = true;
-                    server = null;
-                    s.client = null;
+            if (server == s) {
+                transactionStatus = status;
+                if (pending > 0) {
+                    pending--;
+                }
+                lastActivityNanos = System.nanoTime();
+                s.queryStartNanos = pending > 0 ? System.nanoTime() : 0;
+                if (pending == 0 && !inBatch && poolMode != PoolMode.SESSION) {
+                    if (status == 'I') {
+                        release = true;
+                        server = null;
+                        s.client = null;
+                    } else if (poolMode == PoolMode.STATEMENT) {
+                        statementModeViolation = true;
+                        server = null;
+                        s.client = null;
+                    }
                 }
             }
         } finally {
             linkLock.unlock();
         }
-        if (statementModeViolation) {
-            s.close("transaction blocks not allowed in statement pooling mode");
-            closeWith(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "transaction blocks not allowed in statement pooling mode"));
-            return;
-        }
         if (release) {
             // server_reset_query_always: PgBouncer resets after every transaction, not only at disconnect.
             s.giveBack(pooler.settings().serverResetQueryAlways());
+            try {
+                writeFromServer(s, buf, from, to - from);
+            } catch (IOException e) {
+                // The server is no longer ours to fail; this client's own thread sees it is gone.
+                log.debug("{}: could not pass ReadyForQuery: {}", this, e.getMessage());
+            }
             if (pooler.isShuttingDown()) {
                 closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
             }
+            return;
+        }
+        writeFromServer(s, buf, from, to - from);
+        if (statementModeViolation) {
+            s.close("transaction blocks not allowed in statement pooling mode");
+            closeWith(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "transaction blocks not allowed in statement pooling mode"));
         }
     }
 

@@ -467,11 +467,12 @@ public final class ServerConnection {
                 }
                 r.advance(frame);
                 if (type == 'Z') {
-                    flushSpan(buf, spanStart, r.position());
-                    spanStart = r.position();
                     char status = (char) buf[at + 5];
                     transactionStatus = status;
-                    c.serverReady(this, status);
+                    // The client gets this span, ending with ReadyForQuery, from serverReady: after
+                    // the server is back in the pool, so a client that answers at once finds it there.
+                    c.serverReady(this, status, buf, spanStart, r.position());
+                    spanStart = r.position();
                 }
             }
             flushSpan(buf, spanStart, r.position());
