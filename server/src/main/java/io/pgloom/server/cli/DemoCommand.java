@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -36,13 +37,29 @@ final class DemoCommand implements Callable<Integer> {
         Path dir = Files.createTempDirectory("pgloom-demo-");
         EmbeddedPostgres pg = null;
         PgloomServer server = null;
+        AtomicReference<PgloomServer> started = new AtomicReference<>();
         try {
             System.out.println("starting PostgreSQL...");
             pg = EmbeddedPostgres.builder()
                     .hostAuthMethod("scram-sha-256")
                     .setting("max_connections", "200")
                     .bootstrapSql("CREATE ROLE demo LOGIN PASSWORD 'demo'", "CREATE DATABASE demo OWNER demo")
+                    // Our hook below stops PostgreSQL, after pgloom: open transactions may finish first.
+                    .closeOnExit(false)
                     .start();
+            // From here on, Ctrl-C runs this hook: pgloom first, then PostgreSQL, then the files.
+            CountDownLatch stopped = new CountDownLatch(1);
+            EmbeddedPostgres runningPg = pg;
+            Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
+                System.out.println("\nstopping pgloom and PostgreSQL...");
+                PgloomServer running = started.get();
+                if (running != null) {
+                    running.shutdown(Duration.ofSeconds(5));
+                }
+                runningPg.close();
+                deleteTree(dir);
+                stopped.countDown();
+            }));
             Path userlist = dir.resolve("userlist.txt");
             Files.writeString(userlist, "\"demo\" \"demo\"\n");
             Path ini = dir.resolve("pgbouncer.ini");
@@ -63,6 +80,7 @@ final class DemoCommand implements Callable<Integer> {
                     ignore_startup_parameters = extra_float_digits,options
                     """.formatted(pg.port(), pg.port(), port, userlist, poolMode, poolSize));
             server = PgloomServer.start(ini);
+            started.set(server);
             System.out.printf("""
 
                     pgloom demo is ready (%s mode, pool size %d). PostgreSQL %s runs on port %d.
@@ -75,19 +93,10 @@ final class DemoCommand implements Callable<Integer> {
 
                     Press Ctrl-C to stop PostgreSQL and pgloom and remove %s.
                     """, poolMode, poolSize, "17", pg.port(), port, port, port, port, ini, dir);
-            CountDownLatch stopped = new CountDownLatch(1);
-            PgloomServer running = server;
-            EmbeddedPostgres runningPg = pg;
-            Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
-                System.out.println("\nstopping pgloom and PostgreSQL...");
-                running.shutdown(Duration.ofSeconds(5));
-                runningPg.close();
-                deleteTree(dir);
-                stopped.countDown();
-            }));
             stopped.await();
             return 0;
         } catch (Exception e) {
+            started.set(null);
             if (server != null) {
                 server.close();
             }

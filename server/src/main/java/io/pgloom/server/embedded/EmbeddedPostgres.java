@@ -558,6 +558,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
         private final List<String> bootstrapSql = new ArrayList<>();
         private Path dataDirectory;
         private PostgresAccount account;
+        private boolean closeOnExit = true;
 
         private Builder() {}
 
@@ -633,6 +634,16 @@ public final class EmbeddedPostgres implements AutoCloseable {
          * statement per argument; a trailing semicolon is optional. Not run on a reused data
          * directory.
          */
+        /**
+         * Whether pgloom's own shutdown hook stops this server when the JVM exits (default true).
+         * Turn it off only when the caller's own hook closes it, in an order that matters (the
+         * demo stops the pooler before its PostgreSQL).
+         */
+        public Builder closeOnExit(boolean close) {
+            this.closeOnExit = close;
+            return this;
+        }
+
         public Builder bootstrapSql(String... statements) {
             for (String s : statements) {
                 bootstrapSql.add(Objects.requireNonNull(s));
@@ -669,7 +680,9 @@ public final class EmbeddedPostgres implements AutoCloseable {
                 data = base.resolve("data");
             }
             EmbeddedPostgres pg = new EmbeddedPostgres(this, binaries, account, chosenPort, data, base);
-            Live.register(pg);
+            if (closeOnExit) {
+                Live.register(pg);
+            }
             try {
                 synchronized (pg) {
                     pg.initialize(this);
