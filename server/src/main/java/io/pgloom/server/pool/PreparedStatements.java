@@ -61,7 +61,8 @@ final class PreparedStatements {
     /** Kinds of the messages of the current request (since the last Sync) while no window is open. */
     private byte[] pending = new byte[16];
     private int pendingCount;
-    private byte[] out = new byte[OUT_INITIAL];
+    /** Rewritten output for the server: allocated on first use, given back when it grew and the client is quiet. */
+    private byte[] out;
     private int outLen;
 
     PreparedStatements(StatementRegistry registry, Pool pool, Object owner) {
@@ -83,7 +84,7 @@ final class PreparedStatements {
     int bytesNeeded(char type, byte[] buf, int at, int available, int frame) {
         return switch (type) {
             // Unnamed Parse streams like any frame; a named one is remembered whole.
-            case 'P' -> available >= 6 && buf[at + 5] == 0 ? 0 : frame;
+            case 'P' -> available < 6 ? Math.min(frame, 6) : buf[at + 5] == 0 ? 0 : frame;
             case 'D', 'C' -> frame;
             case 'B' -> bindNamesEnd(buf, at, at + Math.min(available, frame)) > 0 ? 0 : Math.min(frame, BIND_NAMES_LIMIT);
             case 'Q' -> Math.min(frame, 5 + QUERY_SCAN);
@@ -138,8 +139,8 @@ final class PreparedStatements {
 
     /** Gives back the rewrite buffer's memory while the client is quiet. */
     void shrinkIfIdle() {
-        if (outLen == 0 && out.length > OUT_INITIAL) {
-            out = new byte[OUT_INITIAL];
+        if (outLen == 0 && out != null && out.length > OUT_INITIAL) {
+            out = null;
         }
     }
 
@@ -242,11 +243,11 @@ final class PreparedStatements {
     }
 
     private int query(ServerConnection s, byte[] buf, int at, int have, int frame) {
-        if (mentionsDrop(buf, at + 5, at + have)) {
+        if (mentionsDrop(buf, at + 5, at + Math.min(have, 5 + QUERY_SCAN))) {
             // DISCARD ALL or DEALLOCATE sent by the client may have dropped this server's PGLOOM_
             // statements. Forgetting them is always safe: a later Parse closes the name first.
             s.preparedStatements.clear();
-            if (have == frame && dropsAll(new String(buf, at + 5, frame - 5, StandardCharsets.ISO_8859_1))) {
+            if (have == frame && frame <= 5 + QUERY_SCAN && dropsAll(new String(buf, at + 5, frame - 5, StandardCharsets.ISO_8859_1))) {
                 byName.clear();
             }
             log.debug("{}: the client's DISCARD/DEALLOCATE may have dropped prepared statements on {}", owner, s);
@@ -360,18 +361,22 @@ final class PreparedStatements {
         if (n <= 0) {
             return;
         }
-        if (outLen + n > out.length) {
-            out = Arrays.copyOf(out, Math.max(out.length * 2, outLen + n));
-        }
+        reserve(n);
         System.arraycopy(b, from, out, outLen, n);
         outLen += n;
     }
 
     private void composeByte(int v) {
-        if (outLen == out.length) {
-            out = Arrays.copyOf(out, out.length * 2);
-        }
+        reserve(1);
         out[outLen++] = (byte) v;
+    }
+
+    private void reserve(int n) {
+        if (out == null) {
+            out = new byte[Math.max(OUT_INITIAL, n)];
+        } else if (outLen + n > out.length) {
+            out = Arrays.copyOf(out, Math.max(out.length * 2, outLen + n));
+        }
     }
 
     private void composeHeader(char type, int length) {
