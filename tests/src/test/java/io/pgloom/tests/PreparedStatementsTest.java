@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgloom.server.protocol.ErrorResponse;
 import io.pgloom.server.protocol.MessageBuilder;
+import java.nio.file.Files;
 import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -23,7 +24,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Named prepared statements in transaction mode (max_prepared_statements): pgjdbc's server-side
@@ -44,12 +45,12 @@ class PreparedStatementsTest {
 
     // ---------------------------------------------------------------- pgjdbc
 
-    @ParameterizedTest(name = "prepareThreshold={0}")
-    @ValueSource(strings = {"1", "5"})
-    void pgjdbcStatementsWorkAcrossServers(String threshold) throws Exception {
+    @ParameterizedTest(name = "{0} mode, prepareThreshold={1}")
+    @CsvSource({"transaction, 1", "transaction, 5", "statement, 1"})
+    void pgjdbcStatementsWorkAcrossServers(String mode, String threshold) throws Exception {
         int clients = 6;
         int rounds = 150;
-        try (Pgloom p = Pgloom.start("transaction", "default_pool_size = 2\n");
+        try (Pgloom p = Pgloom.start(mode, "default_pool_size = 2\n");
                 ExecutorService pool = Executors.newFixedThreadPool(clients)) {
             Set<Integer> pidsOfSharedStatement = ConcurrentHashMap.newKeySet();
             List<Future<Integer>> done = new ArrayList<>();
@@ -222,6 +223,31 @@ class PreparedStatementsTest {
                 ps.close();
             }
         }
+    }
+
+    @Test
+    void reloadedBoundAppliesToTheNextEviction() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", ONE_SERVER + "max_prepared_statements = 4\n");
+                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+            for (int k = 0; k < 4; k++) {
+                a.send(RawClient.concat(parse("S_" + k, "SELECT " + k), sync()));
+                assertEquals("1Z", types(a.readUntil('Z')));
+            }
+            assertEquals("4", pgloomStatementsOnServer(a));
+            Files.writeString(p.ini, Files.readString(p.ini).replace("max_prepared_statements = 4", "max_prepared_statements = 2"));
+            assertTrue(p.server.reload());
+            a.send(RawClient.concat(parse("S_4", "SELECT 4"), bind("S_4"), execute(), sync()));
+            assertEquals("12DCZ", types(a.readUntil('Z')));
+            assertEquals("2", pgloomStatementsOnServer(a));
+            a.send(RawClient.concat(bind("S_0"), execute(), sync()));
+            List<RawClient.Message> evicted = a.readUntil('Z');
+            assertEquals("2DCZ", types(evicted), "an evicted statement is prepared again when used");
+            assertEquals("0", RawClient.firstValue(evicted));
+        }
+    }
+
+    private static String pgloomStatementsOnServer(RawClient c) throws Exception {
+        return RawClient.firstValue(c.simpleQuery("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'PGLOOM_%'"));
     }
 
     // ---------------------------------------------------------------- exact answers (raw protocol)

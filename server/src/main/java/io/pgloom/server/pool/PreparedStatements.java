@@ -44,6 +44,8 @@ final class PreparedStatements {
     static final int UNCHANGED = -1;
     /** Bind's portal and statement names must lie within this many bytes of the frame. */
     private static final int BIND_NAMES_LIMIT = 64 * 1024;
+    /** PostgreSQL's limit for Describe and Close (PQ_SMALL_MESSAGE_LIMIT); bigger ones pass on for it to refuse. */
+    private static final int SMALL_MESSAGE_LIMIT = 10_000;
     /** How much of a simple query is looked at for DISCARD or DEALLOCATE. */
     private static final int QUERY_SCAN = 64;
     private static final int OUT_INITIAL = 256;
@@ -85,7 +87,7 @@ final class PreparedStatements {
         return switch (type) {
             // Unnamed Parse streams like any frame; a named one is remembered whole.
             case 'P' -> available < 6 ? Math.min(frame, 6) : buf[at + 5] == 0 ? 0 : frame;
-            case 'D', 'C' -> frame;
+            case 'D', 'C' -> frame <= SMALL_MESSAGE_LIMIT ? frame : 0;
             case 'B' -> bindNamesEnd(buf, at, at + Math.min(available, frame)) > 0 ? 0 : Math.min(frame, BIND_NAMES_LIMIT);
             case 'Q' -> Math.min(frame, 5 + QUERY_SCAN);
             default -> 0;
@@ -103,8 +105,8 @@ final class PreparedStatements {
         return switch (type) {
             case 'P' -> parse(s, buf, spanStart, at, frame);
             case 'B' -> bind(s, buf, spanStart, at, frame, available);
-            case 'D' -> describe(s, buf, spanStart, at, frame);
-            case 'C' -> close(s, buf, spanStart, at, frame);
+            case 'D' -> available < frame ? record(s, ResponseQueue.DESCRIBE_PORTAL) : describe(s, buf, spanStart, at, frame);
+            case 'C' -> available < frame ? record(s, ResponseQueue.CLOSE) : close(s, buf, spanStart, at, frame);
             case 'E' -> record(s, ResponseQueue.EXECUTE);
             case 'S' -> record(s, ResponseQueue.SYNC);
             case 'F' -> record(s, ResponseQueue.FUNCTION_CALL);
