@@ -228,20 +228,17 @@ class PreparedStatementsTest {
     @Test
     void reloadedBoundAppliesToTheNextEviction() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", ONE_SERVER + "max_prepared_statements = 4\n");
-                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+                RawClient a = login(p)) {
             for (int k = 0; k < 4; k++) {
-                a.send(RawClient.concat(parse("S_" + k, "SELECT " + k), sync()));
-                assertEquals("1Z", types(a.readUntil('Z')));
+                prepare(a, "S_" + k, "SELECT " + k);
             }
             assertEquals("4", pgloomStatementsOnServer(a));
             Files.writeString(p.ini, Files.readString(p.ini).replace("max_prepared_statements = 4", "max_prepared_statements = 2"));
             assertTrue(p.server.reload());
-            a.send(RawClient.concat(parse("S_4", "SELECT 4"), bind("S_4"), execute(), sync()));
-            assertEquals("12DCZ", types(a.readUntil('Z')));
+            request(a, "12DCZ", parse("S_4", "SELECT 4"), bind("S_4"), execute(), sync());
             assertEquals("2", pgloomStatementsOnServer(a));
-            a.send(RawClient.concat(bind("S_0"), execute(), sync()));
-            List<RawClient.Message> evicted = a.readUntil('Z');
-            assertEquals("2DCZ", types(evicted), "an evicted statement is prepared again when used");
+            // an evicted statement is prepared again when used
+            List<RawClient.Message> evicted = request(a, "2DCZ", bind("S_0"), execute(), sync());
             assertEquals("0", RawClient.firstValue(evicted));
         }
     }
@@ -255,17 +252,15 @@ class PreparedStatementsTest {
     @Test
     void parseTheServerAlreadyHasIsAnsweredInPlace() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", ONE_SERVER);
-                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app");
-                RawClient b = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
-            a.send(RawClient.concat(parse("S_a", ADD_ONE), sync()));
-            assertEquals("1Z", types(a.readUntil('Z')));
+                RawClient a = login(p);
+                RawClient b = login(p)) {
+            prepare(a, "S_a", ADD_ONE);
             String before = RawClient.firstValue(a.simpleQuery(
                     "SELECT name || ' ' || prepare_time FROM pg_prepared_statements"));
             assertTrue(before.startsWith("PGLOOM_"), before);
 
-            b.send(RawClient.concat(parse("S_b", ADD_ONE), bind("S_b", "41"), execute(), sync()));
-            List<RawClient.Message> got = b.readUntil('Z');
-            assertEquals("12DCZ", types(got), "ParseComplete first, where the Parse was");
+            // ParseComplete first, where the Parse was.
+            List<RawClient.Message> got = request(b, "12DCZ", parse("S_b", ADD_ONE), bind("S_b", "41"), execute(), sync());
             assertEquals("42", RawClient.firstValue(got));
             String after = RawClient.firstValue(b.simpleQuery(
                     "SELECT name || ' ' || prepare_time FROM pg_prepared_statements"));
@@ -276,24 +271,19 @@ class PreparedStatementsTest {
     @Test
     void closeIsAnsweredHereAndTheServerKeepsItsCopy() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", ONE_SERVER);
-                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
-            a.send(RawClient.concat(parse("S_a", ADD_ONE), sync()));
-            assertEquals("1Z", types(a.readUntil('Z')));
-            a.send(RawClient.concat(close("S_a"), sync()));
-            assertEquals("3Z", types(a.readUntil('Z')));
+                RawClient a = login(p)) {
+            prepare(a, "S_a", ADD_ONE);
+            request(a, "3Z", close("S_a"), sync());
             assertEquals("1", RawClient.firstValue(a.simpleQuery(
                     "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'PGLOOM_%'")));
 
-            a.send(RawClient.concat(bind("S_a", "1"), execute(), sync()));
-            List<RawClient.Message> failed = a.readUntil('Z');
-            assertEquals("EZ", types(failed));
+            List<RawClient.Message> failed = request(a, "EZ", bind("S_a", "1"), execute(), sync());
             ErrorResponse e = failed.getFirst().error();
             assertEquals("26000", e.sqlState());
             assertEquals("prepared statement \"S_a\" does not exist", e.message());
 
-            a.send(RawClient.concat(parse("S_a", ADD_ONE), bind("S_a", "1"), execute(), sync()));
-            List<RawClient.Message> again = a.readUntil('Z');
-            assertEquals("12DCZ", types(again), "prepared again under the closed name");
+            // Prepared again under the closed name.
+            List<RawClient.Message> again = request(a, "12DCZ", parse("S_a", ADD_ONE), bind("S_a", "1"), execute(), sync());
             assertEquals("2", RawClient.firstValue(again));
         }
     }
@@ -301,17 +291,13 @@ class PreparedStatementsTest {
     @Test
     void parseOfANameTheClientHasFailsAsInPostgres() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", ONE_SERVER);
-                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
-            a.send(RawClient.concat(parse("S_a", ADD_ONE), sync()));
-            assertEquals("1Z", types(a.readUntil('Z')));
-            a.send(RawClient.concat(parse("S_a", "SELECT $1::int - 1"), bind("S_a", "5"), execute(), sync()));
-            List<RawClient.Message> failed = a.readUntil('Z');
-            assertEquals("EZ", types(failed), "the rest of the request is skipped after the error");
+                RawClient a = login(p)) {
+            prepare(a, "S_a", ADD_ONE);
+            // The rest of the request is skipped after the error.
+            List<RawClient.Message> failed = request(a, "EZ", parse("S_a", "SELECT $1::int - 1"), bind("S_a", "5"), execute(), sync());
             assertEquals("42P05", failed.getFirst().error().sqlState());
             assertEquals("prepared statement \"S_a\" already exists", failed.getFirst().error().message());
-            a.send(RawClient.concat(bind("S_a", "5"), execute(), sync()));
-            List<RawClient.Message> ok = a.readUntil('Z');
-            assertEquals("2DCZ", types(ok));
+            List<RawClient.Message> ok = request(a, "2DCZ", bind("S_a", "5"), execute(), sync());
             assertEquals("6", RawClient.firstValue(ok), "the name still means the first statement");
         }
     }
@@ -321,24 +307,18 @@ class PreparedStatementsTest {
         // random() keeps the planner from folding the division at Bind: it fails in Execute.
         String divide = "SELECT 10 / ($1::int + 0 * random()::int)";
         try (Pgloom p = Pgloom.start("transaction", ONE_SERVER);
-                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app");
-                RawClient b = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
-            a.send(RawClient.concat(parse("S_a", divide), sync()));
-            assertEquals("1Z", types(a.readUntil('Z')));
+                RawClient a = login(p);
+                RawClient b = login(p)) {
+            prepare(a, "S_a", divide);
             // Pipelined: Parse (answered by pgloom), a failing execution, then more that the server skips.
-            b.send(RawClient.concat(parse("S_b", divide), bind("S_b", "0"), execute(),
-                    parse("S_c", "SELECT 1"), close("S_b"), bind("S_b", "5"), execute(), sync()));
-            List<RawClient.Message> got = b.readUntil('Z');
-            assertEquals("12EZ", types(got));
+            List<RawClient.Message> got = request(b, "12EZ", parse("S_b", divide), bind("S_b", "0"), execute(),
+                    parse("S_c", "SELECT 1"), close("S_b"), bind("S_b", "5"), execute(), sync());
             assertEquals("22012", got.get(2).error().sqlState());
             // S_c was skipped by the server, so it does not exist; the skipped Close left S_b in place.
-            b.send(RawClient.concat(bind("S_b", "5"), execute(), sync()));
-            List<RawClient.Message> ok = b.readUntil('Z');
-            assertEquals("2DCZ", types(ok));
+            List<RawClient.Message> ok = request(b, "2DCZ", bind("S_b", "5"), execute(), sync());
             assertEquals("2", RawClient.firstValue(ok));
-            b.send(RawClient.concat(parse("S_c", "SELECT 3"), bind("S_c"), execute(), sync()));
-            List<RawClient.Message> c = b.readUntil('Z');
-            assertEquals("12DCZ", types(c), "S_c can be prepared: the skipped Parse left nothing behind");
+            // S_c can be prepared: the skipped Parse left nothing behind.
+            List<RawClient.Message> c = request(b, "12DCZ", parse("S_c", "SELECT 3"), bind("S_c"), execute(), sync());
             assertEquals("3", RawClient.firstValue(c));
         }
     }
@@ -346,18 +326,14 @@ class PreparedStatementsTest {
     @Test
     void answerAfterEarlierMessagesOfTheSameRequestWaitsForTheirAnswers() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", ONE_SERVER);
-                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
-            a.send(RawClient.concat(parse("S_a", ADD_ONE), parse("S_b", "SELECT 2"), sync()));
-            assertEquals("11Z", types(a.readUntil('Z')));
+                RawClient a = login(p)) {
+            request(a, "11Z", parse("S_a", ADD_ONE), parse("S_b", "SELECT 2"), sync());
             // One write: the Close answered by pgloom comes after Bind and Execute it did not touch.
-            a.send(RawClient.concat(bind("S_a", "1"), execute(), close("S_a"), sync()));
-            assertEquals("2DC3Z", types(a.readUntil('Z')));
+            request(a, "2DC3Z", bind("S_a", "1"), execute(), close("S_a"), sync());
             // The request's first part left (and was answered) before pgloom saw anything to answer.
             a.send(RawClient.concat(bind("S_b"), execute(), flush()));
             assertEquals("2DC", types(a.readUntil('C')));
-            a.send(RawClient.concat(close("S_b"), bind("S_b"), execute(), sync()));
-            List<RawClient.Message> tail = a.readUntil('Z');
-            assertEquals("3EZ", types(tail));
+            List<RawClient.Message> tail = request(a, "3EZ", close("S_b"), bind("S_b"), execute(), sync());
             assertEquals("26000", tail.get(1).error().sqlState());
         }
     }
@@ -366,17 +342,12 @@ class PreparedStatementsTest {
     void bigParameterStreamsThroughARenamedBind() throws Exception {
         String big = "x".repeat(3 << 20);
         try (Pgloom p = Pgloom.start("transaction", ONE_SERVER);
-                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
-            a.send(RawClient.concat(parse("S_len", "SELECT length($1::text)"), sync()));
-            assertEquals("1Z", types(a.readUntil('Z')));
-            a.send(RawClient.concat(bind("S_len", big), execute(), sync()));
-            List<RawClient.Message> got = a.readUntil('Z');
-            assertEquals("2DCZ", types(got));
+                RawClient a = login(p)) {
+            request(a, "1Z", parse("S_len", "SELECT length($1::text)"), sync());
+            List<RawClient.Message> got = request(a, "2DCZ", bind("S_len", big), execute(), sync());
             assertEquals(String.valueOf(big.length()), RawClient.firstValue(got));
             // An unknown name is refused without passing the big Bind on.
-            a.send(RawClient.concat(bind("S_none", big), execute(), sync()));
-            List<RawClient.Message> refused = a.readUntil('Z');
-            assertEquals("EZ", types(refused));
+            List<RawClient.Message> refused = request(a, "EZ", bind("S_none", big), execute(), sync());
             assertEquals("26000", refused.getFirst().error().sqlState());
         }
     }
@@ -384,14 +355,10 @@ class PreparedStatementsTest {
     @Test
     void failedParseLeavesNoStatementBehind() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", ONE_SERVER);
-                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
-            a.send(RawClient.concat(parse("S_x", "SELEC 1"), bind("S_x"), execute(), sync()));
-            List<RawClient.Message> failed = a.readUntil('Z');
-            assertEquals("EZ", types(failed));
+                RawClient a = login(p)) {
+            List<RawClient.Message> failed = request(a, "EZ", parse("S_x", "SELEC 1"), bind("S_x"), execute(), sync());
             assertEquals("42601", failed.getFirst().error().sqlState());
-            a.send(RawClient.concat(parse("S_x", "SELECT 7"), bind("S_x"), execute(), sync()));
-            List<RawClient.Message> ok = a.readUntil('Z');
-            assertEquals("12DCZ", types(ok));
+            List<RawClient.Message> ok = request(a, "12DCZ", parse("S_x", "SELECT 7"), bind("S_x"), execute(), sync());
             assertEquals("7", RawClient.firstValue(ok));
         }
     }
@@ -399,10 +366,9 @@ class PreparedStatementsTest {
     @Test
     void flushPushesOutAnAnsweredParse() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", ONE_SERVER);
-                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app");
-                RawClient b = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
-            a.send(RawClient.concat(parse("S_a", ADD_ONE), sync()));
-            assertEquals("1Z", types(a.readUntil('Z')));
+                RawClient a = login(p);
+                RawClient b = login(p)) {
+            prepare(a, "S_a", ADD_ONE);
             b.send(RawClient.concat(parse("S_b", ADD_ONE), flush()));
             assertEquals('1', b.read().type(), "ParseComplete after Flush, without a Sync");
             b.send(RawClient.concat(bind("S_b", "1"), describePortal(), execute(), flush()));
@@ -415,19 +381,17 @@ class PreparedStatementsTest {
     @Test
     void statementFollowsItsClientToAnotherServer() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", ONE_SERVER);
-                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app");
-                RawClient watcher = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
-            a.send(RawClient.concat(parse("S_a", ADD_ONE), sync()));
-            assertEquals("1Z", types(a.readUntil('Z')));
+                RawClient a = login(p);
+                RawClient watcher = login(p)) {
+            prepare(a, "S_a", ADD_ONE);
             String oldPid = RawClient.firstValue(a.simpleQuery("SELECT pg_backend_pid()"));
             try (Connection d = TestPostgres.direct("app"); Statement s = d.createStatement()) {
                 s.execute("SELECT pg_terminate_backend(" + oldPid + ")");
             }
             waitForNewServer(watcher, oldPid);
 
-            a.send(RawClient.concat(describeStatement("S_a"), bind("S_a", "9"), execute(), sync()));
-            List<RawClient.Message> got = a.readUntil('Z');
-            assertEquals("tT2DCZ", types(got), "the new server got the Parse first, its ParseComplete hidden");
+            // The new server gets the Parse first; its ParseComplete is hidden.
+            List<RawClient.Message> got = request(a, "tT2DCZ", describeStatement("S_a"), bind("S_a", "9"), execute(), sync());
             assertEquals("10", RawClient.firstValue(got));
         }
     }
@@ -435,14 +399,12 @@ class PreparedStatementsTest {
     @Test
     void clientDeallocateMakesPgloomPrepareAgain() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", ONE_SERVER);
-                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app");
-                RawClient b = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
-            a.send(RawClient.concat(parse("S_a", ADD_ONE), sync()));
-            assertEquals("1Z", types(a.readUntil('Z')));
+                RawClient a = login(p);
+                RawClient b = login(p)) {
+            prepare(a, "S_a", ADD_ONE);
             assertEquals('Z', b.simpleQuery("DEALLOCATE ALL").getLast().type());
-            a.send(RawClient.concat(bind("S_a", "2"), execute(), sync()));
-            List<RawClient.Message> got = a.readUntil('Z');
-            assertEquals("2DCZ", types(got), "a's statement survives b's DEALLOCATE ALL on the shared server");
+            // a's statement survives b's DEALLOCATE ALL on the shared server.
+            List<RawClient.Message> got = request(a, "2DCZ", bind("S_a", "2"), execute(), sync());
             assertEquals("3", RawClient.firstValue(got));
         }
     }
@@ -450,15 +412,12 @@ class PreparedStatementsTest {
     @Test
     void resetQueryDiscardAllEmptiesTheServersCache() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", ONE_SERVER + "server_reset_query_always = 1\n")) {
-            try (RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
-                a.send(RawClient.concat(parse("S_a", ADD_ONE), sync()));
-                assertEquals("1Z", types(a.readUntil('Z')));
+            try (RawClient a = login(p)) {
+                prepare(a, "S_a", ADD_ONE);
                 a.terminate(); // pgloom runs DISCARD ALL on the server before it serves anyone else
             }
-            try (RawClient b = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
-                b.send(RawClient.concat(parse("S_b", ADD_ONE), bind("S_b", "4"), execute(), sync()));
-                List<RawClient.Message> got = b.readUntil('Z');
-                assertEquals("12DCZ", types(got));
+            try (RawClient b = login(p)) {
+                List<RawClient.Message> got = request(b, "12DCZ", parse("S_b", ADD_ONE), bind("S_b", "4"), execute(), sync());
                 assertEquals("5", RawClient.firstValue(got));
             }
         }
@@ -467,7 +426,7 @@ class PreparedStatementsTest {
     @Test
     void zeroMaxPreparedStatementsPassesNamesThrough() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", ONE_SERVER + "max_prepared_statements = 0\n");
-                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+                RawClient a = login(p)) {
             assertEquals("S_raw", namesOnServerAfterParse(a));
         }
     }
@@ -475,16 +434,32 @@ class PreparedStatementsTest {
     @Test
     void sessionModePassesNamesThrough() throws Exception {
         try (Pgloom p = Pgloom.start("session", "");
-                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+                RawClient a = login(p)) {
             assertEquals("S_raw", namesOnServerAfterParse(a));
         }
     }
 
     // ---------------------------------------------------------------- helpers
 
+    private static RawClient login(Pgloom p) throws Exception {
+        return new RawClient(p.port()).login("alice", "alice-secret", "app");
+    }
+
+    /** Sends messages ending with Sync; the answers up to ReadyForQuery must have {@code expectedTypes}. */
+    private static List<RawClient.Message> request(RawClient c, String expectedTypes, byte[]... messages) throws Exception {
+        c.send(RawClient.concat(messages));
+        List<RawClient.Message> got = c.readUntil('Z');
+        assertEquals(expectedTypes, types(got));
+        return got;
+    }
+
+    /** Parse and Sync; the Parse must succeed. */
+    private static void prepare(RawClient c, String name, String sql) throws Exception {
+        request(c, "1Z", parse(name, sql), sync());
+    }
+
     private static String namesOnServerAfterParse(RawClient a) throws Exception {
-        a.send(RawClient.concat(parse("S_raw", ADD_ONE), bind("S_raw", "1"), execute(), sync()));
-        assertEquals("12DCZ", types(a.readUntil('Z')));
+        request(a, "12DCZ", parse("S_raw", ADD_ONE), bind("S_raw", "1"), execute(), sync());
         String names = RawClient.firstValue(a.simpleQuery("SELECT string_agg(name, ',') FROM pg_prepared_statements"));
         a.simpleQuery("DEALLOCATE ALL");
         return names;

@@ -190,20 +190,13 @@ final class PreparedStatements {
         if (nameEnd == portalEnd + 1) {
             return record(s, ResponseQueue.BIND);
         }
-        ClientStatement cs = lookup(buf, portalEnd + 1, nameEnd);
-        if (cs == null) {
-            return unknown(s, buf, spanStart, at, frame, portalEnd + 1, nameEnd);
+        Statement st = use(s, buf, spanStart, at, frame, portalEnd + 1, nameEnd, ResponseQueue.BIND);
+        if (st == null) {
+            return frame;
         }
-        compose(buf, spanStart, at);
-        Statement st = cs.statement();
-        ensureOnServer(s, st);
-        record(s, ResponseQueue.BIND); // a rename needs no tracking: the server answers as usual
-        byte[] newName = st.nameBytes();
-        int newLength = frame - 1 - (nameEnd - portalEnd - 1) + newName.length;
-        composeHeader('B', newLength);
+        composeHeader('B', frame - 1 - (nameEnd - portalEnd - 1) + st.nameBytes().length);
         compose(buf, at + 5, portalEnd + 1);
-        compose(newName, 0, newName.length);
-        composeByte(0);
+        composeName(st);
         return nameEnd + 1 - at; // the parameters and formats follow unchanged
     }
 
@@ -213,19 +206,13 @@ final class PreparedStatements {
         if (!statement || nameEnd <= at + 6) {
             return record(s, statement ? ResponseQueue.DESCRIBE_STATEMENT : ResponseQueue.DESCRIBE_PORTAL);
         }
-        ClientStatement cs = lookup(buf, at + 6, nameEnd);
-        if (cs == null) {
-            return unknown(s, buf, spanStart, at, frame, at + 6, nameEnd);
+        Statement st = use(s, buf, spanStart, at, frame, at + 6, nameEnd, ResponseQueue.DESCRIBE_STATEMENT);
+        if (st == null) {
+            return frame;
         }
-        compose(buf, spanStart, at);
-        Statement st = cs.statement();
-        ensureOnServer(s, st);
-        record(s, ResponseQueue.DESCRIBE_STATEMENT);
-        byte[] newName = st.nameBytes();
-        composeHeader('D', 4 + 1 + newName.length + 1);
+        composeHeader('D', 4 + 1 + st.nameBytes().length + 1);
         composeByte('S');
-        compose(newName, 0, newName.length);
-        composeByte(0);
+        composeName(st);
         return frame;
     }
 
@@ -268,11 +255,26 @@ final class PreparedStatements {
         return 0;
     }
 
-    /** Bind or Describe of a name this client never prepared (or closed): PostgreSQL's error, from here. */
-    private int unknown(ServerConnection s, byte[] buf, int spanStart, int at, int frame, int nameStart, int nameEnd) {
-        String name = new String(buf, nameStart, nameEnd - nameStart, StandardCharsets.UTF_8);
-        return fail(s, buf, spanStart, at, frame, ErrorResponse.error(SqlState.INVALID_SQL_STATEMENT_NAME,
-                "prepared statement \"" + name + "\" does not exist"));
+    /**
+     * The statement a Bind or Describe names, made ready on {@code s} (its Parse composed first if
+     * the server lacks it) and the message counted as {@code kind}. Null if the client has no
+     * statement of that name (never prepared, or closed): PostgreSQL's error is then composed.
+     */
+    private Statement use(ServerConnection s, byte[] buf, int spanStart, int at, int frame, int nameStart, int nameEnd,
+            byte kind) {
+        ClientStatement cs = lookup(buf, nameStart, nameEnd);
+        if (cs == null) {
+            String name = new String(buf, nameStart, nameEnd - nameStart, StandardCharsets.UTF_8);
+            fail(s, buf, spanStart, at, frame, ErrorResponse.error(SqlState.INVALID_SQL_STATEMENT_NAME,
+                    "prepared statement \"" + name + "\" does not exist"));
+            return null;
+        }
+        compose(buf, spanStart, at);
+        if (!s.preparedStatements.has(cs.statement())) {
+            sendParse(s, cs.statement(), ResponseQueue.HIDDEN_PARSE, null);
+        }
+        record(s, kind); // a rename needs no tracking: the server answers as usual
+        return cs.statement();
     }
 
     /**
@@ -288,12 +290,6 @@ final class PreparedStatements {
         compose(DESCRIBE_NO_STATEMENT, 0, DESCRIBE_NO_STATEMENT.length);
         log.debug("{}: {}", owner, error);
         return frame;
-    }
-
-    private void ensureOnServer(ServerConnection s, Statement st) {
-        if (!s.preparedStatements.has(st)) {
-            sendParse(s, st, ResponseQueue.HIDDEN_PARSE, null);
-        }
     }
 
     /**
@@ -379,6 +375,12 @@ final class PreparedStatements {
         } else if (outLen + n > out.length) {
             out = Arrays.copyOf(out, Math.max(out.length * 2, outLen + n));
         }
+    }
+
+    private void composeName(Statement st) {
+        byte[] name = st.nameBytes();
+        compose(name, 0, name.length);
+        composeByte(0);
     }
 
     private void composeHeader(char type, int length) {

@@ -30,6 +30,15 @@ import org.junit.jupiter.api.Test;
  */
 class ResponseQueueTest {
 
+    /** A queue with these entries, no payloads, counted from the start. */
+    private static ResponseQueue owed(byte... kinds) {
+        ResponseQueue q = new ResponseQueue();
+        for (byte k : kinds) {
+            q.add(k, null, 0);
+        }
+        return q;
+    }
+
     /** Feeds server frame types; returns what the client sees, synthetic answers included. */
     private static String serve(ResponseQueue q, String serverFrames) {
         StringBuilder seen = new StringBuilder();
@@ -57,34 +66,20 @@ class ResponseQueueTest {
 
     @Test
     void answerGoesWhereTheSkippedParseWas() {
-        ResponseQueue q = new ResponseQueue();
-        q.add(ANSWER_PARSE, null, 0);
-        q.add(BIND, null, 0);
-        q.add(EXECUTE, null, 0);
-        q.add(SYNC, null, 0);
+        ResponseQueue q = owed(ANSWER_PARSE, BIND, EXECUTE, SYNC);
         assertEquals("12DDCZ", serve(q, "2DDCZ"));
         assertFalse(q.isOpen(), "everything answered: back to the fast path");
     }
 
     @Test
     void answersAfterAMessageGoRightAfterItsAnswer() {
-        ResponseQueue q = new ResponseQueue();
-        q.add(BIND, null, 0);
-        q.add(EXECUTE, null, 0);
-        q.add(ANSWER_CLOSE, null, 0);
-        q.add(ANSWER_PARSE, null, 0);
-        q.add(DESCRIBE_STATEMENT, null, 0);
-        q.add(SYNC, null, 0);
+        ResponseQueue q = owed(BIND, EXECUTE, ANSWER_CLOSE, ANSWER_PARSE, DESCRIBE_STATEMENT, SYNC);
         assertEquals("2DC31tTZ", serve(q, "2DCtTZ"));
     }
 
     @Test
     void hiddenParseAndCloseAreSwallowed() {
-        ResponseQueue q = new ResponseQueue();
-        q.add(HIDDEN_CLOSE, null, 0);
-        q.add(HIDDEN_PARSE, null, 0);
-        q.add(BIND, null, 0);
-        q.add(SYNC, null, 0);
+        ResponseQueue q = owed(HIDDEN_CLOSE, HIDDEN_PARSE, BIND, SYNC);
         assertEquals("2Z", serve(q, "312Z"));
     }
 
@@ -108,8 +103,7 @@ class ResponseQueueTest {
     @Test
     void failingParseIsTakenBack() {
         List<String> undone = new ArrayList<>();
-        ResponseQueue q = new ResponseQueue();
-        q.add(HIDDEN_CLOSE, null, 0);
+        ResponseQueue q = owed(HIDDEN_CLOSE);
         q.add(PARSE, (Runnable) () -> undone.add("parse"), 0);
         q.add(SYNC, null, 0);
         assertEquals("EZ", serve(q, "3EZ"));
@@ -139,8 +133,7 @@ class ResponseQueueTest {
 
     @Test
     void skippingOutlivesAnEmptyQueueUntilTheSync() {
-        ResponseQueue q = new ResponseQueue();
-        q.add(BIND, null, 0);
+        ResponseQueue q = owed(BIND);
         assertEquals("E", serve(q, "E"));
         assertTrue(q.isOpen(), "the server skips to Sync: still counting");
         // What the client sends next is skipped too; its answer must not be sent.
@@ -153,9 +146,7 @@ class ResponseQueueTest {
 
     @Test
     void simpleQueryAnswersPassUntilReadyForQuery() {
-        ResponseQueue q = new ResponseQueue();
-        q.add(ANSWER_PARSE, null, 0);
-        q.add(SYNC, null, 0);
+        ResponseQueue q = owed(ANSWER_PARSE, SYNC);
         q.add(QUERY, null, 1);
         assertEquals("1ZTDCTDECZ", serve(q, "ZTDCTDECZ"), "errors inside a simple query do not skip");
         assertFalse(q.isOpen());
@@ -163,18 +154,13 @@ class ResponseQueueTest {
 
     @Test
     void asynchronousMessagesPassAnywhere() {
-        ResponseQueue q = new ResponseQueue();
-        q.add(BIND, null, 0);
-        q.add(EXECUTE, null, 0);
-        q.add(SYNC, null, 0);
+        ResponseQueue q = owed(BIND, EXECUTE, SYNC);
         assertEquals("N2SDAC" + "Z", serve(q, "N2SDACZ"));
     }
 
     @Test
     void anAnswerThatDoesNotFitIsLost() {
-        ResponseQueue q = new ResponseQueue();
-        q.add(BIND, null, 0);
-        q.add(SYNC, null, 0);
+        ResponseQueue q = owed(BIND, SYNC);
         assertEquals(LOST, q.onResponse('1'));
     }
 
