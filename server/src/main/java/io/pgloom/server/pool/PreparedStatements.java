@@ -146,10 +146,6 @@ final class PreparedStatements {
         }
     }
 
-    int size() {
-        return byName.size();
-    }
-
     // ---------------------------------------------------------------- messages
 
     private int parse(ServerConnection s, byte[] buf, int spanStart, int at, int frame) {

@@ -1,11 +1,9 @@
 package io.pgloom.server.pool;
 
 import io.pgloom.server.pool.StatementRegistry.Statement;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -80,29 +78,6 @@ final class ServerStatementCache {
         lock.lock();
         try {
             statements.clear();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    int size() {
-        lock.lock();
-        try {
-            return statements.size();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Server-side names, least recently used first (logs and tests). */
-    List<String> names() {
-        lock.lock();
-        try {
-            List<String> out = new ArrayList<>(statements.size());
-            for (Map.Entry<Statement, Object> e : statements.entrySet()) {
-                out.add(e.getKey().name);
-            }
-            return out;
         } finally {
             lock.unlock();
         }
