@@ -36,7 +36,8 @@ public final class Settings {
             "server_connect_timeout", "server_login_retry", "query_timeout", "query_wait_timeout",
             "client_idle_timeout", "client_login_timeout", "idle_transaction_timeout",
             "ignore_startup_parameters", "pidfile", "logfile", "verbose",
-            "max_packet_size", "listen_backlog", "tcp_keepalive", "conffile", "job_name");
+            "max_packet_size", "listen_backlog", "tcp_keepalive", "conffile", "job_name",
+            "max_prepared_statements");
 
     private static final List<String> SSL_MODES =
             List.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
@@ -98,7 +99,7 @@ public final class Settings {
                 row("max_db_client_connections", INT, "0", "", RELOAD, "client connections allowed per database (0 = no limit)"),
                 row("max_db_connections", INT, "0", "", RELOAD, "server connections allowed per database (0 = no limit)"),
                 row("max_packet_size", INT, "2147483647", "bytes", RELOAD, "largest protocol message let through"),
-                row("max_prepared_statements", INT, "200", "", RELOAD, "prepared statements tracked per server connection in transaction mode"),
+                row("max_prepared_statements", INT, "200", "", RELOAD, "named prepared statements kept per server connection in transaction and statement mode (0 = pass them through untracked)"),
                 row("max_user_client_connections", INT, "0", "", RELOAD, "client connections allowed per user (0 = no limit)"),
                 row("max_user_connections", INT, "0", "", RELOAD, "server connections allowed per user (0 = no limit)"),
                 row("min_pool_size", INT, "0", "", RELOAD, "keep at least this many server connections open per pool"),

@@ -52,11 +52,11 @@ class NoPinningTest {
             for (int i = 0; i < clients; i++) {
                 done.add(pool.submit(() -> {
                     int ok = 0;
-                    // Named server-side statements across transactions need max_prepared_statements
-                    // (not built yet); pgjdbc's PgBouncer recipe keeps statements unnamed.
-                    Properties unnamed = new Properties();
-                    unnamed.setProperty("prepareThreshold", "0");
-                    try (Connection c = p.connect(unnamed); PreparedStatement ps = c.prepareStatement("SELECT ?::int + 1")) {
+                    // Named server-side statements from the first use: the load goes through pgloom's
+                    // prepared-statement tracking (max_prepared_statements) and its locks too.
+                    Properties named = new Properties();
+                    named.setProperty("prepareThreshold", "1");
+                    try (Connection c = p.connect(named); PreparedStatement ps = c.prepareStatement("SELECT ?::int + 1")) {
                         for (int q = 0; q < queries; q++) {
                             ps.setInt(1, q);
                             try (ResultSet rs = ps.executeQuery()) {

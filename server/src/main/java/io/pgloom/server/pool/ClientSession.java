@@ -55,6 +55,12 @@ public final class ClientSession {
     private String databaseName = "-";
     private Pool pool;
     private PoolMode poolMode = PoolMode.SESSION;
+    /**
+     * Named prepared statements, tracked in transaction and statement mode when
+     * max_prepared_statements is above 0 at login; null means they pass through untouched (session
+     * mode: the client owns its server, so its names are safe there as they are).
+     */
+    private PreparedStatements statements;
     /** Tracked parameter values as this client last set or was told them. Guarded by linkLock. */
     private final Map<String, String> tracked = new LinkedHashMap<>();
     int cancelPid;
@@ -170,6 +176,9 @@ public final class ClientSession {
             pool.learnScramKeys(auth.scramClientKey(), auth.scramServerKey());
         }
         poolMode = pool.poolMode();
+        if (poolMode != PoolMode.SESSION && settings.maxPreparedStatements() > 0) {
+            statements = new PreparedStatements(pooler.statementRegistry(), pool, this);
+        }
         Map<String, String> welcome = pool.welcomeParameters();
         if (welcome == null) {
             // The first client of a pool waits for one server login to learn what to tell clients.
@@ -232,10 +241,14 @@ public final class ClientSession {
     private void relay() throws IOException, PgloomError, InterruptedException {
         FrameReader r = reader;
         int maxPacket = pooler.settings().maxPacketSize();
+        PreparedStatements named = statements;
         while (true) {
             ServerConnection target = null;
             if (r.available() == 0) {
                 r.shrinkIfEmpty();
+                if (named != null) {
+                    named.shrinkIfIdle();
+                }
             }
             if (!readWithTimeouts()) {
                 if (r.available() > 0) {
@@ -245,6 +258,7 @@ public final class ClientSession {
             }
             byte[] buf = r.buffer();
             int spanStart = r.position();
+            int wholeFrame = 0;
             while (r.available() >= 5) {
                 int at = r.position();
                 char type = (char) (buf[at] & 0xff);
@@ -266,20 +280,36 @@ public final class ClientSession {
                     default -> throw new ProtocolException("unsupported pkt type: " + (int) type
                             + " ('" + FrameReader.printable(type) + "')");
                 }
+                if (named != null) {
+                    int need = named.bytesNeeded(type, buf, at, r.available(), frame);
+                    if (r.available() < need) {
+                        wholeFrame = need; // read more before linking or counting it
+                        break;
+                    }
+                }
                 ServerConnection s = link(type, counts);
                 if (s != target) {
                     flush(target, buf, spanStart, at);
                     spanStart = at;
                     target = s;
                 }
+                boolean dropped = false;
+                if (named != null) {
+                    int keep = named.onMessage(s, type, buf, spanStart, at, frame, r.available());
+                    if (keep != PreparedStatements.UNCHANGED) {
+                        spanStart = at + keep; // what came before and the rewritten start are composed
+                        dropped = keep == frame;
+                    }
+                }
                 if (r.available() < frame) {
                     // Pass the part we have and stream the rest: a big COPY row or query is never buffered whole.
-                    flush(target, buf, spanStart, r.limit());
+                    flush(target, buf, Math.min(spanStart, r.limit()), r.limit());
                     int remaining = frame - r.available();
                     r.advance(r.available());
                     ServerConnection to = target;
+                    FrameReader.Sink sink = dropped ? (b, off, n) -> { } : (b, off, n) -> flush(to, b, off, off + n);
                     try {
-                        r.passThrough(remaining, (b, off, n) -> flush(to, b, off, off + n));
+                        r.passThrough(remaining, sink);
                     } catch (EOFException e) {
                         throw new ProtocolException("unexpected end of stream within a message");
                     }
@@ -290,6 +320,9 @@ public final class ClientSession {
                 r.advance(frame);
             }
             flush(target, buf, spanStart, r.position());
+            if (wholeFrame > 0) {
+                r.ensureFits(wholeFrame);
+            }
         }
     }
 
@@ -353,9 +386,13 @@ public final class ClientSession {
     }
 
     private void flush(ServerConnection target, byte[] buf, int from, int to) throws IOException {
-        if (target != null && to > from) {
+        if (target != null && (to > from || statements != null)) {
             try {
-                target.out.write(buf, from, to - from);
+                if (statements != null) {
+                    statements.send(target, buf, from, to);
+                } else {
+                    target.out.write(buf, from, to - from);
+                }
             } catch (IOException e) {
                 // The server went away under us; its reader thread tells this client what happened.
                 log.debug("{}: write to {} failed: {}", this, target, e.getMessage());
@@ -378,6 +415,9 @@ public final class ClientSession {
             linkLock.unlock();
         }
         ServerConnection s = pool.acquire(this);
+        if (statements != null) {
+            statements.linked();
+        }
         syncParameters(s);
         linkLock.lock();
         try {
@@ -392,6 +432,7 @@ public final class ClientSession {
 
     private void count(char type, boolean expectsReady) {
         if (expectsReady) {
+            server.requestsSent++;
             if (pending == 0) {
                 server.queryStartNanos = System.nanoTime();
             }
@@ -491,7 +532,9 @@ public final class ClientSession {
             // server_reset_query_always: PgBouncer resets after every transaction, not only at disconnect.
             s.giveBack(pooler.settings().serverResetQueryAlways());
             try {
-                writeFromServer(s, buf, from, to - from);
+                if (to > from) {
+                    writeFromServer(s, buf, from, to - from);
+                }
             } catch (IOException e) {
                 // The server is no longer ours to fail; this client's own thread sees it is gone.
                 log.debug("{}: could not pass ReadyForQuery: {}", this, e.getMessage());
@@ -501,7 +544,9 @@ public final class ClientSession {
             }
             return;
         }
-        writeFromServer(s, buf, from, to - from);
+        if (to > from) {
+            writeFromServer(s, buf, from, to - from);
+        }
         if (statementModeViolation) {
             s.close("transaction blocks not allowed in statement pooling mode");
             closeWith(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "transaction blocks not allowed in statement pooling mode"));

@@ -420,6 +420,13 @@ public final class Pool {
             s.close(s.expired(now) ? "server_lifetime reached" : "released while not idle");
             return;
         }
+        if (s.responses.isOpen()) {
+            // Cannot happen by construction (a client keeps its server until every answer is in);
+            // a connection whose answers are out of step must never serve another client.
+            log.warn("{} {}: released while answers were still owed to its client; closing it", key, s);
+            s.close("released while answers were still owed");
+            return;
+        }
         s.idleSinceNanos = now;
         lock.lock();
         try {

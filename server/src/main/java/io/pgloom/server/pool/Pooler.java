@@ -43,6 +43,8 @@ public final class Pooler implements AutoCloseable {
     private final AtomicInteger admitted = new AtomicInteger();
     private final CancelKeys cancelKeys;
     private final TaskScope serverScope = new TaskScope("servers");
+    /** Server-side names of named prepared statements, shared by every pool. */
+    private final StatementRegistry statementRegistry = new StatementRegistry();
     private volatile boolean shuttingDown;
 
     public Pooler(PgloomConfig config, Map<String, UserSecret> users, boolean hasAuthFile, int instanceId) {
@@ -78,6 +80,10 @@ public final class Pooler implements AutoCloseable {
 
     TaskScope serverScope() {
         return serverScope;
+    }
+
+    StatementRegistry statementRegistry() {
+        return statementRegistry;
     }
 
     Optional<DatabaseEntry> database(String name) {

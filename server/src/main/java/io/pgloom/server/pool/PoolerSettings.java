@@ -38,6 +38,7 @@ public record PoolerSettings(
         Duration idleTransactionTimeout,
         Set<String> ignoreStartupParameters,
         int maxPacketSize,
+        int maxPreparedStatements,
         boolean tcpKeepalive,
         Set<String> adminUsers,
         Set<String> statsUsers) {
@@ -99,6 +100,7 @@ public record PoolerSettings(
                 v.time("idle_transaction_timeout"),
                 Set.copyOf(ignored),
                 v.integer("max_packet_size"),
+                v.integer("max_prepared_statements"),
                 v.bool("tcp_keepalive"),
                 Set.copyOf(v.list("admin_users")),
                 Set.copyOf(v.list("stats_users")));

@@ -80,6 +80,18 @@ public final class ServerConnection {
     /** Out of the pool for a check: its checker, not {@link Pool#discard}, settles its slot. Guarded by the pool's lock. */
     boolean beingChecked;
 
+    /** The PGLOOM_ statements this server has prepared for clients in transaction and statement mode. */
+    final ServerStatementCache preparedStatements = new ServerStatementCache();
+    /** What the linked client is owed while pgloom answers or hides some of its messages. */
+    final ResponseQueue responses = new ResponseQueue();
+    /**
+     * Requests written to this server that end with a ReadyForQuery (Sync, Query, FunctionCall,
+     * pgloom's own queries), counted by whichever thread holds the link when it writes them.
+     */
+    long requestsSent;
+    /** ReadyForQuery messages read from this server: the reader thread's own count. */
+    private long readySeen;
+
     private ServerConnection(Pool pool, String host, int port, Socket socket) throws IOException {
         this.pool = pool;
         this.host = host;
@@ -274,7 +286,10 @@ public final class ServerConnection {
     /** Writes a request pgloom itself composed (SET, reset, check); its answer is swallowed. */
     void sendInternal(String sql) throws IOException {
         internalPending++;
-        assert internalPending > 0;
+        requestsSent++;
+        if (PreparedStatements.mentionsDrop(sql)) {
+            preparedStatements.clear(); // server_reset_query DISCARD ALL (the default) drops them all
+        }
         out.write(new MessageBuilder('Q').cstring(sql).build());
         out.flush();
     }
@@ -379,6 +394,7 @@ public final class ServerConnection {
             boolean wasClosed = closed;
             close(reason);
             finishCheck(reason);
+            responses.abandon();
             ClientSession c = client;
             if (c != null) {
                 c.serverLost(this, reason);
@@ -397,6 +413,7 @@ public final class ServerConnection {
 
     private void relay() throws IOException {
         FrameReader r = reader;
+        ResponseQueue owed = responses;
         while (true) {
             if (!r.fill()) {
                 throw new EOFException();
@@ -413,6 +430,8 @@ public final class ServerConnection {
                 }
                 int frame = len + 1;
                 boolean swallow = internalPending > 0;
+                // Fast path: a volatile read says no window is open and the frame passes untouched.
+                boolean tracked = !swallow && owed.tracks(readySeen);
                 boolean inspect = swallow || type == 'Z' || type == 'S' || type == 'E' || client == null;
                 if (r.available() < frame) {
                     if (inspect || frame <= r.buffer().length) {
@@ -423,12 +442,21 @@ public final class ServerConnection {
                         break;
                     }
                     // A big frame we only pass on (DataRow, CopyData): stream it through.
+                    if (tracked) {
+                        if (owed.onResponse(type) != ResponseQueue.PASS) {
+                            throw lostTrack(type);
+                        }
+                        spanStart = writeAnswers(owed.before(), buf, spanStart, at);
+                    }
                     flushSpan(buf, spanStart, r.limit());
                     int remaining = frame - r.available();
                     r.advance(r.available());
                     r.passThrough(remaining, (b, off, n) -> flushSpan(b, off, off + n));
                     buf = r.buffer();
                     spanStart = r.position();
+                    if (tracked) {
+                        writeAnswers(owed.after(), buf, spanStart, spanStart);
+                    }
                     continue;
                 }
                 ClientSession c = client;
@@ -452,6 +480,7 @@ public final class ServerConnection {
                             log.warn("S-{} {}: internal query failed: {}", id, pool.key(), error);
                         }
                     } else if (type == 'Z') {
+                        readySeen++;
                         transactionStatus = (char) buf[at + 5];
                         internalPending--;
                         if (internalPending == 0 && releaseAfterInternal) {
@@ -465,8 +494,28 @@ public final class ServerConnection {
                     }
                     continue;
                 }
-                r.advance(frame);
+                if (tracked) {
+                    int action = owed.onResponse(type);
+                    spanStart = writeAnswers(owed.before(), buf, spanStart, at);
+                    if (action == ResponseQueue.LOST) {
+                        throw lostTrack(type);
+                    }
+                    r.advance(frame);
+                    if (action != ResponseQueue.PASS) {
+                        // pgloom's own message's answer (SWALLOW), or the server's error standing in for the client's (REPLACE).
+                        flushSpan(buf, spanStart, at);
+                        spanStart = r.position();
+                        if (action == ResponseQueue.REPLACE) {
+                            byte[] error = owed.replacement();
+                            c.writeFromServer(this, error, 0, error.length);
+                        }
+                    }
+                    spanStart = writeAnswers(owed.after(), buf, spanStart, r.position());
+                } else {
+                    r.advance(frame);
+                }
                 if (type == 'Z') {
+                    readySeen++;
                     char status = (char) buf[at + 5];
                     transactionStatus = status;
                     // The client gets this span, ending with ReadyForQuery, from serverReady: after
@@ -480,6 +529,26 @@ public final class ServerConnection {
                 r.ensureFits(wholeFrame);
             }
         }
+    }
+
+    /**
+     * Writes answers pgloom owes the client at position {@code at} of the buffer: the span before
+     * it first. Returns the new span start.
+     */
+    private int writeAnswers(ResponseQueue.Frames answers, byte[] buf, int spanStart, int at) throws IOException {
+        if (answers.isEmpty()) {
+            return spanStart;
+        }
+        flushSpan(buf, spanStart, at);
+        ClientSession c = client;
+        if (c != null) {
+            c.writeFromServer(this, answers.bytes(), 0, answers.length());
+        }
+        return at;
+    }
+
+    private IOException lostTrack(char type) {
+        return new IOException("lost track of the answers owed to the client (unexpected '" + FrameReader.printable(type) + "')");
     }
 
     private void flushSpan(byte[] buf, int from, int to) throws IOException {

@@ -17,4 +17,6 @@ public final class SqlState {
     public static final String ADMIN_SHUTDOWN = "57P01";
     public static final String QUERY_CANCELED = "57014";
     public static final String PROGRAM_LIMIT_EXCEEDED = "54000";
+    public static final String DUPLICATE_PREPARED_STATEMENT = "42P05";
+    public static final String INVALID_SQL_STATEMENT_NAME = "26000";
 }
