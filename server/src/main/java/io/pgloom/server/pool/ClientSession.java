@@ -73,6 +73,8 @@ public final class ClientSession {
     private char transactionStatus = 'I';
     private volatile boolean closing;
     private volatile long lastActivityNanos = System.nanoTime();
+    /** For SHOW CLIENTS' connect_time. */
+    private final long connectMillis = System.currentTimeMillis();
 
     ClientSession(Pooler pooler, Socket socket) throws IOException {
         this.pooler = pooler;
@@ -167,10 +169,16 @@ public final class ClientSession {
         if (pooler.isShuttingDown()) {
             throw PgloomError.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down");
         }
-        DatabaseEntry db = pooler.database(databaseName)
+        boolean console = Pooler.CONSOLE_DATABASE.equals(databaseName);
+        DatabaseEntry db = console ? null : pooler.database(databaseName)
                 .orElseThrow(() -> PgloomError.fatal(SqlState.INVALID_CATALOG_NAME, "no such database: " + databaseName));
         ClientAuthenticator.Result auth = new ClientAuthenticator(pooler, reader, out, user)
                 .authenticate(settings.authType());
+        if (console) {
+            socket.setSoTimeout(0);
+            pooler.serveConsole(new ConsoleClient(this, reader));
+            return false;
+        }
         pool = pooler.pool(db, user);
         if (auth.scramClientKey() != null) {
             pool.learnScramKeys(auth.scramClientKey(), auth.scramServerKey());
@@ -216,6 +224,7 @@ public final class ClientSession {
         }
         socket.setSoTimeout(0);
         lastActivityNanos = System.nanoTime();
+        pool.stats.clientLogins.increment();
         log.info("{}: login ok ({} mode)", this, poolMode.configName());
         return true;
     }
@@ -242,6 +251,7 @@ public final class ClientSession {
         FrameReader r = reader;
         int maxPacket = pooler.settings().maxPacketSize();
         PreparedStatements named = statements;
+        PoolStats stats = pool.stats;
         while (true) {
             ServerConnection target = null;
             if (r.available() == 0) {
@@ -259,6 +269,7 @@ public final class ClientSession {
             byte[] buf = r.buffer();
             int spanStart = r.position();
             int wholeFrame = 0;
+            long received = 0; // bytes of the frames relayed in this round, added to the pool's counter once
             while (r.available() >= 5) {
                 int at = r.position();
                 char type = (char) (buf[at] & 0xff);
@@ -287,6 +298,7 @@ public final class ClientSession {
                         break;
                     }
                 }
+                received += frame;
                 ServerConnection s = link(type, counts);
                 if (s != target) {
                     flush(target, buf, spanStart, at);
@@ -320,6 +332,10 @@ public final class ClientSession {
                 r.advance(frame);
             }
             flush(target, buf, spanStart, r.position());
+            if (received > 0) {
+                stats.bytesReceived.add(received);
+                received = 0;
+            }
             if (wholeFrame > 0) {
                 r.ensureFits(wholeFrame);
             }
@@ -414,7 +430,9 @@ public final class ClientSession {
         } finally {
             linkLock.unlock();
         }
+        long waitStart = System.nanoTime();
         ServerConnection s = pool.acquire(this);
+        pool.stats.assigned(System.nanoTime() - waitStart);
         if (statements != null) {
             statements.linked();
         }
@@ -433,8 +451,17 @@ public final class ClientSession {
     private void count(char type, boolean expectsReady) {
         if (expectsReady) {
             server.requestsSent++;
+            // PgBouncer's query_count and xact_count: a request that ends with ReadyForQuery is a
+            // query; the first one on a server outside a transaction starts a transaction.
+            PoolStats stats = pool.stats;
+            stats.queries.increment();
+            long now = System.nanoTime();
             if (pending == 0) {
-                server.queryStartNanos = System.nanoTime();
+                server.queryStartNanos = now;
+            }
+            if (server.xactStartNanos == 0) {
+                server.xactStartNanos = now;
+                stats.transactions.increment();
             }
             pending++;
             inBatch = false;
@@ -511,8 +538,10 @@ public final class ClientSession {
                 if (pending > 0) {
                     pending--;
                 }
-                lastActivityNanos = System.nanoTime();
-                s.queryStartNanos = pending > 0 ? System.nanoTime() : 0;
+                long now = System.nanoTime();
+                lastActivityNanos = now;
+                countTimes(s, status, now);
+                s.queryStartNanos = pending > 0 ? now : 0;
                 if (pending == 0 && !inBatch && poolMode != PoolMode.SESSION) {
                     if (status == 'I') {
                         release = true;
@@ -550,6 +579,18 @@ public final class ClientSession {
         if (statementModeViolation) {
             s.close("transaction blocks not allowed in statement pooling mode");
             closeWith(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "transaction blocks not allowed in statement pooling mode"));
+        }
+    }
+
+    /** PgBouncer's query_time and xact_time, at a ReadyForQuery. Under the link lock. */
+    private void countTimes(ServerConnection s, char status, long now) {
+        PoolStats stats = s.pool.stats;
+        if (s.queryStartNanos != 0) {
+            stats.queryNanos.add(now - s.queryStartNanos);
+        }
+        if (status == 'I' && s.xactStartNanos != 0) {
+            stats.transactionNanos.add(now - s.xactStartNanos);
+            s.xactStartNanos = 0;
         }
     }
 
@@ -647,6 +688,49 @@ public final class ClientSession {
         } finally {
             linkLock.unlock();
         }
+    }
+
+    /** This client's name in logs and SHOW CLIENTS' ptr column. */
+    String ptr() {
+        return "C-" + Integer.toHexString(cancelPid);
+    }
+
+    String applicationName() {
+        String name = trackedParameters().get("application_name");
+        return name == null ? "" : name;
+    }
+
+    /**
+     * This client as a SHOW CLIENTS row; {@code waitingSince} is the nanoTime it began to wait
+     * for a server, or 0. Any thread: reads are racy snapshots.
+     */
+    ConnectionView view(String database, long waitingSince, long now, long nowMillis) {
+        ServerConnection s;
+        linkLock.lock();
+        try {
+            s = server;
+        } finally {
+            linkLock.unlock();
+        }
+        String state = waitingSince != 0 ? "waiting" : s != null ? "active" : "idle";
+        PreparedStatements named = statements;
+        return new ConnectionView("C", user, database, state, socket.getInetAddress().getHostAddress(), socket.getPort(),
+                socket.getLocalAddress().getHostAddress(), socket.getLocalPort(), connectMillis,
+                ConnectionView.epochMillis(lastActivityNanos, now, nowMillis), waitingSince != 0 ? now - waitingSince : 0,
+                false, ptr(), s == null ? "" : "S-" + s.id, 0, applicationName(), named == null ? 0 : named.size(), cancelPid);
+    }
+
+    void touch() {
+        lastActivityNanos = System.nanoTime();
+    }
+
+    /** The pool this client logged into; null before that and for the admin console. */
+    Pool pool() {
+        return pool;
+    }
+
+    String user() {
+        return user;
     }
 
     boolean isLinked() {

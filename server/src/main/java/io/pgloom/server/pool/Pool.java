@@ -41,6 +41,8 @@ public final class Pool {
     private volatile ServerCredentials credentials;
     private final ConnectionBudget dbBudget;
     private final ConnectionBudget userBudget;
+    /** What SHOW STATS and the metrics add up; the data path only adds to it. */
+    final PoolStats stats = new PoolStats();
 
     private final ReentrantLock lock = new ReentrantLock();
     /** Most recently used first: a warm connection is reused, the coldest idle ones time out. */
@@ -123,11 +125,14 @@ public final class Pool {
     private static final class Waiter {
         final Condition wakeup;
         final long since = System.nanoTime();
+        /** Who waits, for SHOW CLIENTS; null for none. */
+        final ClientSession client;
         ServerConnection granted;
         boolean mayOpen;
 
-        Waiter(Condition wakeup) {
+        Waiter(Condition wakeup, ClientSession client) {
             this.wakeup = wakeup;
+            this.client = client;
         }
     }
 
@@ -170,7 +175,7 @@ public final class Pool {
                     startCheck(reused);
                 } else if (!open) {
                     if (me == null) {
-                        me = new Waiter(lock.newCondition());
+                        me = new Waiter(lock.newCondition(), client);
                         waiters.addLast(me);
                     }
                     if (now >= deadline) {
@@ -560,7 +565,7 @@ public final class Pool {
         snapshot.forEach(s -> s.close(reason));
     }
 
-    /** Counts for logs and (later) SHOW POOLS; {@code checking} is PgBouncer's sv_tested. */
+    /** Counts for logs; {@code checking} is PgBouncer's sv_tested. */
     record Counts(int active, int idle, int checking, int opening, int waiting) {
     }
 
@@ -571,5 +576,64 @@ public final class Pool {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * The pool's state for SHOW POOLS and SHOW SERVERS, taken under the pool's lock (held only to
+     * copy; the data path never waits on a reader for longer than that). Servers are classified as
+     * PgBouncer lists them: linked to a client (active), idle and usable at once (idle), idle past
+     * server_check_delay (used), under server_check_query or server_reset_query (tested), and idle
+     * but kept out of the pool until a cancel sent to it is done (being canceled).
+     */
+    PoolView view(long now, long nowMillis) {
+        List<ConnectionView> servers = new ArrayList<>();
+        int waiting;
+        int opening;
+        long maxWait = 0;
+        lock.lock();
+        try {
+            opening = this.opening;
+            waiting = waiters.size();
+            java.util.Set<ServerConnection> idleNow = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            idleNow.addAll(idle);
+            for (ServerConnection s : all) {
+                servers.add(s.view(stateOf(s, idleNow.contains(s), now).word, now, nowMillis));
+            }
+            Waiter head = waiters.peekFirst();
+            if (head != null) {
+                maxWait = now - head.since;
+            }
+        } finally {
+            lock.unlock();
+        }
+        return new PoolView(key.database(), key.user(), poolMode(), servers, waiting, 0, opening, maxWait, stats);
+    }
+
+    /** Adds each waiting client and since when it waits (nanoTime) to {@code out}. */
+    void waitingClients(java.util.Map<ClientSession, Long> out) {
+        lock.lock();
+        try {
+            for (Waiter w : waiters) {
+                if (w.client != null) {
+                    out.put(w.client, w.since);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Under the lock. */
+    private PoolView.ServerState stateOf(ServerConnection s, boolean isIdle, long now) {
+        if (s.beingChecked || s.releaseAfterInternal) {
+            return PoolView.ServerState.TESTED;
+        }
+        if (isIdle) {
+            return now - s.idleSinceNanos < checkAfterNanos ? PoolView.ServerState.IDLE : PoolView.ServerState.USED;
+        }
+        if (s.client == null && s.cancelsInFlight.get() > 0) {
+            return PoolView.ServerState.BEING_CANCELED;
+        }
+        return PoolView.ServerState.ACTIVE;
     }
 }

@@ -9,11 +9,13 @@ import io.pgloom.server.TaskScope;
 import io.pgloom.server.auth.ScramSecret;
 import io.pgloom.server.protocol.ErrorResponse;
 import io.pgloom.server.protocol.SqlState;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -29,6 +31,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class Pooler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Pooler.class);
+    /** PgBouncer's virtual database: a client that asks for it gets the admin console, not a pool. */
+    public static final String CONSOLE_DATABASE = "pgbouncer";
+
+    /** Serves a client of the admin console on its own thread, until it leaves. */
+    @FunctionalInterface
+    public interface Console {
+        /** Refuses with a {@link PgloomError} a user who may not use the console, before answering the login. */
+        void serve(ConsoleClient client) throws IOException, PgloomError;
+    }
 
     private volatile PgloomConfig config;
     private volatile PoolerSettings settings;
@@ -46,11 +57,20 @@ public final class Pooler implements AutoCloseable {
     /** Server-side names of named prepared statements, shared by every pool. */
     private final StatementRegistry statementRegistry = new StatementRegistry();
     private volatile boolean shuttingDown;
+    private volatile Console console;
+    /** Clients logged into the admin console (listed apart: they have no pool). */
+    private final Set<ClientSession> consoleClients = ConcurrentHashMap.newKeySet();
+    /** The console's own counters: the pgbouncer database's row in SHOW STATS, as in PgBouncer. */
+    private final PoolStats consoleStats = new PoolStats();
+    /** nanoTime of the stats_period tick before the last one: PgBouncer's old_stamp, where averages start. */
+    private volatile long statsOlderStamp = System.nanoTime() - 1_000_000_000L;
+    private volatile long statsNewerStamp = System.nanoTime();
 
     public Pooler(PgloomConfig config, Map<String, UserSecret> users, boolean hasAuthFile, int instanceId) {
         this.cancelKeys = new CancelKeys(instanceId);
         apply(config, users, hasAuthFile);
         serverScope.start("pool-maintenance", this::maintainLoop);
+        serverScope.start("stats-period", this::statsLoop);
     }
 
     /** Takes a new config snapshot: new clients and new server connections follow it at once. */
@@ -244,6 +264,137 @@ public final class Pooler implements AutoCloseable {
         }
         pools.values().forEach(p -> p.closeAll("pgloom is shutting down"));
         serverScope.close();
+    }
+
+    // ---------------------------------------------------------------- admin console and statistics
+
+    /** Installs what serves admin console clients (PgloomServer does, at start). */
+    public void console(Console console) {
+        this.console = console;
+    }
+
+    void serveConsole(ConsoleClient client) throws IOException, PgloomError {
+        Console c = console;
+        if (c == null) {
+            throw PgloomError.fatal(SqlState.INVALID_CATALOG_NAME, "no such database: " + CONSOLE_DATABASE);
+        }
+        ClientSession session = client.session();
+        consoleClients.add(session);
+        try {
+            c.serve(client);
+        } finally {
+            consoleClients.remove(session);
+        }
+    }
+
+    public PoolStats consoleStats() {
+        return consoleStats;
+    }
+
+    /** Clients logged into the admin console now. */
+    public int consoleClientCount() {
+        return consoleClients.size();
+    }
+
+    /**
+     * Every pool's state (SHOW POOLS, SHOW SERVERS), in the order pools were made. Each pool's
+     * lock is held only while it is copied; clients are counted from the client registry, which
+     * takes no lock.
+     */
+    public List<PoolView> poolViews() {
+        long now = System.nanoTime();
+        long nowMillis = System.currentTimeMillis();
+        Map<Pool, Integer> clientsPerPool = new java.util.IdentityHashMap<>();
+        for (ClientSession c : clients.keySet()) {
+            Pool p = c.pool();
+            if (p != null) {
+                clientsPerPool.merge(p, 1, Integer::sum);
+            }
+        }
+        List<PoolView> views = new ArrayList<>();
+        for (Pool p : pools.values()) {
+            views.add(p.view(now, nowMillis).withClients(clientsPerPool.getOrDefault(p, 0)));
+        }
+        views.sort(java.util.Comparator.comparing(PoolView::database).thenComparing(PoolView::user));
+        return views;
+    }
+
+    /** Every logged-in client (SHOW CLIENTS): pool clients first, then console clients. */
+    public List<ConnectionView> clientViews() {
+        long now = System.nanoTime();
+        long nowMillis = System.currentTimeMillis();
+        Map<ClientSession, Long> waiting = new java.util.IdentityHashMap<>();
+        for (Pool p : pools.values()) {
+            p.waitingClients(waiting);
+        }
+        List<ConnectionView> views = new ArrayList<>();
+        for (ClientSession c : clients.keySet()) {
+            Pool p = c.pool();
+            if (p != null) {
+                views.add(c.view(p.key().database(), waiting.getOrDefault(c, 0L), now, nowMillis));
+            }
+        }
+        for (ClientSession c : consoleClients) {
+            views.add(c.view(CONSOLE_DATABASE, 0, now, nowMillis));
+        }
+        return views;
+    }
+
+    /** Logged-in clients per database name and per user name: DATABASES' and USERS' current_client_connections. */
+    public Map<String, Integer> clientCounts(boolean byDatabase) {
+        Map<String, Integer> counts = new java.util.HashMap<>();
+        for (ClientSession c : clients.keySet()) {
+            Pool p = c.pool();
+            if (p != null) {
+                counts.merge(byDatabase ? p.key().database() : c.user(), 1, Integer::sum);
+            }
+        }
+        for (ClientSession c : consoleClients) {
+            counts.merge(byDatabase ? CONSOLE_DATABASE : c.user(), 1, Integer::sum);
+        }
+        return counts;
+    }
+
+    /** Server connections open (or opening) now against max_db_connections / max_user_connections. */
+    public int serverConnections(String name, boolean byDatabase) {
+        ConnectionBudget b = (byDatabase ? dbBudgets : userBudgets).get(name);
+        return b == null ? 0 : b.used();
+    }
+
+    /** The user names of auth_file, for SHOW USERS. */
+    public Set<String> authFileUsers() {
+        return users.keySet();
+    }
+
+    /** How long ago (µs) the averages' base was taken: PgBouncer's {@code now - old_stamp}. */
+    public long microsSinceOlderStats() {
+        return (System.nanoTime() - statsOlderStamp) / 1000;
+    }
+
+    /**
+     * Every stats_period seconds, as PgBouncer's refresh_stats: each pool's latest totals become
+     * the newer snapshot and the previous newer one the older, the base of the averages. The period
+     * is read each round, so a reload changes it from the next round on.
+     */
+    private void statsLoop() {
+        while (!serverScope.isClosed()) {
+            int period = Math.max(1, config.settings().integer("stats_period"));
+            try {
+                Thread.sleep(period * 1000L);
+            } catch (InterruptedException e) {
+                return;
+            }
+            rotateStats();
+        }
+    }
+
+    void rotateStats() {
+        statsOlderStamp = statsNewerStamp;
+        statsNewerStamp = System.nanoTime();
+        for (Pool p : pools.values()) {
+            p.stats.rotate();
+        }
+        consoleStats.rotate();
     }
 
     /** A compact view for logs and tests. */

@@ -73,6 +73,11 @@ final class PreparedStatements {
         this.owner = owner;
     }
 
+    /** How many named statements the client has prepared (SHOW CLIENTS' prepared_statements). */
+    int size() {
+        return byName.size();
+    }
+
     /** A client's statement: its name and what it is on servers. */
     record ClientStatement(Name name, Statement statement) {
     }
@@ -159,6 +164,7 @@ final class PreparedStatements {
                     "prepared statement \"" + name + "\" already exists"));
         }
         Statement st = registry.register(Arrays.copyOfRange(buf, nameEnd + 1, at + frame));
+        pool.stats.clientParses.increment();
         ClientStatement cs = new ClientStatement(name, st);
         byName.put(name, cs);
         compose(buf, spanStart, at);
@@ -190,6 +196,7 @@ final class PreparedStatements {
         if (st == null) {
             return frame;
         }
+        pool.stats.binds.increment();
         composeHeader('B', frame - 1 - (nameEnd - portalEnd - 1) + st.nameBytes().length);
         compose(buf, at + 5, portalEnd + 1);
         composeName(st);
@@ -295,6 +302,7 @@ final class PreparedStatements {
      */
     private void sendParse(ServerConnection s, Statement st, byte kind, Runnable alsoUndo) {
         ServerStatementCache cache = s.preparedStatements;
+        pool.stats.serverParses.increment();
         evicted.clear();
         Object token = cache.add(st, pool.settings().maxPreparedStatements(), evicted);
         for (Statement gone : evicted) {

@@ -66,6 +66,8 @@ public final class ServerConnection {
     volatile boolean releaseAfterInternal;
     volatile char transactionStatus = 'I';
     volatile long queryStartNanos;
+    /** When the linked client's current transaction began (0: none open). Guarded by the client's link lock. */
+    long xactStartNanos;
     /** Cancel requests in flight against this backend; it must not be handed on until they finish. */
     final AtomicInteger cancelsInFlight = new AtomicInteger();
     volatile boolean closed;
@@ -414,7 +416,13 @@ public final class ServerConnection {
     private void relay() throws IOException {
         FrameReader r = reader;
         ResponseQueue owed = responses;
+        PoolStats stats = pool.stats;
+        long sent = 0; // bytes of frames handled since the last add to the pool's counter
         while (true) {
+            if (sent > 0) {
+                stats.bytesSent.add(sent);
+                sent = 0;
+            }
             if (!r.fill()) {
                 throw new EOFException();
             }
@@ -442,6 +450,7 @@ public final class ServerConnection {
                         break;
                     }
                     // A big frame we only pass on (DataRow, CopyData): stream it through.
+                    sent += frame;
                     if (tracked) {
                         if (owed.onResponse(type) != ResponseQueue.PASS) {
                             throw lostTrack(type);
@@ -459,6 +468,7 @@ public final class ServerConnection {
                     }
                     continue;
                 }
+                sent += frame;
                 ClientSession c = client;
                 if (c == null && !swallow) {
                     throw new IOException("server sent '" + FrameReader.printable(type) + "' while idle in the pool");
@@ -590,6 +600,18 @@ public final class ServerConnection {
         } catch (IOException ignored) {
             // nothing more to do
         }
+    }
+
+    /** This connection as a SHOW SERVERS row. Any thread; reads racy but harmless snapshots. */
+    ConnectionView view(String state, long now, long nowMillis) {
+        ClientSession c = client;
+        long started = queryStartNanos;
+        long lastRequest = started != 0 ? started : idleSinceNanos;
+        return new ConnectionView("S", pool.key().user(), pool.key().database(), state, host, port,
+                socket.getLocalAddress().getHostAddress(), socket.getLocalPort(),
+                ConnectionView.epochMillis(createdNanos, now, nowMillis), ConnectionView.epochMillis(lastRequest, now, nowMillis),
+                0, closed, "S-" + id, c == null ? "" : c.ptr(), backendPid,
+                c == null ? "" : c.applicationName(), preparedStatements.size(), id);
     }
 
     @Override

@@ -73,6 +73,16 @@ final class ServerStatementCache {
         }
     }
 
+    /** How many statements the server holds for pgloom (SHOW SERVERS' prepared_statements). */
+    int size() {
+        lock.lock();
+        try {
+            return statements.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The server may have dropped its statements (DISCARD ALL, DEALLOCATE): forget them all. */
     void clear() {
         lock.lock();
