@@ -37,7 +37,7 @@ public final class Settings {
             "client_idle_timeout", "client_login_timeout", "idle_transaction_timeout",
             "ignore_startup_parameters", "pidfile", "logfile", "verbose",
             "max_packet_size", "listen_backlog", "tcp_keepalive", "conffile", "job_name",
-            "max_prepared_statements");
+            "max_prepared_statements", "admin_users", "stats_users", "stats_period");
 
     private static final List<String> SSL_MODES =
             List.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");

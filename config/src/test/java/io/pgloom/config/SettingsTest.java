@@ -68,7 +68,8 @@ class SettingsTest {
                 "server_connect_timeout", "server_login_retry", "query_timeout", "query_wait_timeout",
                 "client_idle_timeout", "client_login_timeout", "idle_transaction_timeout",
                 "ignore_startup_parameters", "pidfile", "logfile", "verbose", "max_packet_size",
-                "listen_backlog", "tcp_keepalive", "conffile", "job_name", "max_prepared_statements"), supported);
+                "listen_backlog", "tcp_keepalive", "conffile", "job_name", "max_prepared_statements",
+                "admin_users", "stats_users", "stats_period"), supported);
         assertFalse(Settings.byName("track_extra_parameters").orElseThrow().supported());
         assertFalse(Settings.byName("application_name_add_host").orElseThrow().supported());
     }

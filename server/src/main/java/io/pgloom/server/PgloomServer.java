@@ -6,6 +6,7 @@ import io.pgloom.config.ConfigWarning;
 import io.pgloom.config.PgloomConfig;
 import io.pgloom.config.UserList;
 import io.pgloom.config.UserSecret;
+import io.pgloom.server.admin.AdminConsole;
 import io.pgloom.server.pool.Listener;
 import io.pgloom.server.pool.Pooler;
 import java.io.IOException;
@@ -35,6 +36,7 @@ public final class PgloomServer implements AutoCloseable {
     private PgloomServer(Path configFile, PgloomConfig config, Map<String, UserSecret> users, boolean hasAuthFile) {
         this.configFile = configFile;
         this.pooler = new Pooler(config, users, hasAuthFile, 0);
+        pooler.console(new AdminConsole(pooler));
         String pid = config.settings().string("pidfile");
         this.pidFile = pid == null || pid.isBlank() ? null : config.resolve(pid);
     }

@@ -93,6 +93,17 @@ public final class PoolStats {
         newer = totals();
     }
 
+    /** A client logged in; the console counts its own logins here, pool clients are counted by their session. */
+    public void loggedIn() {
+        clientLogins.increment();
+    }
+
+    /** One request that is a whole transaction by itself: an admin console command. */
+    public void counted() {
+        queries.increment();
+        transactions.increment();
+    }
+
     /** A server was linked to a client after the client waited {@code waitedNanos} for it. */
     void assigned(long waitedNanos) {
         serverAssignments.increment();
