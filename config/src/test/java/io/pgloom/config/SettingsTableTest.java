@@ -29,6 +29,7 @@ class SettingsTableTest {
         assertTrue(table.contains("| `listen_port` | `6432` | no | yes |"), table);
         assertTrue(table.contains("| `query_wait_timeout` | `120` s | yes | yes |"), table);
         assertTrue(table.contains("| `server_tls_sslmode` | `prefer` | yes | not yet |"), table);
-        assertTrue(table.contains("| `admin_users` |  | yes | not yet |"), table);
+        assertTrue(table.contains("| `admin_users` |  | yes | yes |"), table);
+        assertTrue(table.contains("| `syslog` | `0` | yes | not yet |"), table);
     }
 }

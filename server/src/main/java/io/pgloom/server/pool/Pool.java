@@ -586,7 +586,8 @@ public final class Pool {
      * but kept out of the pool until a cancel sent to it is done (being canceled).
      */
     PoolView view(long now, long nowMillis) {
-        List<ConnectionView> servers = new ArrayList<>();
+        List<ServerConnection> servers;
+        List<PoolView.ServerState> states = new ArrayList<>();
         int waiting;
         int opening;
         long maxWait = 0;
@@ -594,10 +595,11 @@ public final class Pool {
         try {
             opening = this.opening;
             waiting = waiters.size();
+            servers = new ArrayList<>(all);
             java.util.Set<ServerConnection> idleNow = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
             idleNow.addAll(idle);
-            for (ServerConnection s : all) {
-                servers.add(s.view(stateOf(s, idleNow.contains(s), now).word, now, nowMillis));
+            for (ServerConnection s : servers) {
+                states.add(stateOf(s, idleNow.contains(s), now));
             }
             Waiter head = waiters.peekFirst();
             if (head != null) {
@@ -606,7 +608,12 @@ public final class Pool {
         } finally {
             lock.unlock();
         }
-        return new PoolView(key.database(), key.user(), poolMode(), servers, waiting, 0, opening, maxWait, stats);
+        // The rows are made outside the lock: they read connection fields, never another lock.
+        List<ConnectionView> rows = new ArrayList<>(servers.size());
+        for (int i = 0; i < servers.size(); i++) {
+            rows.add(servers.get(i).view(states.get(i).word, now, nowMillis));
+        }
+        return new PoolView(key.database(), key.user(), poolMode(), rows, waiting, 0, opening, maxWait, stats);
     }
 
     /** Adds each waiting client and since when it waits (nanoTime) to {@code out}. */

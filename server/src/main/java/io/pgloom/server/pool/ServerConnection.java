@@ -602,7 +602,11 @@ public final class ServerConnection {
         }
     }
 
-    /** This connection as a SHOW SERVERS row. Any thread; reads racy but harmless snapshots. */
+    /**
+     * This connection as a SHOW SERVERS row, read without any lock: volatile fields, and the
+     * server's reported parameters (application_name follows the linked client's), a map whose
+     * keys are all set at login and whose values only this connection's reader thread replaces.
+     */
     ConnectionView view(String state, long now, long nowMillis) {
         ClientSession c = client;
         long started = queryStartNanos;
@@ -611,7 +615,7 @@ public final class ServerConnection {
                 socket.getLocalAddress().getHostAddress(), socket.getLocalPort(),
                 ConnectionView.epochMillis(createdNanos, now, nowMillis), ConnectionView.epochMillis(lastRequest, now, nowMillis),
                 0, closed, "S-" + id, c == null ? "" : c.ptr(), backendPid,
-                c == null ? "" : c.applicationName(), preparedStatements.size(), id);
+                c == null ? "" : parameters.getOrDefault("application_name", ""), preparedStatements.size(), id);
     }
 
     @Override

@@ -21,6 +21,8 @@ final class ServerStatementCache {
     private final ReentrantLock lock = new ReentrantLock();
     /** Access order: iteration starts at the least recently used. Values are the add that put them there. */
     private final LinkedHashMap<Statement, Object> statements = new LinkedHashMap<>(16, 0.75f, true);
+    /** statements.size() as of the last change, for SHOW SERVERS to read without the lock. */
+    private volatile int size;
 
     /** True if the server has (or is being sent) this statement; counts as a use. */
     boolean has(Statement s) {
@@ -47,6 +49,7 @@ final class ServerStatementCache {
                 lru.remove();
             }
             statements.put(s, token);
+            size = statements.size();
         } finally {
             lock.unlock();
         }
@@ -58,6 +61,7 @@ final class ServerStatementCache {
         lock.lock();
         try {
             statements.remove(s, token);
+            size = statements.size();
         } finally {
             lock.unlock();
         }
@@ -68,6 +72,7 @@ final class ServerStatementCache {
         lock.lock();
         try {
             statements.putIfAbsent(s, new Object());
+            size = statements.size();
         } finally {
             lock.unlock();
         }
@@ -75,12 +80,7 @@ final class ServerStatementCache {
 
     /** How many statements the server holds for pgloom (SHOW SERVERS' prepared_statements). */
     int size() {
-        lock.lock();
-        try {
-            return statements.size();
-        } finally {
-            lock.unlock();
-        }
+        return size;
     }
 
     /** The server may have dropped its statements (DISCARD ALL, DEALLOCATE): forget them all. */
@@ -88,6 +88,7 @@ final class ServerStatementCache {
         lock.lock();
         try {
             statements.clear();
+            size = 0;
         } finally {
             lock.unlock();
         }
