@@ -702,7 +702,8 @@ public final class ClientSession {
 
     /**
      * This client as a SHOW CLIENTS row; {@code waitingSince} is the nanoTime it began to wait
-     * for a server, or 0. Any thread: reads are racy snapshots.
+     * for a server, or 0. Any thread; takes this client's link lock for a moment (SHOW CLIENTS
+     * only: the pool views that SHOW POOLS and the metrics read never do).
      */
     ConnectionView view(String database, long waitingSince, long now, long nowMillis) {
         ServerConnection s;
