@@ -228,12 +228,12 @@ final class ShowCommands {
     private record DatabaseStats(Totals current, Totals older) {
     }
 
-    private static Map<String, DatabaseStats> byDatabase(Pooler pooler) {
+    private static Map<String, DatabaseStats> byDatabase(Pooler pooler, Pooler.StatsBase base) {
         Map<String, DatabaseStats> m = new TreeMap<>();
         PoolStats console = pooler.consoleStats();
-        m.put(CONSOLE, new DatabaseStats(console.totals(), console.older()));
+        m.put(CONSOLE, new DatabaseStats(console.totals(), base.of(console)));
         for (PoolView p : pooler.poolViews()) {
-            DatabaseStats add = new DatabaseStats(p.stats().totals(), p.stats().older());
+            DatabaseStats add = new DatabaseStats(p.stats().totals(), base.of(p.stats()));
             m.merge(p.database(), add, (a, b) -> new DatabaseStats(a.current().plus(b.current()), a.older().plus(b.older())));
         }
         return m;
@@ -266,8 +266,8 @@ final class ShowCommands {
             }
         }
         Result r = Result.rows(cols.toArray(String[]::new));
-        long micros = pooler.microsSinceOlderStats();
-        for (Map.Entry<String, DatabaseStats> e : byDatabase(pooler).entrySet()) {
+        Pooler.StatsBase base = pooler.statsBase();
+        for (Map.Entry<String, DatabaseStats> e : byDatabase(pooler, base).entrySet()) {
             List<Object> row = new ArrayList<>();
             row.add(e.getKey());
             Totals t = e.getValue().current();
@@ -275,7 +275,7 @@ final class ShowCommands {
                 FIGURES.forEach(f -> row.add(f.apply(t)));
             }
             if (averages) {
-                Totals avg = t.averagesSince(e.getValue().older(), micros);
+                Totals avg = t.averagesSince(e.getValue().older(), base.micros());
                 FIGURES.forEach(f -> row.add(f.apply(avg)));
             }
             r.row(row.toArray());
@@ -306,11 +306,12 @@ final class ShowCommands {
     private static Result totals(Pooler pooler) {
         Totals total = Totals.ZERO;
         Totals older = Totals.ZERO;
-        for (DatabaseStats d : byDatabase(pooler).values()) {
+        Pooler.StatsBase base = pooler.statsBase();
+        for (DatabaseStats d : byDatabase(pooler, base).values()) {
             total = total.plus(d.current());
             older = older.plus(d.older());
         }
-        Totals avg = total.averagesSince(older, pooler.microsSinceOlderStats());
+        Totals avg = total.averagesSince(older, base.micros());
         Result r = Result.rows("name:s", "value:N");
         for (int i = 0; i < TOTALS_FIELDS.length; i++) {
             r.row("total_" + TOTALS_FIELDS[i], FIGURES.get(i).apply(total));

@@ -82,8 +82,8 @@ public final class PoolStats {
                 clientParses.sum(), serverParses.sum(), binds.sum(), clientLogins.sum());
     }
 
-    /** Totals as of the tick before the last one: the base of PgBouncer's averages. */
-    public Totals older() {
+    /** Totals as of the tick before the last one: the base of PgBouncer's averages (see {@link Pooler#statsBase}). */
+    Totals older() {
         return older;
     }
 

@@ -63,8 +63,10 @@ public final class Pooler implements AutoCloseable {
     /** The console's own counters: the pgbouncer database's row in SHOW STATS, as in PgBouncer. */
     private final PoolStats consoleStats = new PoolStats();
     /** nanoTime of the stats_period tick before the last one: PgBouncer's old_stamp, where averages start. */
-    private volatile long statsOlderStamp = System.nanoTime() - 1_000_000_000L;
-    private volatile long statsNewerStamp = System.nanoTime();
+    /** Makes a stats_period tick atomic for readers of the averages' base; never taken on the data path. */
+    private final java.util.concurrent.locks.ReentrantLock statsLock = new java.util.concurrent.locks.ReentrantLock();
+    private long statsOlderStamp = System.nanoTime() - 1_000_000_000L;
+    private long statsNewerStamp = System.nanoTime();
 
     public Pooler(PgloomConfig config, Map<String, UserSecret> users, boolean hasAuthFile, int instanceId) {
         this.cancelKeys = new CancelKeys(instanceId);
@@ -366,9 +368,30 @@ public final class Pooler implements AutoCloseable {
         return users.keySet();
     }
 
-    /** How long ago (µs) the averages' base was taken: PgBouncer's {@code now - old_stamp}. */
-    public long microsSinceOlderStats() {
-        return (System.nanoTime() - statsOlderStamp) / 1000;
+    /**
+     * The base of the averages: every pool's totals at the stats_period tick before the latest,
+     * and how long ago (µs) that tick was, PgBouncer's {@code now - old_stamp}. Taken under the
+     * stats lock, so a tick in progress is seen whole or not at all; no data path takes that lock.
+     */
+    public record StatsBase(long micros, Map<PoolStats, PoolStats.Totals> older) {
+        /** The base of {@code stats}; zero for a pool made after that tick. */
+        public PoolStats.Totals of(PoolStats stats) {
+            return older.getOrDefault(stats, PoolStats.Totals.ZERO);
+        }
+    }
+
+    public StatsBase statsBase() {
+        statsLock.lock();
+        try {
+            Map<PoolStats, PoolStats.Totals> older = new java.util.IdentityHashMap<>();
+            for (Pool p : pools.values()) {
+                older.put(p.stats, p.stats.older());
+            }
+            older.put(consoleStats, consoleStats.older());
+            return new StatsBase((System.nanoTime() - statsOlderStamp) / 1000, older);
+        } finally {
+            statsLock.unlock();
+        }
     }
 
     /**
@@ -389,12 +412,17 @@ public final class Pooler implements AutoCloseable {
     }
 
     void rotateStats() {
-        statsOlderStamp = statsNewerStamp;
-        statsNewerStamp = System.nanoTime();
-        for (Pool p : pools.values()) {
-            p.stats.rotate();
+        statsLock.lock();
+        try {
+            statsOlderStamp = statsNewerStamp;
+            statsNewerStamp = System.nanoTime();
+            for (Pool p : pools.values()) {
+                p.stats.rotate();
+            }
+            consoleStats.rotate();
+        } finally {
+            statsLock.unlock();
         }
-        consoleStats.rotate();
     }
 
     /** A compact view for logs and tests. */
