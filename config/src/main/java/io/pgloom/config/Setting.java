@@ -12,10 +12,11 @@ import java.util.Objects;
  * @param unit         {@code "s"}, {@code "ms"}, {@code "bytes"} or {@code ""}
  * @param reloadable   PgBouncer's {@code changeable} column: may change on RELOAD or SET
  * @param supported    whether pgloom implements it in this release
+ * @param pgbouncer    a PgBouncer setting; false for pgloom's own additions (metrics_listen_port...)
  * @param description  one short line
  */
 public record Setting(String name, SettingType type, String defaultValue, String unit, boolean reloadable,
-                      boolean supported, String description) {
+                      boolean supported, boolean pgbouncer, String description) {
 
     public Setting {
         Objects.requireNonNull(name, "name");

@@ -37,7 +37,15 @@ public final class Settings {
             "client_idle_timeout", "client_login_timeout", "idle_transaction_timeout",
             "ignore_startup_parameters", "pidfile", "logfile", "verbose",
             "max_packet_size", "listen_backlog", "tcp_keepalive", "conffile", "job_name",
-            "max_prepared_statements", "admin_users", "stats_users", "stats_period");
+            "max_prepared_statements", "admin_users", "stats_users", "stats_period",
+            "metrics_listen_addr", "metrics_listen_port");
+
+    /**
+     * pgloom's own settings: not PgBouncer's, so PgBouncer would refuse a file that sets them. They
+     * sit in the same table (parser, pgloom check, README) but not in SHOW CONFIG, which lists
+     * exactly PgBouncer's rows for the scripts that read it.
+     */
+    private static final Set<String> PGLOOM_ONLY = Set.of("metrics_listen_addr", "metrics_listen_port");
 
     private static final List<String> SSL_MODES =
             List.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
@@ -50,6 +58,7 @@ public final class Settings {
             "server_tls_sslmode", SSL_MODES);
 
     private static final List<Setting> ALL;
+    private static final List<Setting> PGBOUNCER;
     private static final Map<String, Setting> BY_NAME;
 
     static {
@@ -102,6 +111,8 @@ public final class Settings {
                 row("max_prepared_statements", INT, "200", "", RELOAD, "named prepared statements kept per server connection in transaction and statement mode (0 = pass them through untracked)"),
                 row("max_user_client_connections", INT, "0", "", RELOAD, "client connections allowed per user (0 = no limit)"),
                 row("max_user_connections", INT, "0", "", RELOAD, "server connections allowed per user (0 = no limit)"),
+                row("metrics_listen_addr", STRING, "127.0.0.1", "", RESTART, "address of the HTTP listener for /metrics, /health and /ready; * for all"),
+                row("metrics_listen_port", INT, "", "", RESTART, "port of the HTTP listener for /metrics, /health and /ready; unset = no listener"),
                 row("min_pool_size", INT, "0", "", RELOAD, "keep at least this many server connections open per pool"),
                 row("peer_id", INT, "0", "", RELOAD, "this process's id among peers (0 = peering off)"),
                 row("pidfile", STRING, "", "", RESTART, "file to write the process id to"),
@@ -167,15 +178,21 @@ public final class Settings {
             }
         }
         ALL = List.copyOf(table);
+        PGBOUNCER = table.stream().filter(Setting::pgbouncer).toList();
         BY_NAME = Map.copyOf(byName);
     }
 
     private Settings() {
     }
 
-    /** Every setting, sorted by name (the order of PgBouncer's SHOW CONFIG). */
+    /** Every setting, PgBouncer's and pgloom's own, sorted by name. */
     public static List<Setting> all() {
         return ALL;
+    }
+
+    /** PgBouncer 1.25's settings only, sorted by name: the rows of SHOW CONFIG. */
+    public static List<Setting> pgbouncer() {
+        return PGBOUNCER;
     }
 
     /** The setting with exactly this name; names are case-sensitive, as in PgBouncer. */
@@ -189,6 +206,7 @@ public final class Settings {
 
     private static Setting row(String name, SettingType type, String defaultValue, String unit,
                                boolean reloadable, String description) {
-        return new Setting(name, type, defaultValue, unit, reloadable, SUPPORTED.contains(name), description);
+        return new Setting(name, type, defaultValue, unit, reloadable, SUPPORTED.contains(name),
+                !PGLOOM_ONLY.contains(name), description);
     }
 }

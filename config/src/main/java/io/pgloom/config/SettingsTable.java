@@ -17,7 +17,8 @@ public final class SettingsTable {
                 .append("| `").append(setting.name()).append("` | ")
                 .append(defaultCell(setting)).append(" | ")
                 .append(setting.reloadable() ? "yes" : "no").append(" | ")
-                .append(setting.supported() ? "yes" : "not yet").append(" | ")
+                .append(!setting.pgbouncer() ? "pgloom only" : setting.supported() ? "yes" : "not yet").append(" | ")
+                .append(setting.pgbouncer() ? "" : "**not a PgBouncer setting**: ")
                 .append(escape(setting.description())).append(" |\n"));
         return out.toString();
     }

@@ -31,5 +31,6 @@ class SettingsTableTest {
         assertTrue(table.contains("| `server_tls_sslmode` | `prefer` | yes | not yet |"), table);
         assertTrue(table.contains("| `admin_users` |  | yes | yes |"), table);
         assertTrue(table.contains("| `syslog` | `0` | yes | not yet |"), table);
+        assertTrue(table.contains("| `metrics_listen_port` |  | no | pgloom only | **not a PgBouncer setting**: "), table);
     }
 }

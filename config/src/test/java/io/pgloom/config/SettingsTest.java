@@ -16,7 +16,7 @@ class SettingsTest {
 
     @Test
     void holdsEveryPgBouncer125SettingOnce() {
-        List<String> names = Settings.all().stream().map(Setting::name).toList();
+        List<String> names = Settings.pgbouncer().stream().map(Setting::name).toList();
         assertEquals(PGBOUNCER_1_25_SETTINGS, names.size());
         assertEquals(PGBOUNCER_1_25_SETTINGS, Set.copyOf(names).size());
         assertEquals(names.stream().sorted().toList(), names, "sorted by name, as SHOW CONFIG prints them");
@@ -50,7 +50,7 @@ class SettingsTest {
 
     @Test
     void theSameSettingsNeedARestartAsInPgBouncer() {
-        Set<String> restart = Settings.all().stream().filter(s -> !s.reloadable()).map(Setting::name)
+        Set<String> restart = Settings.pgbouncer().stream().filter(s -> !s.reloadable()).map(Setting::name)
                 .collect(Collectors.toSet());
         assertEquals(Set.of("disable_pqexec", "job_name", "listen_addr", "listen_backlog", "listen_port", "pidfile",
                 "pkt_buf", "resolv_conf", "so_reuseport", "track_extra_parameters", "unix_socket_dir",
@@ -59,7 +59,7 @@ class SettingsTest {
 
     @Test
     void marksExactlyWhatPgloomImplements() {
-        Set<String> supported = Settings.all().stream().filter(Setting::supported).map(Setting::name)
+        Set<String> supported = Settings.pgbouncer().stream().filter(Setting::supported).map(Setting::name)
                 .collect(Collectors.toSet());
         assertEquals(Set.of("listen_addr", "listen_port", "auth_type", "auth_file", "pool_mode", "max_client_conn",
                 "default_pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout",
@@ -72,6 +72,18 @@ class SettingsTest {
                 "admin_users", "stats_users", "stats_period"), supported);
         assertFalse(Settings.byName("track_extra_parameters").orElseThrow().supported());
         assertFalse(Settings.byName("application_name_add_host").orElseThrow().supported());
+    }
+
+    @Test
+    void pgloomsOwnSettingsAreMarkedAndKeptOutOfPgBouncersList() {
+        List<String> own = Settings.all().stream().filter(s -> !s.pgbouncer()).map(Setting::name).toList();
+        assertEquals(List.of("metrics_listen_addr", "metrics_listen_port"), own);
+        assertEquals(PGBOUNCER_1_25_SETTINGS + own.size(), Settings.all().size());
+        Setting port = Settings.byName("metrics_listen_port").orElseThrow();
+        assertTrue(port.supported());
+        assertFalse(port.reloadable());
+        assertEquals("", port.defaultValue(), "off unless set");
+        assertEquals("127.0.0.1", Settings.byName("metrics_listen_addr").orElseThrow().defaultValue());
     }
 
     @Test

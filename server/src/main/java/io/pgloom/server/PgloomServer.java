@@ -7,6 +7,7 @@ import io.pgloom.config.PgloomConfig;
 import io.pgloom.config.UserList;
 import io.pgloom.config.UserSecret;
 import io.pgloom.server.admin.AdminConsole;
+import io.pgloom.server.metrics.MetricsListener;
 import io.pgloom.server.pool.Listener;
 import io.pgloom.server.pool.Pooler;
 import java.io.IOException;
@@ -32,6 +33,8 @@ public final class PgloomServer implements AutoCloseable {
     private final Pooler pooler;
     private final List<Listener> listeners = new ArrayList<>();
     private final Path pidFile;
+    /** The /metrics, /health and /ready listener; null unless metrics_listen_port is set. */
+    private MetricsListener metrics;
 
     private PgloomServer(Path configFile, PgloomConfig config, Map<String, UserSecret> users, boolean hasAuthFile) {
         this.configFile = configFile;
@@ -50,6 +53,7 @@ public final class PgloomServer implements AutoCloseable {
         PgloomServer server = new PgloomServer(configFile, config, users, authFile(config) != null);
         try {
             server.listen(config);
+            server.listenForMetrics(config);
             server.writePidFile();
         } catch (IOException | RuntimeException e) {
             server.close();
@@ -90,6 +94,18 @@ public final class PgloomServer implements AutoCloseable {
         logFileDescriptorLimit(config);
     }
 
+    /** Starts the HTTP listener if metrics_listen_port is set; 0 takes a free port (tests). */
+    private void listenForMetrics(PgloomConfig config) throws IOException {
+        String port = config.settings().raw("metrics_listen_port");
+        if (port == null || port.isBlank()) {
+            log.info("metrics_listen_port is not set: no /metrics, /health or /ready listener");
+            return;
+        }
+        String host = config.settings().string("metrics_listen_addr");
+        host = host == null || host.isBlank() ? "127.0.0.1" : host.trim().equals("*") ? "0.0.0.0" : host.trim();
+        metrics = MetricsListener.start(pooler, host, config.settings().integer("metrics_listen_port"));
+    }
+
     private static void logFileDescriptorLimit(PgloomConfig config) {
         if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
                 instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
@@ -112,6 +128,11 @@ public final class PgloomServer implements AutoCloseable {
         return listeners.getFirst().port();
     }
 
+    /** The port of the metrics listener; empty when metrics_listen_port is not set. */
+    public java.util.OptionalInt metricsPort() {
+        return metrics == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(metrics.port());
+    }
+
     public Pooler pooler() {
         return pooler;
     }
@@ -127,7 +148,8 @@ public final class PgloomServer implements AutoCloseable {
             next.warnings().forEach(w -> log.warn("{}", w));
             Map<String, UserSecret> users = loadUsers(next);
             PgloomConfig current = pooler.config();
-            for (String fixed : List.of("listen_addr", "listen_port", "listen_backlog", "pidfile")) {
+            for (String fixed : List.of("listen_addr", "listen_port", "listen_backlog", "pidfile",
+                    "metrics_listen_addr", "metrics_listen_port")) {
                 if (!String.valueOf(current.settings().raw(fixed)).equals(String.valueOf(next.settings().raw(fixed)))) {
                     log.warn("reload: {} changed but needs a restart to take effect", fixed);
                 }
@@ -153,6 +175,10 @@ public final class PgloomServer implements AutoCloseable {
     public void close() {
         listeners.forEach(Listener::close);
         pooler.close();
+        if (metrics != null) {
+            // Last to go: /ready answers 503 for the whole graceful shutdown.
+            metrics.close();
+        }
         if (pidFile != null) {
             try {
                 Files.deleteIfExists(pidFile);

@@ -153,6 +153,7 @@ public final class AdminConsole implements Pooler.Console {
             throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "not allowed");
         }
         pooler.consoleStats().loggedIn();
+        pooler.metrics().clientAccepted();
         ByteArrayOutputStream reply = new ByteArrayOutputStream(256);
         reply.writeBytes(Backend.authenticationOk());
         // What PgBouncer's console tells clients at login (admin_setup's welcome).

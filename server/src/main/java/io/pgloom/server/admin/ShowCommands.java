@@ -92,7 +92,7 @@ final class ShowCommands {
     private static Result config(Pooler pooler) {
         SettingValues values = pooler.config().settings();
         Result r = Result.rows("key:s", "value:s", "default:s", "changeable:s");
-        for (Setting s : Settings.all()) {
+        for (Setting s : Settings.pgbouncer()) {
             r.row(s.name(), values.raw(s.name()), s.defaultValue(), s.reloadable() ? "yes" : "no");
         }
         return r;

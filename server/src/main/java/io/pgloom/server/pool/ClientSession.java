@@ -72,6 +72,8 @@ public final class ClientSession {
     private boolean inBatch;
     private char transactionStatus = 'I';
     private volatile boolean closing;
+    /** Set once the login reply went out (client thread only): errors after it are not refusals. */
+    private boolean loggedIn;
     private volatile long lastActivityNanos = System.nanoTime();
     /** For SHOW CLIENTS' connect_time. */
     private final long connectMillis = System.currentTimeMillis();
@@ -105,13 +107,13 @@ public final class ClientSession {
             }
             relay();
         } catch (PgloomError e) {
-            refuse(e.response());
+            refuseOrClose(e.response());
         } catch (ProtocolException e) {
-            refuse(new ErrorResponse("FATAL", e.sqlState(), e.getMessage(), null));
+            refuseOrClose(new ErrorResponse("FATAL", e.sqlState(), e.getMessage(), null));
         } catch (PgloomErrorIo e) {
-            refuse(e.response);
+            refuseOrClose(e.response);
         } catch (SocketTimeoutException e) {
-            refuse(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout"));
+            refuseOrClose(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout"));
         } catch (EOFException e) {
             log.debug("{}: client closed the connection", this);
         } catch (SocketException e) {
@@ -225,6 +227,8 @@ public final class ClientSession {
         socket.setSoTimeout(0);
         lastActivityNanos = System.nanoTime();
         pool.stats.clientLogins.increment();
+        loggedIn = true;
+        pooler.metrics().clientAccepted();
         log.info("{}: login ok ({} mode)", this, poolMode.configName());
         return true;
     }
@@ -586,10 +590,10 @@ public final class ClientSession {
     private void countTimes(ServerConnection s, char status, long now) {
         PoolStats stats = s.pool.stats;
         if (s.queryStartNanos != 0) {
-            stats.queryNanos.add(now - s.queryStartNanos);
+            stats.queryDone(now - s.queryStartNanos);
         }
         if (status == 'I' && s.xactStartNanos != 0) {
-            stats.transactionNanos.add(now - s.xactStartNanos);
+            stats.transactionDone(now - s.xactStartNanos);
             s.xactStartNanos = 0;
         }
     }
@@ -757,6 +761,14 @@ public final class ClientSession {
         } catch (IOException ignored) {
             // closing anyway
         }
+    }
+
+    /** Sends a FATAL error; before login ok it also counts as a refused client, by reason. */
+    private void refuseOrClose(ErrorResponse error) {
+        if (!loggedIn && !closing) {
+            pooler.metrics().clientRefused(PoolerMetrics.ClientRefusal.of(error));
+        }
+        refuse(error);
     }
 
     private void refuse(ErrorResponse error) {

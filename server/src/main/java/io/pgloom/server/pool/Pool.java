@@ -42,7 +42,7 @@ public final class Pool {
     private final ConnectionBudget dbBudget;
     private final ConnectionBudget userBudget;
     /** What SHOW STATS and the metrics add up; the data path only adds to it. */
-    final PoolStats stats = new PoolStats();
+    final PoolStats stats;
 
     private final ReentrantLock lock = new ReentrantLock();
     /** Most recently used first: a warm connection is reused, the coldest idle ones time out. */
@@ -69,6 +69,7 @@ public final class Pool {
         this.checkAfterNanos = settings.checkAfterNanos();
         this.dbBudget = dbBudget;
         this.userBudget = userBudget;
+        this.stats = new PoolStats(pooler.metrics().forPool(key));
     }
 
     public PoolKey key() {
@@ -77,6 +78,10 @@ public final class Pool {
 
     PoolerSettings settings() {
         return settings;
+    }
+
+    PoolerMetrics metrics() {
+        return pooler.metrics();
     }
 
     TaskScope scope() {
@@ -356,10 +361,12 @@ public final class Pool {
         } catch (IOException e) {
             log.warn("{}: cannot connect to server {}:{}: {}; retrying after server_login_retry", key, host, db.port(), e.toString());
             failedOpen(true);
+            pooler.metrics().serverConnectFailed(key, false);
             return null;
         } catch (PgloomError e) {
             log.warn("{}: server {}:{} refused login: {}", key, host, db.port(), e.response());
             failedOpen(false);
+            pooler.metrics().serverConnectFailed(key, true);
             throw e;
         }
         lock.lock();
@@ -372,6 +379,7 @@ public final class Pool {
         } finally {
             lock.unlock();
         }
+        stats.serverOpened();
         log.debug("{}: new server connection {}", key, s);
         s.startReader();
         return s;

@@ -28,6 +28,9 @@ public final class PoolStats {
     final LongAdder binds = new LongAdder();
     final LongAdder clientLogins = new LongAdder();
 
+    /** This pool's histograms and server-open counter; null for the console, which has no pool. */
+    private final PoolerMetrics.PoolSeries series;
+
     /** Totals at the last stats_period tick and at the one before (PgBouncer's newer_stats, older_stats). */
     private volatile Totals newer = Totals.ZERO;
     private volatile Totals older = Totals.ZERO;
@@ -75,6 +78,15 @@ public final class PoolStats {
         }
     }
 
+    /** The console's counters: no histograms. */
+    public PoolStats() {
+        this(null);
+    }
+
+    PoolStats(PoolerMetrics.PoolSeries series) {
+        this.series = series;
+    }
+
     /** The totals since pgloom started; lock-free, consistent per counter rather than across them. */
     public Totals totals() {
         return new Totals(serverAssignments.sum(), transactions.sum(), queries.sum(), bytesReceived.sum(),
@@ -108,5 +120,31 @@ public final class PoolStats {
     void assigned(long waitedNanos) {
         serverAssignments.increment();
         waitNanos.add(waitedNanos);
+        if (series != null) {
+            series.waitTime().observe(waitedNanos / 1e9);
+        }
+    }
+
+    /** A request got its ReadyForQuery {@code nanos} after it was sent (PgBouncer's query_time). */
+    void queryDone(long nanos) {
+        queryNanos.add(nanos);
+        if (series != null) {
+            series.query().observe(nanos / 1e9);
+        }
+    }
+
+    /** A transaction ended {@code nanos} after its first request (PgBouncer's xact_time). */
+    void transactionDone(long nanos) {
+        transactionNanos.add(nanos);
+        if (series != null) {
+            series.transaction().observe(nanos / 1e9);
+        }
+    }
+
+    /** A server connection of this pool was opened and logged in. */
+    void serverOpened() {
+        if (series != null) {
+            series.opened().inc();
+        }
     }
 }

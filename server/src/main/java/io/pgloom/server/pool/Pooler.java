@@ -62,6 +62,8 @@ public final class Pooler implements AutoCloseable {
     private final Set<ClientSession> consoleClients = ConcurrentHashMap.newKeySet();
     /** The console's own counters: the pgbouncer database's row in SHOW STATS, as in PgBouncer. */
     private final PoolStats consoleStats = new PoolStats();
+    /** pgloom's own metrics, fed by the data path; the metrics listener exports them. */
+    private final PoolerMetrics metrics = new PoolerMetrics();
     /** nanoTime of the stats_period tick before the last one: PgBouncer's old_stamp, where averages start. */
     /** Makes a stats_period tick atomic for readers of the averages' base; never taken on the data path. */
     private final java.util.concurrent.locks.ReentrantLock statsLock = new java.util.concurrent.locks.ReentrantLock();
@@ -209,7 +211,12 @@ public final class Pooler implements AutoCloseable {
         }
     }
 
-    boolean isShuttingDown() {
+    public PoolerMetrics metrics() {
+        return metrics;
+    }
+
+    /** True from the start of a shutdown on: new clients are refused, /ready answers 503. */
+    public boolean isShuttingDown() {
         return shuttingDown;
     }
 

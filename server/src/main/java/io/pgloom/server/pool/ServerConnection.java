@@ -404,6 +404,7 @@ public final class ServerConnection {
             if (!wasClosed) {
                 log.info("S-{} {}: {} ({}:{})", id, pool.key(), reason, host, port);
             }
+            pool.metrics().serverClosed(pool.key(), closeReasonOr(reason));
             pool.discard(this);
         }
     }
