@@ -177,9 +177,10 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
                 switch (mode) {
                     case IMMEDIATE -> { }
                     case WAIT_FOR_SERVERS -> {
+                        // As SIGTERM, without its time limit: clients that wait for a server or sit idle
+                        // are closed now, the others once their transaction releases their server.
                         listeners.forEach(Listener::stopAccepting);
-                        pooler.pause(null);
-                        pooler.awaitNoServers(null);
+                        pooler.shutdown(null);
                     }
                     case WAIT_FOR_CLIENTS -> {
                         listeners.forEach(Listener::stopAccepting);

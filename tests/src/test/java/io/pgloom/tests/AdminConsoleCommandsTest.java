@@ -317,4 +317,54 @@ class AdminConsoleCommandsTest {
             assertThrows(SQLException.class, () -> scalar(c, "SELECT 1"));
         }
     }
+
+    @Test
+    void reloadOfAChangedConnectionStringReplacesServersAndWaitCloseWaitsForThem() throws Exception {
+        try (Connection inTx = pgloom.connect()) {
+            inTx.setAutoCommit(false);
+            int pid = backendPid(inTx);
+            String ini = Files.readString(pgloom.ini);
+            String changed = ini.replace("dbname=app\n", "dbname=app connect_query='SELECT 1'\n");
+            assertNotEquals(ini, changed);
+            Files.writeString(pgloom.ini, changed);
+            assertEquals("RELOAD", command("RELOAD"));
+            assertEquals("1", show("SERVERS").row("remote_pid", String.valueOf(pid)).get("close_needed"));
+            CompletableFuture<String> waitClose = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return tag(admin.simpleQuery("WAIT_CLOSE"));
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            assertEquals(pid, backendPid(inTx), "the transaction keeps its server");
+            assertFalse(waitClose.isDone());
+            inTx.commit();
+            assertEquals("WAIT_CLOSE", waitClose.get(30, TimeUnit.SECONDS));
+            assertNotEquals(pid, backendPid(inTx));
+        }
+    }
+
+    @Test
+    void shutdownWaitForServersLetsATransactionFinishThenClosesItsClient() throws Exception {
+        try (Connection inTx = pgloom.connect(); Connection idle = pgloom.connect()) {
+            assertEquals("1", scalar(idle, "SELECT 1"));
+            inTx.setAutoCommit(false);
+            assertEquals("1", scalar(inTx, "SELECT 1"));
+            assertEquals("SHUTDOWN", command("SHUTDOWN WAIT_FOR_SERVERS"));
+            // The shutdown runs once the reply is out: an idle client is closed then, a query may slip in before.
+            await("the idle client to be closed", () -> {
+                try {
+                    scalar(idle, "SELECT 2");
+                    return false;
+                } catch (SQLException e) {
+                    return true;
+                }
+            });
+            assertEquals("2", scalar(inTx, "SELECT 2"));
+            assertFalse(pgloom.server.isClosed(), "a server is still in a transaction");
+            inTx.commit();
+            await("the server to stop", pgloom.server::isClosed);
+            assertThrows(SQLException.class, () -> scalar(inTx, "SELECT 3"));
+        }
+    }
 }

@@ -106,11 +106,22 @@ public final class Pooler implements AutoCloseable {
         for (Pool pool : pools.values()) {
             Optional<DatabaseEntry> db = config.database(pool.key().database());
             if (db.isPresent()) {
+                if (!sameServer(pool.database(), db.get())) {
+                    // As PgBouncer: servers made with the old connection string go once released (WAIT_CLOSE waits for them).
+                    log.info("{}: connection string changed; its servers close as they are released", pool.key());
+                    pool.reconnect();
+                }
                 pool.reconfigure(db.get(), settings, credentials(db.get(), pool.key().user()));
             }
         }
         dbBudgets.forEach((name, b) -> b.setLimit(dbLimit(config.database(name).orElse(null))));
         userBudgets.forEach((name, b) -> b.setLimit(userLimit(name)));
+    }
+
+    private static boolean sameServer(DatabaseEntry a, DatabaseEntry b) {
+        return a.hosts().equals(b.hosts()) && a.port() == b.port() && java.util.Objects.equals(a.serverDatabase(), b.serverDatabase())
+                && java.util.Objects.equals(a.user(), b.user()) && java.util.Objects.equals(a.password(), b.password())
+                && java.util.Objects.equals(a.connectQuery(), b.connectQuery());
     }
 
     public PoolerSettings settings() {
@@ -256,7 +267,7 @@ public final class Pooler implements AutoCloseable {
     /**
      * Graceful shutdown: refuse new clients, close idle ones, let linked ones finish their
      * transaction (each is closed as its server is released), then close whatever is left once
-     * {@code wait} has passed.
+     * {@code wait} has passed (null: no limit, SHUTDOWN WAIT_FOR_SERVERS).
      */
     public void shutdown(Duration wait) {
         shuttingDown = true;
@@ -265,8 +276,8 @@ public final class Pooler implements AutoCloseable {
                 c.closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
             }
         }
-        long deadline = System.nanoTime() + wait.toNanos();
-        while (!clients.isEmpty() && System.nanoTime() < deadline) {
+        long deadline = wait == null ? 0 : System.nanoTime() + wait.toNanos();
+        while (!clients.isEmpty() && (wait == null || System.nanoTime() - deadline < 0)) {
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {
