@@ -39,6 +39,11 @@ public record PgloomConfig(Path file, SettingValues settings, List<DatabaseEntry
         this(file, settings, databases, users, warnings, List.of(), Path.of(""));
     }
 
+    /** This snapshot with other settings (SET on the admin console). */
+    public PgloomConfig withSettings(SettingValues next) {
+        return new PgloomConfig(file, next, databases, users, warnings, peers, workingDirectory);
+    }
+
     /**
      * The entry for the database a client asked for: the entry of that exact name
      * (case-sensitive), else the {@code *} entry made concrete for it (see

@@ -4,6 +4,9 @@ import io.pgloom.config.ConfigException;
 import io.pgloom.config.ConfigLoader;
 import io.pgloom.config.ConfigWarning;
 import io.pgloom.config.PgloomConfig;
+import io.pgloom.config.Setting;
+import io.pgloom.config.SettingValues;
+import io.pgloom.config.Settings;
 import io.pgloom.config.UserList;
 import io.pgloom.config.UserSecret;
 import io.pgloom.server.admin.AdminConsole;
@@ -26,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * A running pgloom: config, pooler, listeners, pidfile. Start with {@link #start}, reload on
  * SIGHUP with {@link #reload}, stop with {@link #shutdown} (graceful) or {@link #close}.
  */
-public final class PgloomServer implements AutoCloseable {
+public final class PgloomServer implements AutoCloseable, Pooler.Control {
     private static final Logger log = LoggerFactory.getLogger(PgloomServer.class);
 
     private final Path configFile;
@@ -35,11 +38,14 @@ public final class PgloomServer implements AutoCloseable {
     private final Path pidFile;
     /** The /metrics, /health and /ready listener; null unless metrics_listen_port is set. */
     private MetricsListener metrics;
+    private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
 
     private PgloomServer(Path configFile, PgloomConfig config, Map<String, UserSecret> users, boolean hasAuthFile) {
         this.configFile = configFile;
         this.pooler = new Pooler(config, users, hasAuthFile, 0);
         pooler.console(new AdminConsole(pooler));
+        pooler.control(this);
         String pid = config.settings().string("pidfile");
         this.pidFile = pid == null || pid.isBlank() ? null : config.resolve(pid);
     }
@@ -141,6 +147,7 @@ public final class PgloomServer implements AutoCloseable {
      * Re-reads the config. A broken file is refused with file:line and the old config keeps serving.
      * Settings that need a restart (listen_addr, listen_port...) are reported, not applied.
      */
+    @Override
     public boolean reload() {
         try {
             PgloomConfig next = ConfigLoader.load(configFile);
@@ -163,6 +170,61 @@ public final class PgloomServer implements AutoCloseable {
         }
     }
 
+    /**
+     * SET on the admin console: one reloadable setting changes as if the file said so and was
+     * reloaded (a later RELOAD goes back to the file's value, as in PgBouncer).
+     */
+    @Override
+    public void set(String name, String value) {
+        String key = name.toLowerCase(java.util.Locale.ROOT);
+        Setting setting = Settings.byName(key).orElseThrow(() -> new IllegalArgumentException("unknown setting " + name));
+        if (!setting.reloadable()) {
+            throw new IllegalArgumentException(key + " cannot be changed while pgloom runs; change it in the config file and restart");
+        }
+        if (!setting.supported()) {
+            throw new IllegalArgumentException(key + " is not supported by pgloom yet");
+        }
+        SettingValues next = pooler.config().settings().with(key, value);
+        LogSetup.apply(pooler.config().withSettings(next));
+        pooler.applySettings(next);
+        log.info("SET {} = {}", key, value);
+    }
+
+    /** SHUTDOWN on the admin console: runs on its own thread, so the console's reply goes out first. */
+    @Override
+    public void shutdown(Pooler.ShutdownMode mode) {
+        Thread.ofPlatform().name("admin-shutdown").start(() -> {
+            log.info("SHUTDOWN {} from the admin console", mode);
+            try {
+                switch (mode) {
+                    case IMMEDIATE -> { }
+                    case WAIT_FOR_SERVERS -> {
+                        // As SIGTERM, without its time limit: clients that wait for a server or sit idle
+                        // are closed now, the others once their transaction releases their server.
+                        listeners.forEach(Listener::stopAccepting);
+                        pooler.shutdown(null);
+                    }
+                    case WAIT_FOR_CLIENTS -> {
+                        listeners.forEach(Listener::stopAccepting);
+                        pooler.awaitNoClients();
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            close();
+        });
+    }
+
+    /** Waits until this server is closed (by SHUTDOWN on the console, a signal, or {@link #close}). */
+    public void awaitClosed() throws InterruptedException {
+        closed.await();
+    }
+
+    public boolean isClosed() {
+        return closed.getCount() == 0;
+    }
+
     /** Stops accepting, lets open transactions finish for up to {@code wait}, then closes everything. */
     public void shutdown(Duration wait) {
         log.info("shutting down: waiting up to {}s for open transactions", wait.toSeconds());
@@ -173,6 +235,17 @@ public final class PgloomServer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            closeOnce();
+        } finally {
+            closed.countDown();
+        }
+    }
+
+    private void closeOnce() {
         listeners.forEach(Listener::close);
         pooler.close();
         if (metrics != null) {

@@ -268,6 +268,22 @@ class ProcessTest {
         assertFalse(Files.exists(dir.resolve("pgloom.pid")), "pgloom removes its pidfile" + pgloom.output());
     }
 
+    @Test
+    void shutdownOnTheAdminConsoleEndsTheProcess(@TempDir Path dir) throws Exception {
+        int port = PgloomProcess.freePort();
+        Path ini = Pgloom.writeConfig(dir, Pgloom.iniText("transaction", processSettings(dir, port) + "admin_users = postgres\n", ""),
+                Pgloom.defaultUserlist());
+        PgloomProcess pgloom = start("shutdown", "run", ini.toString());
+        pgloom.await(Pattern.compile("pgloom running with"), START);
+        try (RawClient admin = new RawClient(port).login("postgres", "postgres", "pgbouncer")) {
+            List<RawClient.Message> reply = admin.simpleQuery("SHUTDOWN");
+            assertTrue(reply.stream().anyMatch(m -> m.type() == 'C' && m.text().startsWith("SHUTDOWN")), "reply" + pgloom.output());
+        }
+        assertEquals(0, pgloom.awaitExit(EXIT), "exit status after SHUTDOWN" + pgloom.output());
+        assertFalse(Files.exists(dir.resolve("pgloom.pid")), "pgloom removes its pidfile" + pgloom.output());
+        assertNobodyListens(port, pgloom);
+    }
+
     /** Removes what a failed run left in the temp directory; never anything but pgloom's own directories. */
     private static void deleteTree(Path dir) throws IOException {
         if (dir == null || !dir.getFileName().toString().startsWith("pgloom-") || !Files.exists(dir)) {

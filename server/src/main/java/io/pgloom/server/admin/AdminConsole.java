@@ -68,10 +68,15 @@ public final class AdminConsole implements Pooler.Console {
         }
     }
 
+    /** What each state-changing command takes after its name. */
+    private static final Map<String, Args> ARGS = Map.ofEntries(Map.entry("SET", Args.REQUIRED), Map.entry("RELOAD", Args.NONE),
+            Map.entry("PAUSE", Args.OPTIONAL), Map.entry("RESUME", Args.OPTIONAL), Map.entry("DISABLE", Args.OPTIONAL),
+            Map.entry("ENABLE", Args.OPTIONAL), Map.entry("RECONNECT", Args.OPTIONAL), Map.entry("KILL", Args.OPTIONAL),
+            Map.entry("KILL_CLIENT", Args.REQUIRED), Map.entry("SHUTDOWN", Args.SHUTDOWN_MODE), Map.entry("WAIT_CLOSE", Args.OPTIONAL));
+
     /**
-     * Every command, by the words that name it ("SHOW POOLS", "RELOAD"). The state-changing
-     * commands are recognised now and answered "not implemented yet"; their slice replaces the
-     * handler and keeps the right.
+     * Every command, by the words that name it ("SHOW POOLS", "RELOAD"), with the right it needs:
+     * SHOW for stats users, everything that changes state for admins only.
      */
     static final Map<String, Command> COMMANDS = commands();
 
@@ -83,24 +88,12 @@ public final class AdminConsole implements Pooler.Console {
             t.put("SHOW " + name, new Command("SHOW " + name, Right.STATS, Args.NONE, notImplemented("SHOW " + name)));
         }
         t.put("SHOW FDS", new Command("SHOW FDS", Right.ADMIN, Args.NONE, notImplemented("SHOW FDS")));
-        t.put("SET", new Command("SET", Right.ADMIN, Args.REQUIRED, notImplemented("SET")));
-        state(t, "RELOAD", Args.NONE);
-        state(t, "PAUSE", Args.OPTIONAL);
-        state(t, "RESUME", Args.OPTIONAL);
-        state(t, "SUSPEND", Args.NONE);
-        state(t, "DISABLE", Args.REQUIRED);
-        state(t, "ENABLE", Args.REQUIRED);
-        state(t, "RECONNECT", Args.OPTIONAL);
-        state(t, "KILL", Args.OPTIONAL);
-        state(t, "KILL_CLIENT", Args.REQUIRED);
-        state(t, "SHUTDOWN", Args.SHUTDOWN_MODE);
-        state(t, "WAIT_CLOSE", Args.OPTIONAL);
+        StateCommands.register((name, handler) -> t.put(name, new Command(name, Right.ADMIN, ARGS.get(name), handler)));
+        // SUSPEND hands sockets to a new process on online restart, which pgloom does not do.
+        t.put("SUSPEND", new Command("SUSPEND", Right.ADMIN, Args.NONE, notImplemented("SUSPEND")));
         return Map.copyOf(t);
     }
 
-    private static void state(Map<String, Command> t, String name, Args args) {
-        t.put(name, new Command(name, Right.ADMIN, args, notImplemented(name)));
-    }
 
     private static Handler notImplemented(String name) {
         return (pooler, arg) -> {

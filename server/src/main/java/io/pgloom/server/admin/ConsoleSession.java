@@ -41,6 +41,8 @@ final class ConsoleSession {
     private final Map<String, Portal> portals = new HashMap<>();
     /** An error in an extended-protocol request: skip to its Sync. */
     private boolean skipping;
+    /** A command's action due once its reply is sent (SHUTDOWN). */
+    private Runnable afterReply;
 
     /** A bound statement and, once run, its result. */
     private static final class Portal {
@@ -79,7 +81,14 @@ final class ConsoleSession {
                 continue;
             }
             try {
-                if (!handle(m.type(), b)) {
+                boolean goOn = handle(m.type(), b);
+                if (afterReply != null) {
+                    Runnable action = afterReply;
+                    afterReply = null;
+                    flush();
+                    action.run();
+                }
+                if (!goOn) {
                     return;
                 }
             } catch (IndexOutOfBoundsException e) {
@@ -131,6 +140,7 @@ final class ConsoleSession {
     private void simpleQuery(String query) {
         try {
             Result r = console.execute(query, right);
+            afterReply = r.afterReply();
             if (r.hasRows()) {
                 out.writeBytes(r.rowDescription(null));
             }
@@ -237,6 +247,7 @@ final class ConsoleSession {
         if (p.result == null && p.error == null) {
             try {
                 p.result = console.execute(p.query, right);
+                afterReply = p.result.afterReply();
             } catch (ConsoleError e) {
                 p.error = e;
             }

@@ -33,6 +33,8 @@ final class Result {
     private final List<Object[]> rows = new ArrayList<>();
     private final List<byte[]> notices = new ArrayList<>();
     private final String tag;
+    /** What to do once this reply has been sent (SHUTDOWN); null for nothing. */
+    private Runnable afterReply;
 
     private Result(List<Column> columns, String tag) {
         this.columns = columns;
@@ -78,6 +80,15 @@ final class Result {
         }
         notices.add(m.byte1(0).build());
         return this;
+    }
+
+    Result afterReply(Runnable action) {
+        this.afterReply = action;
+        return this;
+    }
+
+    Runnable afterReply() {
+        return afterReply;
     }
 
     String tag() {

@@ -131,7 +131,7 @@ final class ShowCommands {
                     db.hosts().size() > 1 ? "round-robin" : null,
                     db.maxDbConnections().orElse(s.integer("max_db_connections")),
                     pooler.serverConnections(db.name(), true), maxDbClients,
-                    clients.getOrDefault(db.name(), 0), 0, 0);
+                    clients.getOrDefault(db.name(), 0), pooler.isPaused(db.name()) ? 1 : 0, pooler.isDisabled(db.name()) ? 1 : 0);
         }
         if (!consoleListed) {
             consoleRow(r, pooler, lifetime, clients);
@@ -352,8 +352,10 @@ final class ShowCommands {
     }
 
     private static Result state(Pooler pooler) {
-        // pgloom has no PAUSE or SUSPEND yet: it is always active.
-        return Result.rows("key:s", "value:s").row("active", "yes").row("paused", "no").row("suspended", "no");
+        // PgBouncer's global state: PAUSE without a database makes it paused; pgloom has no SUSPEND.
+        boolean paused = pooler.isPausedAll();
+        return Result.rows("key:s", "value:s").row("active", paused ? "no" : "yes").row("paused", paused ? "yes" : "no")
+                .row("suspended", "no");
     }
 
     /**

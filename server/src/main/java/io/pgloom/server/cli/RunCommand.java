@@ -5,7 +5,6 @@ import io.pgloom.server.PgloomServer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -42,17 +41,17 @@ final class RunCommand implements Callable<Integer> {
             System.err.println("pgloom: " + e.getMessage());
             return 1;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
         Signal.handle(new Signal("HUP"), s -> server.reload());
         // SIGINT/SIGTERM run this hook; the JVM then exits with 128 + the signal number (130, 143),
         // whatever call() returns. ProcessTest checks both.
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("shutdown").unstarted(() -> {
             server.shutdown(Duration.ofSeconds(shutdownWaitSeconds));
-            stopped.countDown();
         }));
         running = true;
         log.info("pgloom running with {} on port {}", config, server.port());
-        stopped.await();
+        // SHUTDOWN on the admin console closes the server; a signal's hook does too, then waits for the hook.
+        server.awaitClosed();
+        log.info("pgloom stopped");
         return 0;
     }
 }

@@ -495,17 +495,39 @@ public final class EmbeddedPostgres implements AutoCloseable {
     }
 
     /** A free port on {@code host}, never one this JVM handed out already. */
+    /**
+     * A port that is free now, taken below the kernel's ephemeral range: a port the kernel hands
+     * out for outgoing connections (what binding port 0 returns) can be taken by some client's
+     * connect before PostgreSQL binds it, and on a busy machine that happens.
+     */
     private static int freePort(String host) throws IOException {
-        for (int attempt = 0; attempt < 20; attempt++) {
+        InetAddress address = InetAddress.getByName(host);
+        int ephemeralLow = ephemeralRangeStart();
+        int low = Math.max(1024, ephemeralLow - 12_000);
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int candidate = ephemeralLow > low ? random.nextInt(low, ephemeralLow) : 0;
             try (ServerSocket socket = new ServerSocket()) {
-                socket.bind(new InetSocketAddress(InetAddress.getByName(host), 0));
+                socket.bind(new InetSocketAddress(address, candidate));
                 int port = socket.getLocalPort();
                 if (Live.portsHandedOut.add(port)) {
                     return port;
                 }
+            } catch (java.net.BindException taken) {
+                // try another
             }
         }
         throw new IOException("could not find a free port on " + host);
+    }
+
+    /** The first port of Linux's ephemeral range, or 0 where it cannot be read. */
+    private static int ephemeralRangeStart() {
+        try {
+            String range = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
+            return Integer.parseInt(range.split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     static String quoteIdent(String name) {

@@ -174,6 +174,9 @@ public final class ClientSession {
         boolean console = Pooler.CONSOLE_DATABASE.equals(databaseName);
         DatabaseEntry db = console ? null : pooler.database(databaseName)
                 .orElseThrow(() -> PgloomError.fatal(SqlState.INVALID_CATALOG_NAME, "no such database: " + databaseName));
+        if (!console && pooler.isDisabled(databaseName)) {
+            throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "database \"" + databaseName + "\" is disabled");
+        }
         ClientAuthenticator.Result auth = new ClientAuthenticator(pooler, reader, out, user)
                 .authenticate(settings.authType());
         if (console) {

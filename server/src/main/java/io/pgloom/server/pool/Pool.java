@@ -156,9 +156,11 @@ public final class Pool {
             lock.lock();
             try {
                 long now = System.nanoTime();
+                // PAUSE/KILL: nobody takes or opens a server until RESUME; the client waits in line.
+                boolean paused = pooler.isPaused(key.database());
                 if (me != null && me.granted != null) {
                     reused = me.granted;
-                } else if (me == null || waiters.peekFirst() == me) {
+                } else if (!paused && (me == null || waiters.peekFirst() == me)) {
                     reused = pollUsableIdle(now);
                     if (reused != null) {
                         if (me != null) {
@@ -318,10 +320,10 @@ public final class Pool {
     private ServerConnection pollUsableIdle(long now) {
         ServerConnection s;
         while ((s = idle.pollFirst()) != null) {
-            if (!s.closed && !s.expired(now)) {
+            if (!s.closed && !s.expired(now) && !s.closeNeeded) {
                 return s;
             }
-            s.close(s.closed ? "closed" : "server_lifetime reached");
+            s.close(s.closed ? "closed" : s.closeNeeded ? "RECONNECT" : "server_lifetime reached");
         }
         return null;
     }
@@ -433,6 +435,17 @@ public final class Pool {
             s.close(s.expired(now) ? "server_lifetime reached" : "released while not idle");
             return;
         }
+        if (s.closeNeeded) {
+            log.info("{} {}: closing on release, as RECONNECT or RELOAD asked", key, s);
+            s.close("RECONNECT");
+            return;
+        }
+        if (pooler.isPaused(key.database())) {
+            // PAUSE disconnects each server as it is released (PgBouncer's pause mode).
+            log.info("{} {}: closing on release: database paused", key, s);
+            s.close("database paused");
+            return;
+        }
         if (s.responses.isOpen()) {
             // Cannot happen by construction (a client keeps its server until every answer is in);
             // a connection whose answers are out of step must never serve another client.
@@ -505,7 +518,7 @@ public final class Pool {
                 }
             }
             missing = welcomeParameters == null ? 0 : keep - (all.size() - toClose.size()) - opening;
-            if (missing > 0 && now < loginRetryUntilNanos) {
+            if (missing > 0 && (now < loginRetryUntilNanos || pooler.isPaused(key.database()))) {
                 missing = 0;
             }
         } finally {
@@ -571,6 +584,63 @@ public final class Pool {
             lock.unlock();
         }
         snapshot.forEach(s -> s.close(reason));
+    }
+
+    /** PAUSE: closes the idle servers now; the others are closed as they are released. */
+    void closeIdle(String reason) {
+        List<ServerConnection> snapshot;
+        lock.lock();
+        try {
+            snapshot = new ArrayList<>(idle);
+            idle.clear();
+        } finally {
+            lock.unlock();
+        }
+        snapshot.forEach(s -> s.close(reason));
+    }
+
+    /**
+     * RECONNECT (and RELOAD of a changed connection string): every server now open is closed as
+     * soon as it is released, the idle ones at once; new ones may be opened meanwhile.
+     */
+    void reconnect() {
+        lock.lock();
+        try {
+            all.forEach(s -> s.closeNeeded = true);
+        } finally {
+            lock.unlock();
+        }
+        closeIdle("RECONNECT");
+    }
+
+    /** Server connections open or opening: PAUSE waits for none. */
+    int serverCount() {
+        lock.lock();
+        try {
+            return all.size() + opening;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether a server marked by RECONNECT is still open: WAIT_CLOSE waits for none. */
+    boolean hasCloseNeeded() {
+        lock.lock();
+        try {
+            return all.stream().anyMatch(s -> s.closeNeeded);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Wakes every waiter (RESUME): each re-checks, the head takes its turn first. */
+    void wakeAll() {
+        lock.lock();
+        try {
+            waiters.forEach(w -> w.wakeup.signal());
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Counts for logs; {@code checking} is PgBouncer's sv_tested. */

@@ -41,6 +41,27 @@ public final class Pooler implements AutoCloseable {
         void serve(ConsoleClient client) throws IOException, PgloomError;
     }
 
+    /**
+     * What the admin console asks of the running server beyond pooling: RELOAD, SET and SHUTDOWN
+     * (PgloomServer owns the config file, logging and the listeners).
+     */
+    public interface Control {
+        /** Re-reads the config as SIGHUP does; false if it was refused (the old one keeps serving). */
+        boolean reload();
+
+        /** SET: applies one reloadable setting. Throws IllegalArgumentException saying why not. */
+        void set(String name, String value);
+
+        /** SHUTDOWN: stops the server, now or after the clients or servers are gone; runs on its own thread. */
+        void shutdown(ShutdownMode mode);
+    }
+
+    /** SHUTDOWN's forms. */
+    public enum ShutdownMode {
+        IMMEDIATE, WAIT_FOR_SERVERS, WAIT_FOR_CLIENTS
+    }
+
+    private volatile Control control;
     private volatile PgloomConfig config;
     private volatile PoolerSettings settings;
     private volatile Map<String, UserSecret> users;
@@ -87,11 +108,22 @@ public final class Pooler implements AutoCloseable {
         for (Pool pool : pools.values()) {
             Optional<DatabaseEntry> db = config.database(pool.key().database());
             if (db.isPresent()) {
+                if (!sameServer(pool.database(), db.get())) {
+                    // As PgBouncer: servers made with the old connection string go once released (WAIT_CLOSE waits for them).
+                    log.info("{}: connection string changed; its servers close as they are released", pool.key());
+                    pool.reconnect();
+                }
                 pool.reconfigure(db.get(), settings, credentials(db.get(), pool.key().user()));
             }
         }
         dbBudgets.forEach((name, b) -> b.setLimit(dbLimit(config.database(name).orElse(null))));
         userBudgets.forEach((name, b) -> b.setLimit(userLimit(name)));
+    }
+
+    private static boolean sameServer(DatabaseEntry a, DatabaseEntry b) {
+        return a.hosts().equals(b.hosts()) && a.port() == b.port() && java.util.Objects.equals(a.serverDatabase(), b.serverDatabase())
+                && java.util.Objects.equals(a.user(), b.user()) && java.util.Objects.equals(a.password(), b.password())
+                && java.util.Objects.equals(a.connectQuery(), b.connectQuery());
     }
 
     public PoolerSettings settings() {
@@ -242,7 +274,7 @@ public final class Pooler implements AutoCloseable {
     /**
      * Graceful shutdown: refuse new clients, close idle ones, let linked ones finish their
      * transaction (each is closed as its server is released), then close whatever is left once
-     * {@code wait} has passed.
+     * {@code wait} has passed (null: no limit, SHUTDOWN WAIT_FOR_SERVERS).
      */
     public void shutdown(Duration wait) {
         shuttingDown = true;
@@ -251,8 +283,8 @@ public final class Pooler implements AutoCloseable {
                 c.closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
             }
         }
-        long deadline = System.nanoTime() + wait.toNanos();
-        while (!clients.isEmpty() && System.nanoTime() < deadline) {
+        long deadline = wait == null ? 0 : System.nanoTime() + wait.toNanos();
+        while (!clients.isEmpty() && (wait == null || System.nanoTime() - deadline < 0)) {
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {
@@ -276,6 +308,20 @@ public final class Pooler implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- admin console and statistics
+
+    /** Installs what RELOAD, SET and SHUTDOWN act on (PgloomServer does, at start). */
+    public void control(Control control) {
+        this.control = control;
+    }
+
+    public Control control() {
+        return control;
+    }
+
+    /** SET: this config with one setting changed, applied as a reload of that value would be. */
+    public void applySettings(io.pgloom.config.SettingValues next) {
+        apply(config.withSettings(next), users, hasAuthFile);
+    }
 
     /** Installs what serves admin console clients (PgloomServer does, at start). */
     public void console(Console console) {
@@ -430,6 +476,124 @@ public final class Pooler implements AutoCloseable {
         } finally {
             statsLock.unlock();
         }
+    }
+
+    // ---------------------------------------------------------------- admin commands
+
+    /** PAUSE without a database (and SHUTDOWN WAIT_FOR_SERVERS): every pool waits. */
+    private volatile boolean pausedAll;
+    /** Databases paused by PAUSE db or KILL db, until RESUME. */
+    private final Set<String> pausedDatabases = ConcurrentHashMap.newKeySet();
+    /** Databases where DISABLE refuses new logins, until ENABLE. */
+    private final Set<String> disabledDatabases = ConcurrentHashMap.newKeySet();
+
+    /** Whether new transactions on {@code database} wait for RESUME. */
+    public boolean isPaused(String database) {
+        return pausedAll || pausedDatabases.contains(database);
+    }
+
+    public boolean isPausedAll() {
+        return pausedAll;
+    }
+
+    public boolean isDisabled(String database) {
+        return disabledDatabases.contains(database);
+    }
+
+    /** PAUSE: new transactions of {@code database} (all if null) wait; idle servers close now, busy ones when released. */
+    public void pause(String database) {
+        if (database == null) {
+            pausedAll = true;
+        } else {
+            pausedDatabases.add(database);
+        }
+        log.info("paused {}", database == null ? "all databases" : "database " + database);
+        pools(database).forEach(p -> p.closeIdle("database paused"));
+    }
+
+    /** RESUME: waiting clients go on. False if nothing was paused there. */
+    public boolean resume(String database) {
+        boolean was = database == null ? pausedAll : pausedDatabases.remove(database);
+        if (database == null) {
+            pausedAll = false;
+            pausedDatabases.clear(); // PgBouncer's RESUME also ends a per-database pause
+        }
+        if (was) {
+            log.info("resumed {}", database == null ? "all databases" : "database " + database);
+            pools(database).forEach(Pool::wakeAll);
+        }
+        return was;
+    }
+
+    public void disable(String database) {
+        disabledDatabases.add(database);
+        log.info("database {} disabled: new logins refused", database);
+    }
+
+    public void enable(String database) {
+        disabledDatabases.remove(database);
+        log.info("database {} enabled", database);
+    }
+
+    /** RECONNECT: every server of {@code database} (all if null) is replaced once released. */
+    public void reconnect(String database) {
+        log.info("RECONNECT {}: servers close as they are released", database == null ? "all databases" : database);
+        pools(database).forEach(Pool::reconnect);
+    }
+
+    /** KILL: pauses {@code database} and drops its clients and servers at once. */
+    public void kill(String database) {
+        pausedDatabases.add(database);
+        log.info("KILL {}: paused, dropping its clients and servers", database);
+        for (ClientSession c : new ArrayList<>(clients.keySet())) {
+            Pool p = c.pool();
+            if (p != null && p.key().database().equals(database)) {
+                c.closeWith(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "database removed"));
+            }
+        }
+        pools(database).forEach(p -> p.closeAll("database removed"));
+    }
+
+    /** KILL_CLIENT: closes the client whose SHOW CLIENTS id is {@code id}, and its server. False if none. */
+    public boolean killClient(long id) {
+        for (ClientSession c : clients.keySet()) {
+            if (Integer.toUnsignedLong(c.cancelPid) == id) {
+                c.closeWith(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "admin forced disconnect"));
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Waits until {@code database}'s pools (all if null) hold no server: PAUSE returns then. */
+    public void awaitNoServers(String database) throws InterruptedException {
+        while (!serverScope.isClosed() && pools(database).stream().anyMatch(p -> p.serverCount() > 0)) {
+            Thread.sleep(20);
+        }
+    }
+
+    /** Waits until no server marked by RECONNECT or RELOAD is still open (WAIT_CLOSE). */
+    public void awaitCloseNeeded(String database) throws InterruptedException {
+        while (!serverScope.isClosed() && pools(database).stream().anyMatch(Pool::hasCloseNeeded)) {
+            Thread.sleep(20);
+        }
+    }
+
+    /** Waits until only admin console clients are left (SHUTDOWN WAIT_FOR_CLIENTS). */
+    public void awaitNoClients() throws InterruptedException {
+        while (!serverScope.isClosed() && clients.size() > consoleClients.size()) {
+            Thread.sleep(20);
+        }
+    }
+
+    private List<Pool> pools(String database) {
+        List<Pool> out = new ArrayList<>();
+        for (Pool p : pools.values()) {
+            if (database == null || p.key().database().equals(database)) {
+                out.add(p);
+            }
+        }
+        return out;
     }
 
     /** A compact view for logs and tests. */

@@ -71,6 +71,8 @@ public final class ServerConnection {
     /** Cancel requests in flight against this backend; it must not be handed on until they finish. */
     final AtomicInteger cancelsInFlight = new AtomicInteger();
     volatile boolean closed;
+    /** RECONNECT asked for this connection to be closed when released (SHOW SERVERS' close_needed). */
+    volatile boolean closeNeeded;
     private volatile String closeReason;
 
     // server_check_query in flight: sent by the client thread that took this connection from the
@@ -615,7 +617,7 @@ public final class ServerConnection {
         return new ConnectionView("S", pool.key().user(), pool.key().database(), state, host, port,
                 socket.getLocalAddress().getHostAddress(), socket.getLocalPort(),
                 ConnectionView.epochMillis(createdNanos, now, nowMillis), ConnectionView.epochMillis(lastRequest, now, nowMillis),
-                0, closed, "S-" + id, c == null ? "" : c.ptr(), backendPid,
+                0, closed || closeNeeded, "S-" + id, c == null ? "" : c.ptr(), backendPid,
                 c == null ? "" : parameters.getOrDefault("application_name", ""), preparedStatements.size(), id);
     }
 
