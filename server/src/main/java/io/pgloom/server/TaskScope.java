@@ -1,5 +1,6 @@
 package io.pgloom.server;
 
+import java.util.concurrent.Callable;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.StructuredTaskScope;
 import java.util.concurrent.StructuredTaskScope.Joiner;
@@ -24,10 +25,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class TaskScope implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TaskScope.class);
-    private static final Runnable STOP = () -> { };
+    private static final Task STOP = new Task(null, null, null);
 
     private final String name;
-    private final LinkedBlockingQueue<Runnable> starts = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<Task> starts = new LinkedBlockingQueue<>();
     private final CancelOnRequest joiner = new CancelOnRequest();
     private final Thread owner;
     private volatile boolean closed;
@@ -54,26 +55,13 @@ public final class TaskScope implements AutoCloseable {
         if (closed) {
             return false;
         }
-        Runnable named = () -> {
-            Thread.currentThread().setName(threadName);
-            task.run();
-        };
+        Task named = new Task(name, threadName, task);
         if (Thread.currentThread() == owner) {
-            fork(named);
+            scope.fork(named);
         } else {
             starts.add(named);
         }
         return true;
-    }
-
-    private void fork(Runnable task) {
-        scope.fork(() -> {
-            try {
-                task.run();
-            } catch (RuntimeException | Error e) {
-                log.error("task in scope {} failed", name, e);
-            }
-        });
     }
 
     public boolean isClosed() {
@@ -87,7 +75,7 @@ public final class TaskScope implements AutoCloseable {
                 ownerLoop.accept(this);
             }
             while (true) {
-                Runnable next;
+                Task next;
                 try {
                     next = starts.take();
                 } catch (InterruptedException e) {
@@ -96,7 +84,7 @@ public final class TaskScope implements AutoCloseable {
                 if (next == STOP) {
                     break;
                 }
-                fork(next);
+                scope.fork(next);
             }
             // A completed no-op subtask makes the joiner cancel the scope: all tasks are interrupted.
             joiner.cancelRequested = true;
@@ -118,6 +106,25 @@ public final class TaskScope implements AutoCloseable {
             owner.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * One task: names its thread, runs, logs what escapes. A class forked as a {@link Callable}
+     * rather than nested lambdas, because every wrapper level is one more frame on the stack of
+     * each parked thread; an idle client's parked thread keeps its frames on the heap (see the
+     * README's memory notes).
+     */
+    private record Task(String scopeName, String threadName, Runnable body) implements Callable<Void> {
+        @Override
+        public Void call() {
+            Thread.currentThread().setName(threadName);
+            try {
+                body.run();
+            } catch (RuntimeException | Error e) {
+                log.error("task in scope {} failed", scopeName, e);
+            }
+            return null;
         }
     }
 

@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * pending, inBatch) is guarded by {@link #linkLock}; writes to the client socket by
  * {@link #writeLock}. Both are uncontended almost always.
  */
-public final class ClientSession {
+public final class ClientSession implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     /** Startup parameters that follow the client to whichever server it gets (PgBouncer's varcache). */
     static final List<String> TRACKED = List.of("client_encoding", "DateStyle", "TimeZone", "IntervalStyle",
@@ -97,8 +97,12 @@ public final class ClientSession {
         return "C-" + Integer.toHexString(cancelPid) + " " + user + "@" + databaseName + " from " + peer;
     }
 
-    /** The client's thread: handshake, then relay until either side goes away. */
-    void run() {
+    /**
+     * The client's thread: handshake, then relay until either side goes away. The session itself is
+     * the thread's task (no method-reference wrapper): one frame less on every idle client's stack.
+     */
+    @Override
+    public void run() {
         try {
             socket.setTcpNoDelay(true);
             socket.setKeepAlive(pooler.settings().tcpKeepalive());

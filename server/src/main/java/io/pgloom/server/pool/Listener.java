@@ -68,7 +68,7 @@ public final class Listener implements AutoCloseable {
             }
             try {
                 ClientSession session = sessionFactory.open(socket);
-                if (!scope.start("client-" + socket.getPort(), session::run)) {
+                if (!scope.start("client-" + socket.getPort(), session)) {
                     closeQuietly(socket);
                 }
             } catch (IOException | RuntimeException | Error e) {
