@@ -27,75 +27,127 @@ import org.slf4j.LoggerFactory;
  * <p>An unknown user goes through the same exchange as a known one (against a secret nobody
  * knows) and gets the same error as a wrong password, so the answer does not reveal which user
  * names exist.
+ *
+ * <p>The exchange is driven from outside: {@link #start} sends the first request, and the caller
+ * reads each answer itself and hands it to {@link #accept}. The caller's thread therefore parks
+ * for the client's answer at the caller's own stack depth, not several authenticator frames
+ * deeper. That matters for idle clients: a virtual thread's stack chunk on the heap keeps the
+ * size of the deepest stack the thread ever parked with, and after the login the thread parks
+ * for good in the idle read.
  */
 final class ClientAuthenticator {
     private static final Logger log = LoggerFactory.getLogger(ClientAuthenticator.class);
     private static final SecureRandom RANDOM = io.pgloom.server.auth.Entropy.newGenerator();
-    private static final int MAX_AUTH_MESSAGE = 8192;
+    /** Largest password, SASLInitialResponse or SASLResponse message accepted. */
+    static final int MAX_AUTH_MESSAGE = 8192;
     private static final byte[] MOCK_SECRET = new byte[32];
 
     static {
         RANDOM.nextBytes(MOCK_SECRET);
     }
 
+    /** What the client's next message answers. */
+    private enum Awaiting { NOTHING, CLEARTEXT, MD5, SASL_INITIAL, SASL_FINAL }
+
     private final Pooler pooler;
-    private final FrameReader reader;
     private final OutputStream out;
     private final String user;
+
+    private Awaiting awaiting = Awaiting.NOTHING;
+    private Optional<UserSecret> secret = Optional.empty();
+    private byte[] md5Salt;
+    /** SCRAM only: the exchange, the stored secret (null for the mock exchange of an unknown user). */
+    private ScramServerExchange exchange;
+    private ScramSecret stored;
+    private Result result = Result.NONE;
 
     /** Keys a SCRAM login recovered, usable to log into the server without the password. */
     record Result(byte[] scramClientKey, byte[] scramServerKey) {
         static final Result NONE = new Result(null, null);
     }
 
-    ClientAuthenticator(Pooler pooler, FrameReader reader, OutputStream out, String user) {
+    ClientAuthenticator(Pooler pooler, OutputStream out, String user) {
         this.pooler = pooler;
-        this.reader = reader;
         this.out = out;
         this.user = user;
     }
 
-    Result authenticate(AuthType type) throws IOException, PgloomError {
-        Optional<UserSecret> secret = pooler.userSecret(user);
+    /**
+     * Begins the exchange for {@code type}: sends the first request, if the type has one.
+     *
+     * @return true if the client must now send a message for {@link #accept}
+     */
+    boolean start(AuthType type) throws IOException, PgloomError {
+        secret = pooler.userSecret(user);
         switch (type) {
             case TRUST -> {
                 if (secret.isEmpty() && pooler.hasAuthFile()) {
                     log.info("trust login refused for unknown user \"{}\"", user);
                     throw failed();
                 }
-                return Result.NONE;
             }
             case ANY -> {
-                return Result.NONE;
+                // nothing to check
             }
             case PLAIN -> {
-                return plain(secret);
+                out.write(Backend.authenticationCleartext());
+                awaiting = Awaiting.CLEARTEXT;
             }
             case MD5 -> {
                 if (secret.isPresent() && secret.get().kind() == UserSecret.Kind.SCRAM) {
-                    return scram(secret); // PgBouncer: an md5 setup still logs SCRAM secrets in with SCRAM
+                    startScram(); // PgBouncer: an md5 setup still logs SCRAM secrets in with SCRAM
+                } else {
+                    md5Salt = new byte[4];
+                    RANDOM.nextBytes(md5Salt);
+                    out.write(Backend.authenticationMd5(md5Salt));
+                    awaiting = Awaiting.MD5;
                 }
-                return md5(secret);
             }
-            case SCRAM_SHA_256 -> {
-                return scram(secret);
-            }
+            case SCRAM_SHA_256 -> startScram();
             default -> throw PgloomError.fatal(SqlState.INVALID_AUTHORIZATION,
                     "auth_type " + type.configName() + " is not supported by pgloom yet");
         }
+        return awaiting != Awaiting.NOTHING;
+    }
+
+    /**
+     * Takes the client's answer to the last request; throws if it does not authenticate the
+     * client, sends the next request if there is one.
+     *
+     * @return true if the client must send another message
+     */
+    boolean accept(FrameReader.Message m) throws IOException, PgloomError {
+        if (m.type() != 'p') {
+            throw new ProtocolException("expected password response, got message type " + (int) m.type());
+        }
+        byte[] body = m.body();
+        Awaiting answered = awaiting;
+        awaiting = Awaiting.NOTHING;
+        switch (answered) {
+            case CLEARTEXT -> {
+                if (secret.isEmpty() || !matchesPlain(secret.get(), cstring(body))) {
+                    throw failed();
+                }
+            }
+            case MD5 -> {
+                if (secret.isEmpty() || !Md5Password.verify(secret.get().secret(), user, md5Salt, cstring(body))) {
+                    throw failed();
+                }
+            }
+            case SASL_INITIAL -> saslInitial(body);
+            case SASL_FINAL -> saslFinal(body);
+            case NOTHING -> throw new IllegalStateException("no authentication request is outstanding");
+        }
+        return awaiting != Awaiting.NOTHING;
+    }
+
+    /** What a successful exchange recovered; {@link Result#NONE} unless it was SCRAM. */
+    Result result() {
+        return result;
     }
 
     private PgloomError failed() {
         return PgloomError.fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
-    }
-
-    private byte[] readPasswordMessage() throws IOException {
-        out.flush();
-        FrameReader.Message m = reader.readMessage(MAX_AUTH_MESSAGE);
-        if (m.type() != 'p') {
-            throw new ProtocolException("expected password response, got message type " + (int) m.type());
-        }
-        return m.body();
     }
 
     private static String cstring(byte[] b) {
@@ -104,15 +156,6 @@ final class ClientAuthenticator {
             end++;
         }
         return new String(b, 0, end, StandardCharsets.UTF_8);
-    }
-
-    private Result plain(Optional<UserSecret> secret) throws IOException, PgloomError {
-        out.write(Backend.authenticationCleartext());
-        String given = cstring(readPasswordMessage());
-        if (secret.isEmpty() || !matchesPlain(secret.get(), given)) {
-            throw failed();
-        }
-        return Result.NONE;
     }
 
     private boolean matchesPlain(UserSecret s, String given) {
@@ -128,32 +171,21 @@ final class ClientAuthenticator {
         };
     }
 
-    private Result md5(Optional<UserSecret> secret) throws IOException, PgloomError {
-        byte[] salt = new byte[4];
-        RANDOM.nextBytes(salt);
-        out.write(Backend.authenticationMd5(salt));
-        String response = cstring(readPasswordMessage());
-        if (secret.isEmpty() || !Md5Password.verify(secret.get().secret(), user, salt, response)) {
-            throw failed();
-        }
-        return Result.NONE;
-    }
-
-    private Result scram(Optional<UserSecret> secret) throws IOException, PgloomError {
+    private void startScram() throws IOException {
         boolean known = secret.isPresent() && secret.get().kind() != UserSecret.Kind.MD5;
-        ScramSecret stored = null;
-        ScramServerExchange exchange;
         if (!known) {
             // An unknown user (or an md5 hash, which cannot do SCRAM) gets a mock exchange that looks
             // like a real one and always fails, so the answer does not reveal whether the user exists.
             exchange = ScramServerExchange.mock(user, MOCK_SECRET);
         } else {
-            UserSecret s = secret.get();
-            stored = pooler.scramSecret(s);
+            stored = pooler.scramSecret(secret.get());
             exchange = new ScramServerExchange(user, stored);
         }
         out.write(Backend.authenticationSasl(ScramServerExchange.mechanisms()));
-        byte[] initial = readPasswordMessage();
+        awaiting = Awaiting.SASL_INITIAL;
+    }
+
+    private void saslInitial(byte[] initial) throws IOException, PgloomError {
         String mechanism = cstring(initial);
         int at = mechanism.getBytes(StandardCharsets.UTF_8).length + 1;
         if (at + 4 > initial.length) {
@@ -166,16 +198,27 @@ final class ClientAuthenticator {
         try {
             byte[] serverFirst = exchange.clientFirst(mechanism, Arrays.copyOfRange(initial, at + 4, at + 4 + len));
             out.write(Backend.authenticationSaslContinue(serverFirst));
-            byte[] clientFinal = readPasswordMessage();
+            awaiting = Awaiting.SASL_FINAL;
+        } catch (AuthFailure e) {
+            throw scramFailed(e);
+        }
+    }
+
+    private void saslFinal(byte[] clientFinal) throws IOException, PgloomError {
+        try {
             byte[] serverFinal = exchange.clientFinal(clientFinal);
-            if (!known) {
+            if (stored == null) {
                 throw failed();
             }
             out.write(Backend.authenticationSaslFinal(serverFinal));
-            return new Result(exchange.clientKey(), stored.serverKey());
+            result = new Result(exchange.clientKey(), stored.serverKey());
         } catch (AuthFailure e) {
-            log.info("SCRAM login failed for user \"{}\": {}", user, e.getMessage());
-            throw failed();
+            throw scramFailed(e);
         }
+    }
+
+    private PgloomError scramFailed(AuthFailure e) {
+        log.info("SCRAM login failed for user \"{}\": {}", user, e.getMessage());
+        return failed();
     }
 }

@@ -181,8 +181,13 @@ public final class ClientSession implements Runnable {
         if (!console && pooler.isDisabled(databaseName)) {
             throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "database \"" + databaseName + "\" is disabled");
         }
-        ClientAuthenticator.Result auth = new ClientAuthenticator(pooler, reader, out, user)
-                .authenticate(settings.authType());
+        ClientAuthenticator authenticator = new ClientAuthenticator(pooler, out, user);
+        // The answers are read here rather than in the authenticator: see ClientAuthenticator.
+        for (boolean more = authenticator.start(settings.authType()); more; ) {
+            out.flush();
+            more = authenticator.accept(reader.readMessage(ClientAuthenticator.MAX_AUTH_MESSAGE));
+        }
+        ClientAuthenticator.Result auth = authenticator.result();
         if (console) {
             socket.setSoTimeout(0);
             pooler.serveConsole(new ConsoleClient(this, reader));
