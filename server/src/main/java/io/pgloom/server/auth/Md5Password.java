@@ -2,7 +2,6 @@ package io.pgloom.server.auth;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
@@ -20,6 +19,8 @@ public final class Md5Password {
     private static final int STORED_LENGTH = 35;
     private static final int SALT_LENGTH = 4;
     private static final HexFormat HEX = HexFormat.of();
+    /** Cloned for each hash (see JcaPrototypes: no per-thread provider lookup). */
+    private static final MessageDigest PROTOTYPE = JcaPrototypes.newDigest("MD5");
 
     private Md5Password() {}
 
@@ -94,10 +95,6 @@ public final class Md5Password {
     }
 
     private static MessageDigest md5() {
-        try {
-            return MessageDigest.getInstance("MD5");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK has no MD5", e);
-        }
+        return JcaPrototypes.copy(PROTOTYPE);
     }
 }

@@ -1,7 +1,6 @@
 package io.pgloom.server.auth;
 
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Base64;
@@ -28,6 +27,9 @@ final class ScramFunctions {
     private static final byte[] SERVER_KEY = "Server Key".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] BLOCK_ONE = {0, 0, 0, 1};
     private static final SecureRandom RANDOM = Entropy.newGenerator();
+    /** Cloned for each use (see JcaPrototypes: no per-thread provider lookup on client threads). */
+    private static final MessageDigest SHA256 = JcaPrototypes.newDigest("SHA-256");
+    private static final Mac HMAC_SHA256 = JcaPrototypes.newMac(HMAC);
 
     private ScramFunctions() {}
 
@@ -36,11 +38,7 @@ final class ScramFunctions {
     }
 
     static byte[] sha256(byte[] data) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(data);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("the JDK has no SHA-256", e);
-        }
+        return JcaPrototypes.copy(SHA256).digest(data);
     }
 
     /**
@@ -114,14 +112,8 @@ final class ScramFunctions {
     }
 
     private static Mac mac(byte[] key) {
-        try {
-            Mac mac = Mac.getInstance(HMAC);
-            // SecretKeySpec refuses an empty key. HMAC pads a short key with zero bytes to the
-            // block size (RFC 2104 section 2), so the empty key and one zero byte are the same key.
-            mac.init(new SecretKeySpec(key.length == 0 ? new byte[1] : key, HMAC));
-            return mac;
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("the JDK has no " + HMAC, e);
-        }
+        // SecretKeySpec refuses an empty key. HMAC pads a short key with zero bytes to the
+        // block size (RFC 2104 section 2), so the empty key and one zero byte are the same key.
+        return JcaPrototypes.copy(HMAC_SHA256, new SecretKeySpec(key.length == 0 ? new byte[1] : key, HMAC));
     }
 }
