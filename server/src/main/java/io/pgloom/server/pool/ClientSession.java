@@ -16,6 +16,7 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -40,14 +41,14 @@ public final class ClientSession implements Runnable {
     /** Startup parameters that follow the client to whichever server it gets (PgBouncer's varcache). */
     static final List<String> TRACKED = List.of("client_encoding", "DateStyle", "TimeZone", "IntervalStyle",
             "standard_conforming_strings", "application_name");
-    private static final Map<String, String> TRACKED_BY_LOWER = trackedByLower();
+    /** Lower-case name of each TRACKED parameter to its index there. */
+    private static final Map<String, Integer> TRACKED_INDEX = trackedIndex();
     private static final byte[] SSL_REFUSED = {'N'};
 
     private final Pooler pooler;
     private final Socket socket;
     private final OutputStream out;
     private final FrameReader reader;
-    private final String peer;
     final ReentrantLock linkLock = new ReentrantLock();
     private final ReentrantLock writeLock = new ReentrantLock();
 
@@ -61,8 +62,12 @@ public final class ClientSession implements Runnable {
      * mode: the client owns its server, so its names are safe there as they are).
      */
     private PreparedStatements statements;
-    /** Tracked parameter values as this client last set or was told them. Guarded by linkLock. */
-    private final Map<String, String> tracked = new LinkedHashMap<>();
+    /**
+     * Tracked parameter values as this client last set or was told them, by index in TRACKED (null:
+     * not set). Guarded by linkLock. An array rather than a map: idle clients are many, and a map
+     * with six entries costs ten times the memory.
+     */
+    private final String[] tracked = new String[TRACKED.size()];
     int cancelPid;
     int cancelSecret;
 
@@ -83,18 +88,22 @@ public final class ClientSession implements Runnable {
         this.socket = socket;
         this.out = socket.getOutputStream();
         this.reader = new FrameReader(socket.getInputStream(), 512, 64 * 1024);
-        this.peer = socket.getInetAddress().getHostAddress() + ":" + socket.getPort();
     }
 
-    private static Map<String, String> trackedByLower() {
-        Map<String, String> m = new LinkedHashMap<>();
-        TRACKED.forEach(n -> m.put(n.toLowerCase(Locale.ROOT), n));
-        return m;
+    private static Map<String, Integer> trackedIndex() {
+        Map<String, Integer> m = new HashMap<>();
+        for (int i = 0; i < TRACKED.size(); i++) {
+            m.put(TRACKED.get(i).toLowerCase(Locale.ROOT), i);
+        }
+        return Map.copyOf(m);
     }
 
     @Override
     public String toString() {
-        return "C-" + Integer.toHexString(cancelPid) + " " + user + "@" + databaseName + " from " + peer;
+        // The peer is formatted only when needed: no string per idle client. A closed socket still
+        // knows the address it was connected to.
+        return "C-" + Integer.toHexString(cancelPid) + " " + user + "@" + databaseName
+                + " from " + socket.getInetAddress().getHostAddress() + ":" + socket.getPort();
     }
 
     /**
@@ -194,6 +203,13 @@ public final class ClientSession implements Runnable {
             return false;
         }
         pool = pooler.pool(db, user);
+        // Keep the pool's equal copies of the names instead of this login's: two strings fewer per client.
+        if (pool.key().database().equals(databaseName)) {
+            databaseName = pool.key().database();
+        }
+        if (pool.key().user().equals(user)) {
+            user = pool.key().user();
+        }
         if (auth.scramClientKey() != null) {
             pool.learnScramKeys(auth.scramClientKey(), auth.scramServerKey());
         }
@@ -213,11 +229,13 @@ public final class ClientSession implements Runnable {
             Map<String, String> params = new LinkedHashMap<>(welcome);
             linkLock.lock();
             try {
-                tracked.forEach(params::put);
-                // The client now knows the welcome values of what it did not set itself.
-                for (String name : TRACKED) {
-                    if (!tracked.containsKey(name) && welcome.containsKey(name)) {
-                        tracked.put(name, welcome.get(name));
+                for (int i = 0; i < tracked.length; i++) {
+                    String name = TRACKED.get(i);
+                    if (tracked[i] != null) {
+                        params.put(name, tracked[i]);
+                    } else {
+                        // The client now knows the welcome value of what it did not set itself.
+                        tracked[i] = welcome.get(name);
                     }
                 }
             } finally {
@@ -252,9 +270,9 @@ public final class ClientSession implements Runnable {
             if (lower.equals("user") || lower.equals("database")) {
                 continue;
             }
-            String canonical = TRACKED_BY_LOWER.get(lower);
-            if (canonical != null) {
-                tracked.put(canonical, p.getValue());
+            Integer index = TRACKED_INDEX.get(lower);
+            if (index != null) {
+                tracked[index] = p.getValue();
             } else if (!ignored.contains(lower)) {
                 throw new ProtocolException("unsupported startup parameter: " + name);
             }
@@ -493,13 +511,14 @@ public final class ClientSession implements Runnable {
         StringBuilder sql = null;
         linkLock.lock();
         try {
-            for (Map.Entry<String, String> p : tracked.entrySet()) {
-                String current = s.parameters.get(p.getKey());
-                if (!p.getValue().equals(current)) {
+            for (int i = 0; i < tracked.length; i++) {
+                String name = TRACKED.get(i);
+                String value = tracked[i];
+                if (value != null && !value.equals(s.parameters.get(name))) {
                     if (sql == null) {
                         sql = new StringBuilder();
                     }
-                    sql.append("SET ").append(p.getKey()).append(" = ").append(quoteLiteral(p.getValue())).append(';');
+                    sql.append("SET ").append(name).append(" = ").append(quoteLiteral(value)).append(';');
                 }
             }
         } finally {
@@ -528,10 +547,11 @@ public final class ClientSession implements Runnable {
 
     /** A ParameterStatus passed through (or swallowed during our own SET): remember the server's word for it. */
     void parameterChanged(String name, String value) {
-        if (TRACKED_BY_LOWER.containsKey(name.toLowerCase(Locale.ROOT))) {
+        Integer index = TRACKED_INDEX.get(name.toLowerCase(Locale.ROOT));
+        if (index != null) {
             linkLock.lock();
             try {
-                tracked.put(name, value);
+                tracked[index] = value;
             } finally {
                 linkLock.unlock();
             }
@@ -700,7 +720,13 @@ public final class ClientSession implements Runnable {
     Map<String, String> trackedParameters() {
         linkLock.lock();
         try {
-            return new LinkedHashMap<>(tracked);
+            Map<String, String> copy = new LinkedHashMap<>();
+            for (int i = 0; i < tracked.length; i++) {
+                if (tracked[i] != null) {
+                    copy.put(TRACKED.get(i), tracked[i]);
+                }
+            }
+            return copy;
         } finally {
             linkLock.unlock();
         }
