@@ -81,6 +81,11 @@ final class PgloomProcess implements AutoCloseable {
         return moduleDir().getParent();
     }
 
+    /** server/target/pgloom.jar exists and was packaged from the classes as they are now. */
+    static boolean packagedJarIsCurrent() throws IOException {
+        return isFresh(repoRoot().resolve("server/target/pgloom.jar"), repoRoot().resolve("server/target/classes"));
+    }
+
     /** The jar was packaged from the classes as they are now (not left over from an older build). */
     private static boolean isFresh(Path jar, Path classes) throws IOException {
         if (!Files.isRegularFile(jar) || !Files.isDirectory(classes)) {
