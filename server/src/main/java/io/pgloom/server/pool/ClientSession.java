@@ -87,7 +87,10 @@ public final class ClientSession implements Runnable {
         this.pooler = pooler;
         this.socket = socket;
         this.out = socket.getOutputStream();
-        this.reader = new FrameReader(socket.getInputStream(), 512, 64 * 1024);
+        // 128 bytes hold a startup packet, a password and a short query: a client that logs in and
+        // sits idle keeps no more (it is parked on this buffer). One that sends more grows it, and
+        // it rests at 512 between messages, so typical queries cost no allocation.
+        this.reader = new FrameReader(socket.getInputStream(), 128, 512, 64 * 1024);
     }
 
     private static Map<String, Integer> trackedIndex() {

@@ -12,20 +12,27 @@ import java.util.Arrays;
  *
  * <p>The buffer starts small so that an idle client costs little, grows when a frame that must be
  * inspected whole does not fit or when reads keep filling it, and {@link #shrinkIfEmpty()} gives the
- * memory back when the peer goes quiet. Lengths are checked against {@code maxFrame} before any
+ * memory back down to a resting size when the peer goes quiet. The resting size may be larger than
+ * the initial one: a peer that never sent much (a client that logged in and sits idle) keeps the
+ * small first buffer, while one that did is not made to grow again for every message. Lengths are checked against {@code maxFrame} before any
  * allocation: a peer cannot make us allocate what it claims.
  */
 public final class FrameReader {
     private final InputStream in;
-    private final int initialSize;
+    private final int restingSize;
     private final int maxBufferSize;
     private byte[] buf;
     private int pos;
     private int limit;
 
     public FrameReader(InputStream in, int initialSize, int maxBufferSize) {
+        this(in, initialSize, initialSize, maxBufferSize);
+    }
+
+    /** A buffer of {@code initialSize} that {@link #shrinkIfEmpty} brings back to {@code restingSize}. */
+    public FrameReader(InputStream in, int initialSize, int restingSize, int maxBufferSize) {
         this.in = in;
-        this.initialSize = initialSize;
+        this.restingSize = restingSize;
         this.maxBufferSize = maxBufferSize;
         this.buf = new byte[initialSize];
     }
@@ -97,10 +104,10 @@ public final class FrameReader {
         buf = bigger;
     }
 
-    /** Drops back to the initial buffer size when nothing is buffered (an idle peer costs little). */
+    /** Drops back to the resting buffer size when nothing is buffered (an idle peer costs little). */
     public void shrinkIfEmpty() {
-        if (pos == limit && buf.length > initialSize) {
-            buf = new byte[initialSize];
+        if (pos == limit && buf.length > restingSize) {
+            buf = new byte[restingSize];
             pos = 0;
             limit = 0;
         }
