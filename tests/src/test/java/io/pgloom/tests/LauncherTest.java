@@ -36,7 +36,7 @@ class LauncherTest {
     @Test
     void memoryFlagsReachTheJvm() throws Exception {
         String out = runVersion("-XX:+PrintCommandLineFlags");
-        for (String flag : new String[] {"-XX:+UseSerialGC", "-XX:NewSize=12582912", "-XX:MaxNewSize=12582912",
+        for (String flag : new String[] {"-XX:+UseSerialGC", "-XX:NewSize=8388608", "-XX:MaxNewSize=8388608",
                 "-XX:+UseCompactObjectHeaders", "-XX:TrimNativeHeapInterval=2000", "-XX:ThreadStackSize=512"}) {
             assertTrue(out.contains(flag), flag + " missing:\n" + out);
         }
