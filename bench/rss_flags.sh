@@ -1,21 +1,20 @@
 #!/usr/bin/env bash
-# RSS of pgloom at IDLE_CLIENTS idle clients under different JVM flags (added through
-# PGLOOM_JAVA_OPTS after the launcher's own -XX:+UseSerialGC -Xss512k). Each flag set gets a fresh
-# PostgreSQL and pgloom via run.sh with no pgbench runs; prints one line per flag set and writes
-# them to bench/out/rss-flags-<date>.txt. Extra flag sets: pass them as arguments.
+# RSS of pgloom at IDLE_CLIENTS idle clients under different JVM flags, added through PGLOOM_JAVA_OPTS
+# after the launcher's own (see ./pgloom: -XX:+UseSerialGC -Xss512k -Xmn8m -XX:+UseCompactObjectHeaders
+# -XX:TrimNativeHeapInterval=2000), which they override. Each flag set gets a fresh PostgreSQL and
+# pgloom via run.sh with no pgbench runs; prints one line per flag set and writes them to
+# bench/out/rss-flags-<date>.txt. Extra flag sets: pass them as arguments.
 set -euo pipefail
 here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 
 flag_sets=(
   ""
-  "-Xmx128m"
-  "-Xmx64m"
+  "-Xmn12m"
   "-Xmn16m"
-  "-XX:TieredStopAtLevel=1"
-  "-Xss256k"
-  "-XX:+UseCompactObjectHeaders"
-  "-Xmx128m -Xmn16m"
-  "-Xmx128m -Xmn16m -XX:+UseCompactObjectHeaders -XX:TieredStopAtLevel=1 -Xss256k"
+  "-XX:-UseCompactObjectHeaders"
+  "-XX:TrimNativeHeapInterval=0"
+  "-XX:-TieredCompilation"
+  "-Xmx64m"
 )
 [ $# -eq 0 ] || flag_sets=("$@")
 

@@ -14,7 +14,7 @@ import ch.qos.logback.core.spi.ContextAwareBase;
  * environment variable; INFO if unset). {@link LogSetup} adds what pgbouncer.ini asks for.
  *
  * <p>Why in code and not a logback.xml: reading an XML configuration loads logback's
- * configuration framework and the JDK's XML parser, some 600 classes and about 4 MiB of resident
+ * configuration framework and the JDK's XML parser, some 440 classes and 3-4 MiB of resident
  * memory kept for the life of the process. A configuration file still wins when there is one:
  * {@code -Dlogback.configurationFile=...}, or a logback-test.xml or logback.xml on the class path.
  */
