@@ -5,8 +5,11 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.UnsynchronizedAppenderBase;
+import ch.qos.logback.core.encoder.Encoder;
+import ch.qos.logback.core.spi.FilterReply;
 import ch.qos.logback.core.spi.ContextAwareBase;
+import java.io.PrintStream;
 
 /**
  * pgloom's default logging, found by logback as a service: stderr, one line per event
@@ -33,16 +36,49 @@ public final class LogDefaults extends ContextAwareBase implements Configurator 
         encoder.setContext(context);
         encoder.setPattern(PATTERN);
         encoder.start();
-        ConsoleAppender<ILoggingEvent> stderr = new ConsoleAppender<>();
+        StderrAppender stderr = new StderrAppender(encoder);
         stderr.setContext(context);
         stderr.setName("STDERR");
-        stderr.setTarget("System.err");
-        stderr.setEncoder(encoder);
         stderr.start();
         ch.qos.logback.classic.Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         root.setLevel(rootLevel());
         root.addAppender(stderr);
         return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+    }
+
+    /**
+     * Writes each event to System.err as the encoder formats it, without a lock of its own (the
+     * encoder is thread-safe and System.err locks each write).
+     *
+     * <p>Not logback's ConsoleAppender: that one leaves three thread-locals on every thread that
+     * logs (the re-entrance guard of {@code UnsynchronizedAppenderBase.doAppend}, and the two MDC
+     * maps it reads to prepare the event for deferred use). Every client logs its "login ok" on
+     * its own virtual thread, so each idle client would keep a thread-local map of about 200
+     * bytes. Nor AppenderBase, whose doAppend holds one lock around the encoding: with many
+     * virtual threads logging at once that lock is contended and costs more CPU per connection.
+     */
+    static final class StderrAppender extends UnsynchronizedAppenderBase<ILoggingEvent> {
+        private final Encoder<ILoggingEvent> encoder;
+
+        StderrAppender(Encoder<ILoggingEvent> encoder) {
+            this.encoder = encoder;
+        }
+
+        /** As UnsynchronizedAppenderBase's, minus its ThreadLocal re-entrance guard. */
+        @Override
+        public void doAppend(ILoggingEvent event) {
+            if (isStarted() && getFilterChainDecision(event) != FilterReply.DENY) {
+                append(event);
+            }
+        }
+
+        @Override
+        protected void append(ILoggingEvent event) {
+            byte[] line = encoder.encode(event);
+            PrintStream err = System.err;
+            err.write(line, 0, line.length);
+            err.flush();
+        }
     }
 
     /** PGLOOM_LOG_LEVEL as logback reads a level name (an unknown name means DEBUG); INFO if unset. */

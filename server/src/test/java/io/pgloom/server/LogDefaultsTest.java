@@ -9,9 +9,12 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.Configurator.ExecutionStatus;
 import ch.qos.logback.classic.util.LogbackMDCAdapter;
 import java.io.ByteArrayOutputStream;
+import java.lang.management.ManagementFactory;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
+import javax.management.ObjectName;
 import org.junit.jupiter.api.Test;
 
 /** The logging pgloom sets up in code when no logback configuration file is given. */
@@ -65,6 +68,55 @@ class LogDefaultsTest {
                 System.setProperty(LogDefaults.LEVEL_VARIABLE, saved);
             }
         }
+    }
+
+    /** Live instances of {@code className}, from a class histogram (which runs a full GC first). */
+    private static long liveInstances(String className) throws Exception {
+        String histogram = (String) ManagementFactory.getPlatformMBeanServer().invoke(
+                new ObjectName("com.sun.management:type=DiagnosticCommand"), "gcClassHistogram",
+                new Object[] {new String[0]}, new String[] {String[].class.getName()});
+        for (String line : histogram.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 4 && f[3].equals(className)) {
+                return Long.parseLong(f[1]);
+            }
+        }
+        return 0;
+    }
+
+    @Test
+    void loggingLeavesNoThreadLocalsOnTheLoggingThreads() throws Exception {
+        // Every client logs "login ok" on its own virtual thread, which then stays parked for as
+        // long as the client is idle: anything logging leaves on the thread is paid per client.
+        int threads = 200;
+        CountDownLatch logged = new CountDownLatch(threads);
+        CountDownLatch release = new CountDownLatch(1);
+        long[] maps = new long[2];
+        stderrOf(context -> {
+            try {
+                maps[0] = liveInstances("java.lang.ThreadLocal$ThreadLocalMap");
+                for (int i = 0; i < threads; i++) {
+                    int n = i;
+                    Thread.ofVirtual().start(() -> {
+                        context.getLogger("io.pgloom.server.pool.ClientSession").info("client {}: login ok", n);
+                        logged.countDown();
+                        try {
+                            release.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    });
+                }
+                logged.await();
+                maps[1] = liveInstances("java.lang.ThreadLocal$ThreadLocalMap");
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            } finally {
+                release.countDown();
+            }
+        });
+        assertTrue(maps[1] - maps[0] < threads / 10, (maps[1] - maps[0]) + " thread-local maps for " + threads
+                + " threads that each logged one line");
     }
 
     @Test
