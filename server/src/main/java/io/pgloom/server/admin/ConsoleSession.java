@@ -214,29 +214,32 @@ final class ConsoleSession {
             out.writeBytes(r != null && r.hasRows() ? r.rowDescription(null) : new MessageBuilder('n').build());
             return;
         }
-        Portal p = portals.get(name);
+        Portal p = ranPortal(name);
         if (p == null) {
-            fail(new ConsoleError("34000", "portal \"" + name + "\" does not exist"));
-            return;
-        }
-        runOnce(p);
-        if (p.error != null) {
-            fail(p.error);
             return;
         }
         out.writeBytes(p.result.hasRows() ? p.result.rowDescription(binary(p)) : new MessageBuilder('n').build());
     }
 
-    private void execute(byte[] b) {
-        String name = cstring(b, 0);
+    /** The named portal, run if it has not been yet; null (with the error sent) if it is missing or failed. */
+    private Portal ranPortal(String name) {
         Portal p = portals.get(name);
         if (p == null) {
             fail(new ConsoleError("34000", "portal \"" + name + "\" does not exist"));
-            return;
+            return null;
         }
         runOnce(p);
         if (p.error != null) {
             fail(p.error);
+            return null;
+        }
+        return p;
+    }
+
+    private void execute(byte[] b) {
+        String name = cstring(b, 0);
+        Portal p = ranPortal(name);
+        if (p == null) {
             return;
         }
         out.writeBytes(p.result.body(binary(p)));
