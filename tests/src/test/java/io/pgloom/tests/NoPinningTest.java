@@ -38,11 +38,22 @@ class NoPinningTest {
                 rec.dump(jfr);
             }
             List<RecordedEvent> pinned = RecordingFile.readAllEvents(jfr).stream()
-                    .filter(e -> e.getEventType().getName().equals("jdk.VirtualThreadPinned")).toList();
+                    .filter(e -> e.getEventType().getName().equals("jdk.VirtualThreadPinned"))
+                    .filter(e -> !isClassInitialization(e)).toList();
             assertTrue(pinned.isEmpty(), () -> "pinned virtual threads: " + pinned);
         } finally {
             Files.deleteIfExists(jfr);
         }
+    }
+
+    /**
+     * A virtual thread that waits while another thread initializes a class stays on its carrier:
+     * JDK 25 cannot unmount there. It happens once per class and JVM (the recording itself makes the
+     * JDK initialize classes such as its exception tracer), so it is no steady-state pinning.
+     */
+    private static boolean isClassInitialization(RecordedEvent e) {
+        String reason = e.hasField("pinnedReason") ? e.getString("pinnedReason") : null;
+        return reason != null && reason.startsWith("Waited for initialization of ");
     }
 
     /** Clients run on platform threads, so every virtual thread in the recording is pgloom's. */
