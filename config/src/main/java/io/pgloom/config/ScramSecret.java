@@ -2,6 +2,7 @@ package io.pgloom.config;
 
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -11,19 +12,42 @@ import java.util.Optional;
  */
 public record ScramSecret(int iterations, byte[] salt, byte[] storedKey, byte[] serverKey) {
 
-    static final String PREFIX = "SCRAM-SHA-256$";
+    public static final String PREFIX = "SCRAM-SHA-256$";
 
     /** SHA-256 output; PostgreSQL refuses stored and server keys of any other length. */
     private static final int KEY_LENGTH = 32;
 
+    /**
+     * @throws IllegalArgumentException unless iterations is at least 1, the salt non-empty and
+     *     both keys 32 bytes
+     */
     public ScramSecret {
+        Objects.requireNonNull(salt, "salt");
+        Objects.requireNonNull(storedKey, "storedKey");
+        Objects.requireNonNull(serverKey, "serverKey");
+        if (iterations < 1) {
+            throw new IllegalArgumentException("the iteration count must be positive");
+        }
+        if (salt.length == 0) {
+            throw new IllegalArgumentException("the salt is empty");
+        }
+        if (storedKey.length != KEY_LENGTH || serverKey.length != KEY_LENGTH) {
+            throw new IllegalArgumentException("StoredKey and ServerKey must be " + KEY_LENGTH + " bytes each");
+        }
         salt = salt.clone();
         storedKey = storedKey.clone();
         serverKey = serverKey.clone();
     }
 
-    /** The secret, or empty when {@code text} is not a well-formed SCRAM-SHA-256 secret. */
+    /**
+     * The secret, or empty when {@code text} is not a well-formed SCRAM-SHA-256 secret (PostgreSQL's
+     * own test: get_password_type tries to parse it). A plain password is answered without an
+     * exception, since this runs at every login.
+     */
     public static Optional<ScramSecret> parse(String text) {
+        if (text == null || !text.startsWith(PREFIX)) {
+            return Optional.empty();
+        }
         try {
             return Optional.of(parseOrExplain(text));
         } catch (IllegalArgumentException notScram) {
@@ -55,19 +79,15 @@ public record ScramSecret(int iterations, byte[] salt, byte[] storedKey, byte[] 
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("the iteration count is not a number");
         }
-        if (iterations < 1) {
-            throw new IllegalArgumentException("the iteration count must be positive");
-        }
-        byte[] salt = decode(iterationsAndSalt[1], "salt");
-        if (salt.length == 0) {
-            throw new IllegalArgumentException("the salt is empty");
-        }
-        byte[] storedKey = decode(keys[0], "StoredKey");
-        byte[] serverKey = decode(keys[1], "ServerKey");
-        if (storedKey.length != KEY_LENGTH || serverKey.length != KEY_LENGTH) {
-            throw new IllegalArgumentException("StoredKey and ServerKey must be " + KEY_LENGTH + " bytes each");
-        }
-        return new ScramSecret(iterations, salt, storedKey, serverKey);
+        return new ScramSecret(iterations, decode(iterationsAndSalt[1], "salt"), decode(keys[0], "StoredKey"),
+                decode(keys[1], "ServerKey"));
+    }
+
+    /** The stored form, as PostgreSQL writes it (standard base64 with padding). */
+    public String format() {
+        Base64.Encoder b64 = Base64.getEncoder();
+        return PREFIX + iterations + ":" + b64.encodeToString(salt) + "$"
+                + b64.encodeToString(storedKey) + ":" + b64.encodeToString(serverKey);
     }
 
     private static byte[] decode(String base64, String what) {

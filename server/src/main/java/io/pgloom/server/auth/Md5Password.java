@@ -1,5 +1,6 @@
 package io.pgloom.server.auth;
 
+import io.pgloom.config.ScramSecret;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HexFormat;
@@ -60,7 +61,7 @@ public final class Md5Password {
     public static boolean verify(String storedSecretOrPlain, String user, byte[] salt4, String clientResponse) {
         checkSalt(salt4);
         if (storedSecretOrPlain == null || user == null || clientResponse == null
-                || ScramSecret.looksLikeScram(storedSecretOrPlain)) {
+                || ScramSecret.parse(storedSecretOrPlain).isPresent()) {
             return false;
         }
         String storedHash = looksLikeMd5(storedSecretOrPlain)

@@ -1,5 +1,6 @@
 package io.pgloom.server.auth;
 
+import io.pgloom.config.ScramSecret;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Arrays;
@@ -37,7 +38,7 @@ public final class ScramServerExchange {
 
     /**
      * @param user the startup packet's user; only the caller's logs need it, SCRAM does not
-     * @param secret the user's secret from userlist.txt, or {@link ScramSecret#fromPassword} of
+     * @param secret the user's secret from userlist.txt, or {@link ScramSecrets#fromPassword} of
      *     a plain-text entry
      */
     public ScramServerExchange(String user, ScramSecret secret) {

@@ -4,7 +4,8 @@ import io.pgloom.config.AuthType;
 import io.pgloom.config.UserSecret;
 import io.pgloom.server.auth.AuthFailure;
 import io.pgloom.server.auth.Md5Password;
-import io.pgloom.server.auth.ScramSecret;
+import io.pgloom.config.ScramSecret;
+import io.pgloom.server.auth.ScramSecrets;
 import io.pgloom.server.auth.ScramServerExchange;
 import io.pgloom.server.protocol.Backend;
 import io.pgloom.server.protocol.Bytes;
@@ -164,8 +165,8 @@ final class ClientAuthenticator {
             case MD5 -> MessageDigest.isEqual(s.secret().getBytes(StandardCharsets.UTF_8),
                     Md5Password.hash(user, given).getBytes(StandardCharsets.UTF_8));
             case SCRAM -> {
-                ScramSecret stored = ScramSecret.parse(s.secret());
-                ScramSecret computed = ScramSecret.fromPassword(given, stored.salt(), stored.iterations());
+                ScramSecret stored = ScramSecret.parseOrExplain(s.secret());
+                ScramSecret computed = ScramSecrets.fromPassword(given, stored.salt(), stored.iterations());
                 yield MessageDigest.isEqual(stored.storedKey(), computed.storedKey());
             }
         };

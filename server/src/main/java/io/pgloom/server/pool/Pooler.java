@@ -6,7 +6,8 @@ import io.pgloom.config.PoolMode;
 import io.pgloom.config.UserEntry;
 import io.pgloom.config.UserSecret;
 import io.pgloom.server.TaskScope;
-import io.pgloom.server.auth.ScramSecret;
+import io.pgloom.config.ScramSecret;
+import io.pgloom.server.auth.ScramSecrets;
 import io.pgloom.server.protocol.ErrorResponse;
 import io.pgloom.server.protocol.SqlState;
 import java.io.IOException;
@@ -153,9 +154,9 @@ public final class Pooler implements AutoCloseable {
     /** The SCRAM secret to check a client against, for a plain or SCRAM auth_file entry. */
     ScramSecret scramSecret(UserSecret secret) {
         if (secret.kind() == UserSecret.Kind.SCRAM) {
-            return ScramSecret.parse(secret.secret());
+            return ScramSecret.parseOrExplain(secret.secret());
         }
-        return derivedScram.computeIfAbsent(secret, s -> ScramSecret.fromPassword(s.secret()));
+        return derivedScram.computeIfAbsent(secret, s -> ScramSecrets.fromPassword(s.secret()));
     }
 
     boolean hasAuthFile() {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgloom.config.ScramSecret;
 import org.junit.jupiter.api.Test;
 
 class Md5PasswordTest {
@@ -52,7 +53,7 @@ class Md5PasswordTest {
 
     @Test
     void verifyNeverAcceptsAScramSecret() {
-        String scram = ScramSecret.fromPassword("postgres", new byte[16], 1).format();
+        String scram = ScramSecrets.fromPassword("postgres", new byte[16], 1).format();
         assertFalse(Md5Password.verify(scram, "postgres", SALT, POSTGRES_RESPONSE));
         assertFalse(Md5Password.verify(scram, "postgres", SALT, Md5Password.response(Md5Password.hash("postgres", scram), SALT)));
     }

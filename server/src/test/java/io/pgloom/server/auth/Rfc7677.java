@@ -1,5 +1,6 @@
 package io.pgloom.server.auth;
 
+import io.pgloom.config.ScramSecret;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
@@ -26,7 +27,7 @@ final class Rfc7677 {
     private Rfc7677() {}
 
     static ScramSecret secret() {
-        return ScramSecret.fromPassword(PASSWORD, SALT, ITERATIONS);
+        return ScramSecrets.fromPassword(PASSWORD, SALT, ITERATIONS);
     }
 
     static byte[] bytes(String s) {

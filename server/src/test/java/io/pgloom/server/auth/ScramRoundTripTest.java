@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.pgloom.config.ScramSecret;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -23,24 +24,24 @@ class ScramRoundTripTest {
 
     @Test
     void rightPasswordLogsIn() throws AuthFailure {
-        login(new ScramClientExchange("s3cret"), new ScramServerExchange("alice", ScramSecret.fromPassword("s3cret")));
+        login(new ScramClientExchange("s3cret"), new ScramServerExchange("alice", ScramSecrets.fromPassword("s3cret")));
     }
 
     @Test
     void rightPasswordLogsInAgainstAParsedUserlistSecret() throws AuthFailure {
-        ScramSecret secret = ScramSecret.parse(ScramSecret.fromPassword("s3cret", new byte[] {1, 2, 3}, 4096).format());
+        ScramSecret secret = ScramSecret.parseOrExplain(ScramSecrets.fromPassword("s3cret", new byte[] {1, 2, 3}, 4096).format());
         login(new ScramClientExchange("s3cret"), new ScramServerExchange("alice", secret));
     }
 
     @Test
     void saslPrepMakesEquivalentPasswordsEqual() throws AuthFailure {
-        login(new ScramClientExchange("\u2168"), new ScramServerExchange("alice", ScramSecret.fromPassword("IX")));
+        login(new ScramClientExchange("\u2168"), new ScramServerExchange("alice", ScramSecrets.fromPassword("IX")));
     }
 
     @Test
     void wrongPasswordFailsAtClientFinal() throws AuthFailure {
         ScramClientExchange client = new ScramClientExchange("wrong");
-        ScramServerExchange server = new ScramServerExchange("alice", ScramSecret.fromPassword("s3cret"));
+        ScramServerExchange server = new ScramServerExchange("alice", ScramSecrets.fromPassword("s3cret"));
         byte[] serverFirst = server.clientFirst(MECHANISM, client.clientFirstMessage());
         byte[] clientFinal = client.clientFinalMessage(serverFirst);
         assertThrows(AuthFailure.class, () -> server.clientFinal(clientFinal));
@@ -49,7 +50,7 @@ class ScramRoundTripTest {
     @Test
     void tamperedNonceFails() throws AuthFailure {
         ScramClientExchange client = new ScramClientExchange("s3cret");
-        ScramServerExchange server = new ScramServerExchange("alice", ScramSecret.fromPassword("s3cret"));
+        ScramServerExchange server = new ScramServerExchange("alice", ScramSecrets.fromPassword("s3cret"));
         byte[] serverFirst = server.clientFirst(MECHANISM, client.clientFirstMessage());
         String clientFinal = text(client.clientFinalMessage(serverFirst));
         int at = clientFinal.indexOf(",p=") - 1; // last nonce character
@@ -61,7 +62,7 @@ class ScramRoundTripTest {
     @Test
     void tamperedChannelBindingFails() throws AuthFailure {
         ScramClientExchange client = new ScramClientExchange("s3cret");
-        ScramServerExchange server = new ScramServerExchange("alice", ScramSecret.fromPassword("s3cret"));
+        ScramServerExchange server = new ScramServerExchange("alice", ScramSecrets.fromPassword("s3cret"));
         byte[] serverFirst = server.clientFirst(MECHANISM, client.clientFirstMessage());
         String tampered = text(client.clientFinalMessage(serverFirst)).replace("c=biws,", "c=eSws,");
         assertThrows(AuthFailure.class, () -> server.clientFinal(bytes(tampered)));
@@ -71,7 +72,7 @@ class ScramRoundTripTest {
     void tamperedSaltInServerFirstFailsAtTheServer() throws AuthFailure {
         // A man in the middle who changes the salt makes the client compute a useless proof.
         ScramClientExchange client = new ScramClientExchange("s3cret");
-        ScramServerExchange server = new ScramServerExchange("alice", ScramSecret.fromPassword("s3cret", new byte[] {1}, 4096));
+        ScramServerExchange server = new ScramServerExchange("alice", ScramSecrets.fromPassword("s3cret", new byte[] {1}, 4096));
         String serverFirst = text(server.clientFirst(MECHANISM, client.clientFirstMessage()));
         byte[] clientFinal = client.clientFinalMessage(bytes(serverFirst.replace(",s=AQ==,", ",s=Ag==,")));
         assertThrows(AuthFailure.class, () -> server.clientFinal(clientFinal));
@@ -81,10 +82,10 @@ class ScramRoundTripTest {
     void serverWithoutTheSecretIsCaughtByTheClient() throws AuthFailure {
         // An impostor that accepts any proof cannot produce the server signature.
         ScramClientExchange client = new ScramClientExchange("s3cret");
-        ScramServerExchange real = new ScramServerExchange("alice", ScramSecret.fromPassword("s3cret", new byte[] {1}, 4096));
+        ScramServerExchange real = new ScramServerExchange("alice", ScramSecrets.fromPassword("s3cret", new byte[] {1}, 4096));
         byte[] serverFirst = real.clientFirst(MECHANISM, client.clientFirstMessage());
         client.clientFinalMessage(serverFirst);
-        ScramSecret impostor = ScramSecret.fromPassword("guess", new byte[] {1}, 4096);
+        ScramSecret impostor = ScramSecrets.fromPassword("guess", new byte[] {1}, 4096);
         byte[] forged = bytes("v=" + java.util.Base64.getEncoder().encodeToString(
                 ScramFunctions.hmac(impostor.serverKey(), bytes("anything"))));
         assertThrows(AuthFailure.class, () -> client.verifyServerFinal(forged));
@@ -94,7 +95,7 @@ class ScramRoundTripTest {
     void passThroughLogsInWithTheRecoveredClientKey() throws AuthFailure {
         // PgBouncer's SCRAM pass-through: the client proves itself to pgloom; pgloom reuses the
         // ClientKey from that proof to log into the server, which holds the same secret.
-        ScramSecret secret = ScramSecret.parse(ScramSecret.fromPassword("s3cret").format());
+        ScramSecret secret = ScramSecret.parseOrExplain(ScramSecrets.fromPassword("s3cret").format());
         byte[] clientKey = login(new ScramClientExchange("s3cret"), new ScramServerExchange("alice", secret));
 
         ScramClientExchange pooler = ScramClientExchange.withKeys(clientKey, secret.serverKey());
@@ -104,10 +105,10 @@ class ScramRoundTripTest {
 
     @Test
     void passThroughFailsAgainstAServerWithAnotherSecret() throws AuthFailure {
-        ScramSecret secret = ScramSecret.fromPassword("s3cret");
+        ScramSecret secret = ScramSecrets.fromPassword("s3cret");
         byte[] clientKey = login(new ScramClientExchange("s3cret"), new ScramServerExchange("alice", secret));
         // Same password, other salt: the keys differ, as after the password was set again.
-        ScramSecret other = ScramSecret.fromPassword("s3cret");
+        ScramSecret other = ScramSecrets.fromPassword("s3cret");
         ScramClientExchange pooler = ScramClientExchange.withKeys(clientKey, secret.serverKey());
         assertThrows(AuthFailure.class, () -> login(pooler, new ScramServerExchange("alice", other)));
     }
@@ -117,7 +118,7 @@ class ScramRoundTripTest {
         // Bounded fuzzing: every single-byte change, cut or extension of real messages must end
         // in AuthFailure or success, never in an unchecked exception.
         Random random = new Random(5802);
-        ScramSecret secret = ScramSecret.fromPassword("pw", new byte[] {9}, 1);
+        ScramSecret secret = ScramSecrets.fromPassword("pw", new byte[] {9}, 1);
         ScramClientExchange honest = new ScramClientExchange("pw");
         byte[] clientFirst = honest.clientFirstMessage();
         ScramServerExchange honestServer = new ScramServerExchange("alice", secret);

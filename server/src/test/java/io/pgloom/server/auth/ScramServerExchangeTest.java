@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgloom.config.ScramSecret;
 import java.util.Base64;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -16,7 +17,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 class ScramServerExchangeTest {
     /** Cheap secret for the many exchanges below: one iteration. */
-    private static final ScramSecret SECRET = ScramSecret.fromPassword("pw", new byte[] {7}, 1);
+    private static final ScramSecret SECRET = ScramSecrets.fromPassword("pw", new byte[] {7}, 1);
     private static final String SERVER_NONCE = "SERVERNONCE";
 
     private static ScramServerExchange exchange() {
