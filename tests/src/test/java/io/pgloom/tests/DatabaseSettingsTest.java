@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgloom.server.protocol.MessageBuilder;
-import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -16,7 +14,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -120,17 +117,14 @@ class DatabaseSettingsTest {
 
     @Test
     void unreachableServerIsRetriedAndUsedOnceItIsBack() throws Exception {
-        int port;
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = probe.getLocalPort();
-        }
+        int port = TcpForwarder.freePort();
         String db = "late = host=127.0.0.1 port=" + port + " dbname=app\n";
         try (Pgloom p = Pgloom.start("transaction", "query_wait_timeout = 2\nserver_login_retry = 1\n", db);
                 Connection other = p.connect()) {
             SQLException e = assertThrows(SQLException.class, () -> p.connect("late", "alice", "alice-secret"));
             assertTrue(e.getMessage().contains("query_wait_timeout"), "a client waits for the server, then gets: " + e.getMessage());
             assertEquals("1", one(other, "SELECT 1"), "other pools are unaffected");
-            try (Forwarder f = new Forwarder(port, TestPostgres.shared().port())) {
+            try (TcpForwarder f = new TcpForwarder(port, TestPostgres.shared().port())) {
                 String got = null;
                 for (int i = 0; i < 30 && got == null; i++) {
                     try (Connection c = p.connect("late", "alice", "alice-secret")) {
@@ -190,49 +184,6 @@ class DatabaseSettingsTest {
             assertEquals(3 << 16, java.nio.ByteBuffer.wrap(v.body()).getInt(), "3.0 is the newest pgloom speaks, sent as PostgreSQL does");
             List<RawClient.Message> rest = c.readUntil('R');
             assertEquals('R', rest.getLast().type(), "then authentication goes on");
-        }
-    }
-
-    /** A plain TCP forwarder: the server "comes back" when it starts. */
-    private static final class Forwarder implements AutoCloseable {
-        final ServerSocket socket;
-        final AtomicInteger accepted = new AtomicInteger();
-
-        Forwarder(int port, int target) throws IOException {
-            socket = new ServerSocket(port, 50, InetAddress.getLoopbackAddress());
-            Thread.ofVirtual().start(() -> {
-                while (!socket.isClosed()) {
-                    try {
-                        Socket a = socket.accept();
-                        Socket b = new Socket(InetAddress.getLoopbackAddress(), target);
-                        accepted.incrementAndGet();
-                        Thread.ofVirtual().start(() -> pipe(a, b));
-                        Thread.ofVirtual().start(() -> pipe(b, a));
-                    } catch (IOException e) {
-                        return;
-                    }
-                }
-            });
-        }
-
-        private static void pipe(Socket from, Socket to) {
-            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-                in.transferTo(out);
-            } catch (IOException ignored) {
-                // one side closed
-            } finally {
-                try {
-                    from.close();
-                    to.close();
-                } catch (IOException ignored) {
-                    // closing
-                }
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            socket.close();
         }
     }
 }

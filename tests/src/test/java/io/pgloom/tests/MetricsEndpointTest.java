@@ -2,6 +2,7 @@ package io.pgloom.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -249,6 +250,75 @@ class MetricsEndpointTest {
             // /health is about the process, not the backends.
             assertEquals(200, get(metricsPort(p), "/health", null).statusCode());
         }
+    }
+
+    @Test
+    void readyIs503WhilePausedAndBackAfterResume() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "metrics_listen_port = 0\nadmin_users = postgres\n");
+                RawClient admin = new RawClient(p.port()).login("postgres", "postgres", "pgbouncer")) {
+            int port = metricsPort(p);
+            assertEquals(200, get(port, "/ready", null).statusCode());
+            // PAUSE returns once the database's servers are closed, so /ready must already say so.
+            consoleCommand(admin, "PAUSE app");
+            HttpResponse<String> r = get(port, "/ready", null);
+            assertEquals(503, r.statusCode(), r.body());
+            Map<String, Object> json = MiniJson.object(r.body());
+            assertEquals(true, json.get("paused"));
+            assertEquals(true, json.get("accepting_clients"), "a paused pgloom still takes clients; they wait");
+            assertEquals(List.of("database app is paused"), json.get("messages"));
+            consoleCommand(admin, "RESUME app");
+            assertEquals(200, get(port, "/ready", null).statusCode());
+
+            consoleCommand(admin, "PAUSE");
+            r = get(port, "/ready", null);
+            assertEquals(503, r.statusCode(), r.body());
+            assertTrue(((List<?>) MiniJson.object(r.body()).get("messages")).contains("pgloom is paused"), r.body());
+            consoleCommand(admin, "RESUME");
+            r = get(port, "/ready", null);
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals(false, MiniJson.object(r.body()).get("paused"));
+        }
+    }
+
+    @Test
+    void readyIs503WhenTheBackendGoesAwayAnd200WhenItIsBack() throws Exception {
+        int port = TcpForwarder.freePort();
+        String db = "flaky = host=127.0.0.1 port=" + port + " dbname=app\n";
+        try (Pgloom p = Pgloom.start("transaction", "metrics_listen_port = 0\nserver_login_retry = 1\n", db)) {
+            int metrics = metricsPort(p);
+            try (TcpForwarder backend = new TcpForwarder(port, TestPostgres.shared().port());
+                    Connection c = p.connect("flaky", "alice", "alice-secret");
+                    Statement st = c.createStatement()) {
+                st.execute("SELECT 1"); // a live server connection is the evidence
+                HttpResponse<String> r = get(metrics, "/ready", null);
+                assertEquals(200, r.statusCode(), r.body());
+                assertTrue(r.body().contains("\"evidence\":\"server connection\""), r.body());
+            }
+            // The backend is gone and its connections are cut: the server closes, the TCP probe fails.
+            HttpResponse<String> r = awaitReady(metrics, 503);
+            assertTrue(((List<?>) MiniJson.object(r.body()).get("messages")).stream()
+                    .anyMatch(m -> m.toString().startsWith("no backend reachable for database flaky: 127.0.0.1:" + port)), r.body());
+            try (TcpForwarder back = new TcpForwarder(port, TestPostgres.shared().port())) {
+                awaitReady(metrics, 200);
+            }
+        }
+    }
+
+    /** Polls /ready (its TCP probe is cached for a few seconds) until it answers {@code status}. */
+    private static HttpResponse<String> awaitReady(int port, int status) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        HttpResponse<String> r = get(port, "/ready", null);
+        while (r.statusCode() != status && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            r = get(port, "/ready", null);
+        }
+        assertEquals(status, r.statusCode(), r.body());
+        return r;
+    }
+
+    private static void consoleCommand(RawClient admin, String command) throws IOException {
+        ConsoleResult result = ConsoleResult.of(admin.simpleQuery(command));
+        assertNull(result.error(), () -> command + " failed: " + result.error().error());
     }
 
     @Test
