@@ -175,7 +175,9 @@ public final class ConfigLoader {
         // Every value was checked as it was read, so this cannot fail.
         SettingValues values = new SettingValues(explicit, where, shownFile);
         settings.forEach((name, assignment) -> {
-            if (!Settings.byName(name).orElseThrow().supported() && !values.isDefault(name)) {
+            if (SYSLOG_SETTINGS.contains(name)) {
+                warnAboutSyslog(name, assignment, values);
+            } else if (!Settings.byName(name).orElseThrow().supported() && !values.isDefault(name)) {
                 warn(assignment.line(), assignment.location(),
                         "setting '" + name + "' is not supported by pgloom yet; ignored");
             }
@@ -184,6 +186,26 @@ public final class ConfigLoader {
                 .map(Map.Entry::getValue).toList();
         return new PgloomConfig(iniFile, values, List.copyOf(databases.values()), users, inFileOrder,
                 List.copyOf(peers.values()), base);
+    }
+
+    private static final java.util.Set<String> SYSLOG_SETTINGS = java.util.Set.of("syslog", "syslog_facility", "syslog_ident");
+
+    /**
+     * syslog is the one logging target pgloom cannot offer: the JDK has no Unix datagram socket to
+     * write to /dev/log with. Say so in words a PgBouncer user acts on, rather than the generic
+     * "not supported yet", and flag syslog_facility/syslog_ident, which then change nothing.
+     */
+    private void warnAboutSyslog(String name, Assignment assignment, SettingValues values) {
+        if (name.equals("syslog")) {
+            if (values.bool("syslog")) {
+                warn(assignment.line(), assignment.location(), "syslog = 1 is not supported; pgloom logs to stderr and"
+                        + " logfile; to reach syslog, let the service manager pass stderr on (systemd's journal does)"
+                        + " or pipe it through logger(1)");
+            }
+        } else if (!values.isDefault(name)) {
+            warn(assignment.line(), assignment.location(), name + " has no effect: pgloom does not log to syslog"
+                    + (values.bool("syslog") ? " (syslog = 1 is not supported)" : " (syslog = 0)"));
+        }
     }
 
     private void warn(Location location, String message) {

@@ -36,6 +36,7 @@ public final class Settings {
             "server_connect_timeout", "server_login_retry", "query_timeout", "query_wait_timeout",
             "client_idle_timeout", "client_login_timeout", "idle_transaction_timeout",
             "ignore_startup_parameters", "pidfile", "logfile", "verbose",
+            "log_connections", "log_disconnections", "log_pooler_errors", "log_stats",
             "max_packet_size", "listen_backlog", "tcp_keepalive", "conffile", "job_name",
             "max_prepared_statements", "admin_users", "stats_users", "stats_period",
             "metrics_listen_addr", "metrics_listen_port");

@@ -253,6 +253,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void syslogIsWarnedAboutInItsOwnWordsAndSoAreItsFacilityAndIdent() throws Exception {
+        PgloomConfig config = load("[pgbouncer]\nsyslog = 1\nsyslog_facility = local0\nsyslog_ident = pgbouncer\n");
+        assertEquals(2, config.warnings().size(), config.warnings().toString());
+        assertTrue(config.warnings().get(0).toString().startsWith("pgbouncer.ini:2: syslog = 1 is not supported; pgloom"
+                + " logs to stderr and logfile"), config.warnings().toString());
+        assertEquals("pgbouncer.ini:3: syslog_facility has no effect: pgloom does not log to syslog (syslog = 1 is not"
+                + " supported)", config.warnings().get(1).toString());
+
+        PgloomConfig off = load("[pgbouncer]\nsyslog = 0\nsyslog_ident = myapp\n");
+        assertEquals(List.of(new ConfigWarning("pgbouncer.ini:3",
+                "syslog_ident has no effect: pgloom does not log to syslog (syslog = 0)")), off.warnings());
+        assertEquals(List.of(), load("[pgbouncer]\nsyslog = 0\nsyslog_facility = daemon\n").warnings());
+    }
+
+    @Test
     void warnsAboutAnUnknownSectionAndIgnoresIt() throws Exception {
         PgloomConfig config = load("[pgbouncer]\n[tuning]\nwhatever = 1\n[databases]\napp =\n");
         assertEquals(List.of(new ConfigWarning("pgbouncer.ini:2", "unknown section [tuning] ignored")), config.warnings());

@@ -69,7 +69,8 @@ class SettingsTest {
                 "client_idle_timeout", "client_login_timeout", "idle_transaction_timeout",
                 "ignore_startup_parameters", "pidfile", "logfile", "verbose", "max_packet_size",
                 "listen_backlog", "tcp_keepalive", "conffile", "job_name", "max_prepared_statements",
-                "admin_users", "stats_users", "stats_period"), supported);
+                "admin_users", "stats_users", "stats_period", "log_connections", "log_disconnections",
+                "log_pooler_errors", "log_stats"), supported);
         assertFalse(Settings.byName("track_extra_parameters").orElseThrow().supported());
         assertFalse(Settings.byName("application_name_add_host").orElseThrow().supported());
     }

@@ -142,8 +142,8 @@ public final class AdminConsole implements Pooler.Console {
     public void serve(ConsoleClient client) throws IOException, PgloomError {
         Right right = rightOf(pooler.settings(), client.user());
         if (right == null) {
-            log.info("{}: admin console login refused: \"{}\" is in neither admin_users nor stats_users", client, client.user());
-            throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "not allowed");
+            throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "not allowed")
+                    .withLogDetail("admin console: \"" + client.user() + "\" is in neither admin_users nor stats_users");
         }
         pooler.consoleStats().loggedIn();
         pooler.metrics().clientAccepted();
@@ -160,7 +160,9 @@ public final class AdminConsole implements Pooler.Console {
         reply.writeBytes(Backend.backendKeyData(client.cancelPid(), client.cancelSecret()));
         reply.writeBytes(Backend.readyForQuery('I'));
         client.write(reply.toByteArray());
-        log.info("{}: admin console login ok ({} rights)", client, right == Right.ADMIN ? "admin" : "stats");
+        if (pooler.settings().logConnections()) {
+            log.info("{}: admin console login ok ({} rights)", client, right == Right.ADMIN ? "admin" : "stats");
+        }
         new ConsoleSession(this, client, right).run();
     }
 
@@ -203,7 +205,6 @@ public final class AdminConsole implements Pooler.Console {
             throw syntaxError(query);
         }
         if (!right.allows(c.right())) {
-            log.info("admin console: {} refused: admin access needed", name);
             throw new ConsoleError(SqlState.PROTOCOL_VIOLATION, "admin access needed");
         }
         return c.handler().run(pooler, arg);

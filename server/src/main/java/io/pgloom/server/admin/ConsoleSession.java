@@ -15,8 +15,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One admin console client after login: reads its messages on its own thread and answers them.
@@ -29,7 +27,6 @@ import org.slf4j.LoggerFactory;
  * columns either way.
  */
 final class ConsoleSession {
-    private static final Logger log = LoggerFactory.getLogger(ConsoleSession.class);
     private static final int MAX_MESSAGE = 1 << 20;
 
     private final AdminConsole console;
@@ -152,8 +149,9 @@ final class ConsoleSession {
     }
 
     private void error(ConsoleError e) {
-        log.info("{}: admin console error: {}", client, e.getMessage());
-        out.writeBytes(ErrorResponse.error(e.sqlState, e.getMessage()).encode());
+        ErrorResponse error = ErrorResponse.error(e.sqlState, e.getMessage());
+        client.poolerError(error);
+        out.writeBytes(error.encode());
     }
 
     private void parse(byte[] b) {

@@ -224,21 +224,6 @@ final class ShowCommands {
         }
     }
 
-    /** Totals and their older base per database, PgBouncer's pools added up by database. */
-    private record DatabaseStats(Totals current, Totals older) {
-    }
-
-    private static Map<String, DatabaseStats> byDatabase(Pooler pooler, Pooler.StatsBase base) {
-        Map<String, DatabaseStats> m = new TreeMap<>();
-        PoolStats console = pooler.consoleStats();
-        m.put(CONSOLE, new DatabaseStats(console.totals(), base.of(console)));
-        for (PoolView p : pooler.poolViews()) {
-            DatabaseStats add = new DatabaseStats(p.stats().totals(), base.of(p.stats()));
-            m.merge(p.database(), add, (a, b) -> new DatabaseStats(a.current().plus(b.current()), a.older().plus(b.older())));
-        }
-        return m;
-    }
-
     /** The twelve figures of a STATS row, in PgBouncer 1.25's order, with the column name stems. */
     private static final String[] STEMS = {"server_assignment_count", "xact_count", "query_count", "received", "sent",
         "xact_time", "query_time", "wait_time", "client_parse_count", "server_parse_count", "bind_count", "client_login_count"};
@@ -267,7 +252,7 @@ final class ShowCommands {
         }
         Result r = Result.rows(cols.toArray(String[]::new));
         Pooler.StatsBase base = pooler.statsBase();
-        for (Map.Entry<String, DatabaseStats> e : byDatabase(pooler, base).entrySet()) {
+        for (Map.Entry<String, Pooler.DatabaseStats> e : pooler.statsByDatabase(base).entrySet()) {
             List<Object> row = new ArrayList<>();
             row.add(e.getKey());
             Totals t = e.getValue().current();
@@ -275,7 +260,7 @@ final class ShowCommands {
                 FIGURES.forEach(f -> row.add(f.apply(t)));
             }
             if (averages) {
-                Totals avg = t.averagesSince(e.getValue().older(), base.micros());
+                Totals avg = e.getValue().averages(base.micros());
                 FIGURES.forEach(f -> row.add(f.apply(avg)));
             }
             r.row(row.toArray());
@@ -307,7 +292,7 @@ final class ShowCommands {
         Totals total = Totals.ZERO;
         Totals older = Totals.ZERO;
         Pooler.StatsBase base = pooler.statsBase();
-        for (DatabaseStats d : byDatabase(pooler, base).values()) {
+        for (Pooler.DatabaseStats d : pooler.statsByDatabase(base).values()) {
             total = total.plus(d.current());
             older = older.plus(d.older());
         }

@@ -19,8 +19,6 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Optional;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Authenticates one client against auth_file, by auth_type, on the client's thread.
@@ -37,7 +35,6 @@ import org.slf4j.LoggerFactory;
  * for good in the idle read.
  */
 final class ClientAuthenticator {
-    private static final Logger log = LoggerFactory.getLogger(ClientAuthenticator.class);
     private static final SecureRandom RANDOM = io.pgloom.server.auth.Entropy.newGenerator();
     /** Largest password, SASLInitialResponse or SASLResponse message accepted. */
     static final int MAX_AUTH_MESSAGE = 8192;
@@ -83,8 +80,7 @@ final class ClientAuthenticator {
         switch (type) {
             case TRUST -> {
                 if (secret.isEmpty() && pooler.hasAuthFile()) {
-                    log.info("trust login refused for unknown user \"{}\"", user);
-                    throw failed();
+                    throw failed("unknown user, auth_type trust");
                 }
             }
             case ANY -> {
@@ -127,12 +123,12 @@ final class ClientAuthenticator {
         switch (answered) {
             case CLEARTEXT -> {
                 if (secret.isEmpty() || !matchesPlain(secret.get(), cstring(body))) {
-                    throw failed();
+                    throw failed(secret.isEmpty() ? "unknown user, auth_type plain" : "wrong password, auth_type plain");
                 }
             }
             case MD5 -> {
                 if (secret.isEmpty() || !Md5Password.verify(secret.get().secret(), user, md5Salt, cstring(body))) {
-                    throw failed();
+                    throw failed(secret.isEmpty() ? "unknown user, md5" : "wrong password, md5");
                 }
             }
             case SASL_INITIAL -> saslInitial(body);
@@ -147,8 +143,10 @@ final class ClientAuthenticator {
         return result;
     }
 
-    private PgloomError failed() {
-        return PgloomError.fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
+    /** The refusal the client sees, the same whatever went wrong; {@code why} goes to the log only. */
+    private PgloomError failed(String why) {
+        return PgloomError.fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"")
+                .withLogDetail(why);
     }
 
     private static String cstring(byte[] b) {
@@ -209,7 +207,7 @@ final class ClientAuthenticator {
         try {
             byte[] serverFinal = exchange.clientFinal(clientFinal);
             if (stored == null) {
-                throw failed();
+                throw failed(scramUnknown());
             }
             out.write(Backend.authenticationSaslFinal(serverFinal));
             result = new Result(exchange.clientKey(), stored.serverKey());
@@ -219,7 +217,11 @@ final class ClientAuthenticator {
     }
 
     private PgloomError scramFailed(AuthFailure e) {
-        log.info("SCRAM login failed for user \"{}\": {}", user, e.getMessage());
-        return failed();
+        return failed(stored == null ? scramUnknown() : "SCRAM: " + e.getMessage());
+    }
+
+    /** Why a mock SCRAM exchange was run: no such user, or a secret SCRAM cannot check. */
+    private String scramUnknown() {
+        return secret.isEmpty() ? "unknown user, SCRAM" : "SCRAM cannot check the md5 hash auth_file holds for this user";
     }
 }

@@ -77,6 +77,12 @@ public final class ClientSession implements Runnable {
     private boolean inBatch;
     private char transactionStatus = 'I';
     private volatile boolean closing;
+    /** Why this client goes, for its one disconnect line; the first reason noted wins. */
+    private volatile String closeReason;
+    /** Set once the startup packet is read: before it, user and database are unknown. */
+    private boolean startupSeen;
+    /** The client asked for TLS and was told no: the likely reason if it hangs up before its startup packet. */
+    private boolean tlsRefused;
     /** Set once the login reply went out (client thread only): errors after it are not refusals. */
     private boolean loggedIn;
     private volatile long lastActivityNanos = System.nanoTime();
@@ -101,11 +107,15 @@ public final class ClientSession implements Runnable {
         return Map.copyOf(m);
     }
 
+    /**
+     * The client as every log line about it names it: {@code C-<id> user@database from address:port},
+     * with {@code (no startup packet yet)} in place of user@database before they are known.
+     */
     @Override
     public String toString() {
         // The peer is formatted only when needed: no string per idle client. A closed socket still
         // knows the address it was connected to.
-        return "C-" + Integer.toHexString(cancelPid) + " " + user + "@" + databaseName
+        return ptr() + " " + (startupSeen ? user + "@" + databaseName : "(no startup packet yet)")
                 + " from " + socket.getInetAddress().getHostAddress() + ":" + socket.getPort();
     }
 
@@ -123,21 +133,23 @@ public final class ClientSession implements Runnable {
             }
             relay();
         } catch (PgloomError e) {
-            refuseOrClose(e.response());
+            refuseOrClose(e.response(), e.logReason());
         } catch (ProtocolException e) {
-            refuseOrClose(new ErrorResponse("FATAL", e.sqlState(), e.getMessage(), null));
+            refuseOrClose(new ErrorResponse("FATAL", e.sqlState(), e.getMessage(), null), null);
         } catch (PgloomErrorIo e) {
-            refuseOrClose(e.response);
+            refuseOrClose(e.response, null);
         } catch (SocketTimeoutException e) {
-            refuseOrClose(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout"));
+            refuseOrClose(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout"), null);
         } catch (EOFException e) {
-            log.debug("{}: client closed the connection", this);
+            noteCloseReason(startupSeen ? "client closed the connection"
+                    : tlsRefused ? "client closed the connection after pgloom refused TLS (pgloom has no TLS yet)"
+                    : "client closed the connection before its startup packet");
         } catch (SocketException e) {
-            log.debug("{}: client connection lost: {}", this, e.getMessage());
+            noteCloseReason(stopped() ? "pgloom is shutting down" : "client connection lost: " + e.getMessage());
         } catch (IOException e) {
-            log.info("{}: client connection failed: {}", this, e.toString());
+            noteCloseReason(stopped() ? "pgloom is shutting down" : "client connection failed: " + e);
         } catch (InterruptedException e) {
-            refuse(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
+            refuse(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"), null);
         } finally {
             disconnect();
         }
@@ -155,6 +167,7 @@ public final class ClientSession implements Runnable {
             switch (request) {
                 case StartupRequest.SslRequest ssl -> {
                     // No TLS yet: 'N' tells the client to go on in plain text (or give up if it requires TLS).
+                    tlsRefused = true;
                     out.write(SSL_REFUSED);
                     out.flush();
                 }
@@ -163,6 +176,7 @@ public final class ClientSession implements Runnable {
                     out.flush();
                 }
                 case StartupRequest.Cancel cancel -> {
+                    noteCloseReason("cancel request handled");
                     pooler.cancel(cancel.processId(), cancel.secretKey());
                     return false;
                 }
@@ -176,6 +190,7 @@ public final class ClientSession implements Runnable {
         }
         user = startup.user();
         databaseName = startup.database();
+        startupSeen = true;
         if (startup.minorVersion() > 0 || !startup.protocolOptions().isEmpty()) {
             // We speak 3.0 only; tell a newer client so it can go on with 3.0.
             out.write(Backend.negotiateProtocolVersion(0, startup.protocolOptions()));
@@ -203,6 +218,7 @@ public final class ClientSession implements Runnable {
         if (console) {
             socket.setSoTimeout(0);
             pooler.serveConsole(new ConsoleClient(this, reader));
+            noteCloseReason("client close request");
             return false;
         }
         pool = pooler.pool(db, user);
@@ -262,7 +278,9 @@ public final class ClientSession implements Runnable {
         pool.stats.clientLogins.increment();
         loggedIn = true;
         pooler.metrics().clientAccepted();
-        log.info("{}: login ok ({} mode)", this, poolMode.configName());
+        if (settings.logConnections()) {
+            log.info("{}: login ok ({} mode)", this, poolMode.configName());
+        }
         return true;
     }
 
@@ -301,6 +319,7 @@ public final class ClientSession implements Runnable {
                 if (r.available() > 0) {
                     throw new ProtocolException("unexpected end of stream within a message");
                 }
+                noteCloseReason("client closed the connection");
                 return;
             }
             byte[] buf = r.buffer();
@@ -323,6 +342,7 @@ public final class ClientSession implements Runnable {
                     case 'P', 'B', 'D', 'E', 'C', 'H', 'd', 'c', 'f' -> counts = false;
                     case 'X' -> {
                         flush(target, buf, spanStart, at);
+                        noteCloseReason("client close request");
                         return;
                     }
                     default -> throw new ProtocolException("unsupported pkt type: " + (int) type
@@ -663,12 +683,15 @@ public final class ClientSession implements Runnable {
         }
         // Autocommit requests in transaction/statement mode: fail them, keep the client; its next
         // transaction gets a fresh server.
-        log.warn("{}: {}; {} request(s) failed, client kept", this, reason, lostRequests);
+        ErrorResponse lost = ErrorResponse.error(SqlState.CONNECTION_FAILURE,
+                "server closed the connection unexpectedly: " + reason + "; the request was not completed");
+        if (lostRequests > 0) {
+            poolerError(lost, lostRequests + " request(s) failed, client kept");
+        }
         writeLock.lock();
         try {
             for (int i = 0; i < lostRequests; i++) {
-                out.write(ErrorResponse.error(SqlState.CONNECTION_FAILURE,
-                        "server closed the connection unexpectedly: " + reason + "; the request was not completed").encode());
+                out.write(lost.encode());
                 out.write(Backend.readyForQuery('I'));
             }
             out.flush();
@@ -795,7 +818,7 @@ public final class ClientSession implements Runnable {
         if (closing) {
             return;
         }
-        refuse(error);
+        refuse(error, null);
         closing = true;
         try {
             socket.close();
@@ -805,18 +828,20 @@ public final class ClientSession implements Runnable {
     }
 
     /** Sends a FATAL error; before login ok it also counts as a refused client, by reason. */
-    private void refuseOrClose(ErrorResponse error) {
+    private void refuseOrClose(ErrorResponse error, String logReason) {
         if (!loggedIn && !closing) {
             pooler.metrics().clientRefused(PoolerMetrics.ClientRefusal.of(error));
         }
-        refuse(error);
+        refuse(error, logReason);
     }
 
-    private void refuse(ErrorResponse error) {
+    /** Sends a FATAL error, which is then why this client goes; {@code logReason} null: its message. */
+    private void refuse(ErrorResponse error, String logReason) {
         if (closing) {
             return;
         }
-        log.info("{}: closing because: {} ({})", this, error.message(), error.sqlState());
+        noteCloseReason(logReason != null ? logReason : error.message());
+        poolerError(error, null);
         writeLock.lock();
         try {
             socket.setSoTimeout(1000);
@@ -826,6 +851,28 @@ public final class ClientSession implements Runnable {
             log.debug("{}: could not send the error: {}", this, e.getMessage());
         } finally {
             writeLock.unlock();
+        }
+    }
+
+    /** True when this thread's read failed because pgloom is stopping: its listener's scope interrupts it. */
+    private boolean stopped() {
+        return Thread.currentThread().isInterrupted() || pooler.isShuttingDown();
+    }
+
+    /** Notes why this client goes, unless a reason was noted first (the first cause is the real one). */
+    private void noteCloseReason(String reason) {
+        if (closeReason == null) {
+            closeReason = reason;
+        }
+    }
+
+    /**
+     * Logs an error pgloom itself sends this client (not one PostgreSQL sent), if log_pooler_errors
+     * is on; {@code context}, if not null, says what it meant for the client.
+     */
+    void poolerError(ErrorResponse error, String context) {
+        if (pooler.settings().logPoolerErrors()) {
+            log.warn("{}: pooler error: {}{}", this, error, context == null ? "" : "; " + context);
         }
     }
 
@@ -858,7 +905,19 @@ public final class ClientSession implements Runnable {
         } catch (IOException ignored) {
             // nothing more to do
         }
+        if (pooler.settings().logDisconnections()) {
+            // Before clientGone: once SHOW CLIENTS no longer lists this client, its line is written.
+            String reason = closeReason;
+            log.info("{}: closing because: {} (age={})", this, reason == null ? "session ended" : reason,
+                    age(System.currentTimeMillis() - connectMillis));
+        }
         pooler.clientGone(this);
+    }
+
+    /** A connection's age for the log: seconds with milliseconds, as {@code 12.345s}. */
+    static String age(long millis) {
+        long ms = Math.max(0, millis);
+        return ms / 1000 + "." + String.format(Locale.ROOT, "%03d", ms % 1000) + "s";
     }
 
     private static int millis(java.time.Duration d) {

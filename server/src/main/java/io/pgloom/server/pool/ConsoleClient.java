@@ -46,6 +46,11 @@ public final class ConsoleClient {
         session.touch();
     }
 
+    /** Logs an error the console sends this client, as log_pooler_errors asks. */
+    public void poolerError(io.pgloom.server.protocol.ErrorResponse error) {
+        session.poolerError(error, null);
+    }
+
     ClientSession session() {
         return session;
     }

@@ -271,7 +271,6 @@ public final class Pool {
                 lock.unlock();
             }
             String reason = "server_check_query failed: " + (failure != null ? failure : "the connection closed");
-            log.warn("{}: closing {} because {}", key, s, reason);
             s.close(reason);
             if (next == null) {
                 return openConnection(client);
@@ -382,7 +381,9 @@ public final class Pool {
             lock.unlock();
         }
         stats.serverOpened();
-        log.debug("{}: new server connection {}", key, s);
+        if (settings.logConnections()) {
+            log.info("{} {}: new server connection", s, key);
+        }
         s.startReader();
         return s;
     }
@@ -436,13 +437,11 @@ public final class Pool {
             return;
         }
         if (s.closeNeeded) {
-            log.info("{} {}: closing on release, as RECONNECT or RELOAD asked", key, s);
-            s.close("RECONNECT");
+            s.close("RECONNECT or RELOAD asked for it, closed on release");
             return;
         }
         if (pooler.isPaused(key.database())) {
             // PAUSE disconnects each server as it is released (PgBouncer's pause mode).
-            log.info("{} {}: closing on release: database paused", key, s);
             s.close("database paused");
             return;
         }

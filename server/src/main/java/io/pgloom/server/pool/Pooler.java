@@ -448,21 +448,72 @@ public final class Pooler implements AutoCloseable {
         }
     }
 
+    /** One database's figures: its pools' totals now, and their totals at the base of the averages. */
+    public record DatabaseStats(PoolStats.Totals current, PoolStats.Totals older) {
+        DatabaseStats plus(DatabaseStats o) {
+            return new DatabaseStats(current.plus(o.current), older.plus(o.older));
+        }
+
+        /** PgBouncer's averages over the {@code micros} since the base (SHOW STATS_AVERAGES, log_stats). */
+        public PoolStats.Totals averages(long micros) {
+            return current.averagesSince(older, micros);
+        }
+    }
+
+    /**
+     * The statistics per database, sorted by name, PgBouncer's pools added up by database; the
+     * admin console's own counters are the row of {@link #CONSOLE_DATABASE}. SHOW STATS and its
+     * kin and the log_stats lines all read this.
+     */
+    public java.util.SortedMap<String, DatabaseStats> statsByDatabase(StatsBase base) {
+        java.util.SortedMap<String, DatabaseStats> m = new java.util.TreeMap<>();
+        m.put(CONSOLE_DATABASE, new DatabaseStats(consoleStats.totals(), base.of(consoleStats)));
+        for (Pool p : pools.values()) {
+            m.merge(p.key().database(), new DatabaseStats(p.stats.totals(), base.of(p.stats)), DatabaseStats::plus);
+        }
+        return m;
+    }
+
     /**
      * Every stats_period seconds, as PgBouncer's refresh_stats: each pool's latest totals become
-     * the newer snapshot and the previous newer one the older, the base of the averages. The period
-     * is read each round, so a reload changes it from the next round on.
+     * the newer snapshot and the previous newer one the older, the base of the averages; then, with
+     * log_stats, one line per database. The loop wakes every second and reads stats_period and
+     * log_stats each time, so a reload or SET takes effect within a second, not after the old
+     * period has run out.
      */
     private void statsLoop() {
+        long lastTick = System.nanoTime();
         while (!serverScope.isClosed()) {
-            int period = Math.max(1, config.settings().integer("stats_period"));
-            try {
-                Thread.sleep(period * 1000L);
-            } catch (InterruptedException e) {
-                return;
+            long periodNanos = Math.max(1, config.settings().integer("stats_period")) * 1_000_000_000L;
+            long left = periodNanos - (System.nanoTime() - lastTick);
+            if (left > 0) {
+                try {
+                    Thread.sleep(Math.min(1000, Math.max(1, left / 1_000_000)));
+                } catch (InterruptedException e) {
+                    return;
+                }
+                continue;
             }
+            lastTick = System.nanoTime();
             rotateStats();
+            if (config.settings().bool("log_stats")) {
+                logStats();
+            }
         }
+    }
+
+    /** log_stats: each database's averages over the last stats_period, as SHOW STATS_AVERAGES has them now. */
+    private void logStats() {
+        StatsBase base = statsBase();
+        statsByDatabase(base).forEach((database, d) -> {
+            if (database.equals(CONSOLE_DATABASE)) {
+                return; // the console's own traffic is not what an operator watches the log for
+            }
+            PoolStats.Totals a = d.averages(base.micros());
+            log.info("stats for database {}: {} xacts/s, {} queries/s, in {} B/s, out {} B/s, xact {} us, query {} us,"
+                    + " wait {} us", database, a.transactions(), a.queries(), a.bytesReceived(), a.bytesSent(),
+                    a.transactionMicros(), a.queryMicros(), a.waitMicros());
+        });
     }
 
     void rotateStats() {

@@ -41,7 +41,10 @@ public record PoolerSettings(
         int maxPreparedStatements,
         boolean tcpKeepalive,
         Set<String> adminUsers,
-        Set<String> statsUsers) {
+        Set<String> statsUsers,
+        boolean logConnections,
+        boolean logDisconnections,
+        boolean logPoolerErrors) {
 
     /** PgBouncer's spelling for "send an empty query" in server_check_query. */
     static final String EMPTY_QUERY = "<empty>";
@@ -103,6 +106,9 @@ public record PoolerSettings(
                 v.integer("max_prepared_statements"),
                 v.bool("tcp_keepalive"),
                 Set.copyOf(v.list("admin_users")),
-                Set.copyOf(v.list("stats_users")));
+                Set.copyOf(v.list("stats_users")),
+                v.bool("log_connections"),
+                v.bool("log_disconnections"),
+                v.bool("log_pooler_errors"));
     }
 }

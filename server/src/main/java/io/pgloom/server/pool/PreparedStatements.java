@@ -291,7 +291,11 @@ final class PreparedStatements {
         compose(CLOSE_NO_STATEMENT, 0, CLOSE_NO_STATEMENT.length);
         add(s, ResponseQueue.ANSWER_ERROR, error.encode());
         compose(DESCRIBE_NO_STATEMENT, 0, DESCRIBE_NO_STATEMENT.length);
-        log.debug("{}: {}", owner, error);
+        if (owner instanceof ClientSession client) {
+            client.poolerError(error, null);
+        } else {
+            log.debug("{}: {}", owner, error);
+        }
         return frame;
     }
 

@@ -403,10 +403,13 @@ public final class ServerConnection {
             if (c != null) {
                 c.serverLost(this, reason);
             }
-            if (!wasClosed) {
-                log.info("S-{} {}: {} ({}:{})", id, pool.key(), reason, host, port);
+            String why = wasClosed ? closeReasonOr(reason) : reason;
+            if (pool.settings().logDisconnections()) {
+                // One line per server connection, whoever ended it, as for clients.
+                log.info("{} {}: closing because: {} (age={})", this, pool.key(), why,
+                        ClientSession.age(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - createdNanos)));
             }
-            pool.metrics().serverClosed(pool.key(), closeReasonOr(reason));
+            pool.metrics().serverClosed(pool.key(), why);
             pool.discard(this);
         }
     }
