@@ -23,6 +23,8 @@ PGBOUNCER_PORT=${PGBOUNCER_PORT:-27432}
 OUT_DIR=${OUT_DIR:-$here/out}
 PERF_STAT=${PERF_STAT:-0}         # 1: count the pooler's syscalls and context switches per transaction (perf stat)
 # PGLOOM_JAVA_OPTS is passed through to the pgloom launcher (JFR, NMT, heap flags...).
+PGLOOM_INI_EXTRA=${PGLOOM_INI_EXTRA:-}  # lines appended to pgloom.ini only (e.g. metrics_listen_port = ...)
+AFTER_START=${AFTER_START:-}      # a command run once the poolers listen, instead of the scenarios and the idle test
 
 declare -A SCENARIO_OPTS=(
   [a]="-S -c 10 -j 2"
@@ -221,6 +223,7 @@ EOF
 echo '"bench" "bench"' >"$run_dir/userlist.txt"
 chmod 644 "$run_dir/userlist.txt"
 write_ini "$PGLOOM_PORT" "$run_dir/pgloom.ini"
+[ -z "$PGLOOM_INI_EXTRA" ] || printf '%s\n' "$PGLOOM_INI_EXTRA" >>"$run_dir/pgloom.ini"
 write_ini "$PGBOUNCER_PORT" "$run_dir/pgbouncer.ini"
 diff "$run_dir/pgloom.ini" "$run_dir/pgbouncer.ini" >"$run_dir/ini.diff" || true
 
@@ -275,6 +278,20 @@ stop_pooler() { # name
 
 if [[ " $TARGETS " == *" pgloom "* ]]; then start_pgloom; fi
 if [[ " $TARGETS " == *" pgbouncer "* ]]; then start_pgbouncer; fi
+
+# ------------------------------------------------------------------ or a caller's own load
+
+if [ -n "$AFTER_START" ]; then
+  say "running AFTER_START: $AFTER_START"
+  export PG_PORT PGLOOM_PORT PGBOUNCER_PORT RUN_DIR=$run_dir
+  bash -c "$AFTER_START" &
+  hook_pid=$!
+  remember "$hook_pid" after-start
+  hook_rc=0
+  wait "$hook_pid" || hook_rc=$?
+  forget "$hook_pid"
+  exit "$hook_rc"
+fi
 
 # ------------------------------------------------------------------ pgbench, interleaved
 
