@@ -61,6 +61,16 @@ public final class PoolerMetrics {
             .help("Server connections closed, by reason")
             .labelNames("database", "user", "reason").withoutExemplars().register(registry);
 
+    /**
+     * Every refusal reason starts at 0: a series that appears only with its first event hides that
+     * event from rate() and increase(), so a dashboard would miss the first burst of refusals.
+     */
+    public PoolerMetrics() {
+        for (ClientRefusal reason : ClientRefusal.values()) {
+            clientsRefused.labelValues(reason.label);
+        }
+    }
+
     /** The registry these metrics live in; the metrics listener adds the scrape-time ones beside them. */
     public PrometheusRegistry registry() {
         return registry;
@@ -71,7 +81,13 @@ public final class PoolerMetrics {
                       CounterDataPoint opened) {
     }
 
+    /** The pool's series; its close and connect-failure reasons start at 0, as refusals do. */
     PoolSeries forPool(PoolKey key) {
+        for (String reason : ServerCloseReason.ALL) {
+            serversClosed.labelValues(key.database(), key.user(), reason);
+        }
+        serverConnectFailures.labelValues(key.database(), key.user(), "connect");
+        serverConnectFailures.labelValues(key.database(), key.user(), "login");
         return new PoolSeries(waitSeconds.labelValues(key.database(), key.user()),
                 querySeconds.labelValues(key.database(), key.user()),
                 transactionSeconds.labelValues(key.database(), key.user()),
@@ -142,6 +158,10 @@ public final class PoolerMetrics {
      * series stay few.
      */
     static final class ServerCloseReason {
+        /** Every value {@link #of} answers. */
+        static final java.util.List<String> ALL = java.util.List.of("server_lifetime", "server_idle_timeout",
+                "check_or_reset_failed", "client_disconnected", "server_gone", "shutdown", "other");
+
         private ServerCloseReason() {
         }
 

@@ -1,11 +1,17 @@
 package io.pgloom.server.pool;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgloom.server.pool.PoolerMetrics.ClientRefusal;
 import io.pgloom.server.pool.PoolerMetrics.ServerCloseReason;
 import io.pgloom.server.protocol.ErrorResponse;
 import io.pgloom.server.protocol.SqlState;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /** Refusal and close reasons fold pgloom's error and log texts into a few fixed label values. */
@@ -44,5 +50,47 @@ class PoolerMetricsTest {
         assertEquals("shutdown", ServerCloseReason.of("pool is closing"));
         assertEquals("other", ServerCloseReason.of("released while not idle"));
         assertEquals("other", ServerCloseReason.of(null));
+    }
+
+    @Test
+    void everyReasonSeriesStartsAtZeroSoRateSeesItsFirstEvent() {
+        PoolerMetrics metrics = new PoolerMetrics();
+        metrics.forPool(new PoolKey("app", "alice"));
+        MetricSnapshots snapshots = metrics.registry().scrape();
+        Map<String, Double> refused = values(snapshots, "pgloom_client_connections_refused", "reason");
+        assertEquals(ClientRefusal.values().length, refused.size(), refused.toString());
+        for (ClientRefusal r : ClientRefusal.values()) {
+            assertEquals(0.0, refused.get(r.label), r.label);
+        }
+        Map<String, Double> closed = values(snapshots, "pgloom_server_connections_closed", "reason");
+        assertEquals(ServerCloseReason.ALL.size(), closed.size(), closed.toString());
+        ServerCloseReason.ALL.forEach(r -> assertEquals(0.0, closed.get(r), r));
+        assertEquals(Map.of("connect", 0.0, "login", 0.0), values(snapshots, "pgloom_server_connect_failures", "reason"));
+
+        metrics.clientRefused(ClientRefusal.AUTH_FAILED);
+        metrics.serverClosed(new PoolKey("app", "alice"), "server_lifetime reached");
+        MetricSnapshots after = metrics.registry().scrape();
+        assertEquals(1.0, values(after, "pgloom_client_connections_refused", "reason").get("auth_failed"));
+        assertEquals(1.0, values(after, "pgloom_server_connections_closed", "reason").get("server_lifetime"));
+    }
+
+    @Test
+    void everyCloseReasonIsOneOfTheListedOnes() {
+        for (String text : new String[] {"server_lifetime reached", "server_idle_timeout", "connect_query failed",
+            "client disconnected", "server closed", "pgloom is shutting down", "anything"}) {
+            assertTrue(ServerCloseReason.ALL.contains(ServerCloseReason.of(text)), text);
+        }
+    }
+
+    private static Map<String, Double> values(MetricSnapshots snapshots, String name, String label) {
+        Map<String, Double> out = new TreeMap<>();
+        for (MetricSnapshot m : snapshots) {
+            if (m.getMetadata().getName().equals(name) && m instanceof CounterSnapshot c) {
+                for (CounterSnapshot.CounterDataPointSnapshot p : c.getDataPoints()) {
+                    out.put(p.getLabels().get(label), p.getValue());
+                }
+            }
+        }
+        return out;
     }
 }
