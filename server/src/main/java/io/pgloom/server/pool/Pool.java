@@ -274,17 +274,24 @@ public final class Pool {
     /**
      * A waiting client was interrupted (its session is being torn down): it leaves the line, and a
      * server already granted to it goes on to the next waiter or back to idle rather than being lost.
-     * Under the lock.
+     * Called under the lock, held once; lets it go for that release, which may close the server and
+     * so free budgets other pools wait on.
      */
     private void abandon(Waiter me) {
-        if (me.granted == null) {
+        ServerConnection granted = me.granted;
+        if (granted == null) {
             boolean wasHead = waiters.peekFirst() == me;
             dequeue(me);
             if (wasHead) {
                 wakeHeadIfIdleOrRoom();
             }
-        } else {
-            release(me.granted);
+            return;
+        }
+        lock.unlock();
+        try {
+            release(granted);
+        } finally {
+            lock.lock();
         }
     }
 
