@@ -14,8 +14,9 @@ import java.util.Map;
  * operators and pgbouncer_exporter see, so the figures cannot disagree, and whatever a SHOW
  * learns (paused and disabled databases, for one) reaches them without more wiring.
  *
- * <p>Threading: any thread; each call builds fresh rows from the pooler's views (a pool's lock is
- * held only while that pool is copied, no data path lock otherwise).
+ * <p>Threading: any thread; each call builds fresh rows from the pooler's views, which take no lock
+ * the data path takes (see {@link Pooler#poolViews}): scraping never delays a client. The figures
+ * are a sample: each is current, but two of them may be a moment apart.
  */
 public final class ConsoleTables {
     private static final Map<String, AdminConsole.Handler> SHOW;

@@ -311,7 +311,7 @@ final class ShowCommands {
         PgloomConfig config = pooler.config();
         List<PoolView> pools = pooler.poolViews();
         int servers = pools.stream().mapToInt(p -> p.servers().size()).sum();
-        int clients = pooler.clientViews().size();
+        int clients = pooler.clientCounts(true).values().stream().mapToInt(Integer::intValue).sum();
         long databases = config.databases().stream().filter(d -> !d.isFallback()).count() + 1;
         TreeSet<String> users = new TreeSet<>(pooler.authFileUsers());
         users.addAll(config.users().keySet());

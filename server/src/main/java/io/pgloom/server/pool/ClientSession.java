@@ -41,6 +41,7 @@ public final class ClientSession implements Runnable {
     /** Startup parameters that follow the client to whichever server it gets (PgBouncer's varcache). */
     static final List<String> TRACKED = List.of("client_encoding", "DateStyle", "TimeZone", "IntervalStyle",
             "standard_conforming_strings", "application_name");
+    private static final int APPLICATION_NAME = TRACKED.indexOf("application_name");
     /** Lower-case name of each TRACKED parameter to its index there. */
     private static final Map<String, Integer> TRACKED_INDEX = trackedIndex();
     private static final byte[] SSL_REFUSED = {'N'};
@@ -88,6 +89,13 @@ public final class ClientSession implements Runnable {
     private volatile long lastActivityNanos = System.nanoTime();
     /** For SHOW CLIENTS' connect_time. */
     private final long connectMillis = System.currentTimeMillis();
+    /**
+     * For SHOW CLIENTS' local_addr, taken once: Socket#getLocalAddress takes the socket's state
+     * lock, which every read and write take too. Interned: a listener has few local addresses.
+     */
+    private final String localAddr;
+    /** Since when (nanoTime) this client waits in its pool's line for a server; 0 when not waiting. Written under the pool's lock. */
+    volatile long waitingSinceNanos;
 
     ClientSession(Pooler pooler, Socket socket) throws IOException {
         this.pooler = pooler;
@@ -97,6 +105,7 @@ public final class ClientSession implements Runnable {
         // sits idle keeps no more (it is parked on this buffer). One that sends more grows it, and
         // it rests at 512 between messages, so typical queries cost no allocation.
         this.reader = new FrameReader(socket.getInputStream(), 128, 512, 64 * 1024);
+        this.localAddr = socket.getLocalAddress().getHostAddress().intern();
     }
 
     private static Map<String, Integer> trackedIndex() {
@@ -763,30 +772,23 @@ public final class ClientSession implements Runnable {
         return "C-" + Integer.toHexString(cancelPid);
     }
 
-    String applicationName() {
-        String name = trackedParameters().get("application_name");
-        return name == null ? "" : name;
-    }
-
     /**
-     * This client as a SHOW CLIENTS row; {@code waitingSince} is the nanoTime it began to wait
-     * for a server, or 0. Any thread; takes this client's link lock for a moment (SHOW CLIENTS
-     * only: the pool views that SHOW POOLS and the metrics read never do).
+     * This client as a SHOW CLIENTS row, read without any lock: {@code linked} is the server whose
+     * (volatile) {@code client} field names this client, or null; whether it waits is its own
+     * volatile field. application_name is read from the tracked values without the link lock: a
+     * String reference, never torn, and a String is immutable, so the read sees an old or a new
+     * value whole.
      */
-    ConnectionView view(String database, long waitingSince, long now, long nowMillis) {
-        ServerConnection s;
-        linkLock.lock();
-        try {
-            s = server;
-        } finally {
-            linkLock.unlock();
-        }
-        String state = waitingSince != 0 ? "waiting" : s != null ? "active" : "idle";
+    ConnectionView view(String database, ServerConnection linked, long now, long nowMillis) {
+        long waitingSince = waitingSinceNanos;
+        String state = waitingSince != 0 ? "waiting" : linked != null ? "active" : "idle";
         PreparedStatements named = statements;
+        String applicationName = tracked[APPLICATION_NAME];
         return new ConnectionView("C", user, database, state, socket.getInetAddress().getHostAddress(), socket.getPort(),
-                socket.getLocalAddress().getHostAddress(), socket.getLocalPort(), connectMillis,
-                ConnectionView.epochMillis(lastActivityNanos, now, nowMillis), waitingSince != 0 ? now - waitingSince : 0,
-                false, ptr(), s == null ? "" : "S-" + s.id, 0, applicationName(), named == null ? 0 : named.size(), cancelPid);
+                localAddr, socket.getLocalPort(), connectMillis,
+                ConnectionView.epochMillis(lastActivityNanos, now, nowMillis), waitingSince != 0 ? Math.max(0, now - waitingSince) : 0,
+                false, ptr(), linked == null ? "" : "S-" + linked.id, 0, applicationName == null ? "" : applicationName,
+                named == null ? 0 : named.size(), cancelPid);
     }
 
     void touch() {

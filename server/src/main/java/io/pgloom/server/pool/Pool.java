@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -30,6 +31,13 @@ import org.slf4j.LoggerFactory;
  * <p>A connection that idled longer than server_check_delay is checked (server_check_query) by
  * the client that takes it, outside the lock. While checked it is neither idle nor handed out but
  * still counted in {@link #all} and the budgets; if it fails, its slot passes to its replacement.
+ *
+ * <p>Readers (SHOW POOLS, SHOW SERVERS, SHOW CLIENTS, /metrics, /ready) never take the lock: see
+ * {@link #view}. What they need is kept where they can read it without it: {@link #all} is a
+ * copy-on-write list (written only when a server is added or removed, which is rare), the counts
+ * of waiters and connections being opened and the longest waiter are volatile fields, and each
+ * connection says itself whether it is idle ({@link ServerConnection#inIdle}) and whether it is
+ * under a check. All of them are written under the lock, where they change.
  */
 public final class Pool {
     private static final Logger log = LoggerFactory.getLogger(Pool.class);
@@ -44,12 +52,18 @@ public final class Pool {
     /** What SHOW STATS and the metrics add up; the data path only adds to it. */
     final PoolStats stats;
 
-    private final ReentrantLock lock = new ReentrantLock();
+    /** Package-private so that a test can hold it and show that no reader waits for it. */
+    final ReentrantLock lock = new ReentrantLock();
     /** Most recently used first: a warm connection is reused, the coldest idle ones time out. */
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
-    private final List<ServerConnection> all = new ArrayList<>();
-    private int opening;
+    /** Every logged-in server connection. Copy-on-write: written under the lock, read by views without it. */
+    private final CopyOnWriteArrayList<ServerConnection> all = new CopyOnWriteArrayList<>();
+    /** Connections being opened (sv_login). Written under the lock; volatile for views. */
+    private volatile int opening;
+    /** waiters.size() and waiters.peekFirst(), kept for views whenever waiters changes. Written under the lock. */
+    private volatile int waiting;
+    private volatile Waiter oldestWaiter;
     /** Connections out of the pool for server_check_query; still in {@link #all}. */
     private int checking;
     /** {@link PoolerSettings#checkAfterNanos}, kept here so the reuse path pays one comparison. */
@@ -164,14 +178,14 @@ public final class Pool {
                     reused = pollUsableIdle(now);
                     if (reused != null) {
                         if (me != null) {
-                            waiters.remove(me);
+                            dequeue(me);
                             wakeHeadIfIdleOrRoom();
                         }
                     } else if (now >= loginRetryUntilNanos && mayOpen(now - start)) {
                         opening++;
                         open = true;
                         if (me != null) {
-                            waiters.remove(me);
+                            dequeue(me);
                         }
                     }
                 }
@@ -183,10 +197,10 @@ public final class Pool {
                 } else if (!open) {
                     if (me == null) {
                         me = new Waiter(lock.newCondition(), client);
-                        waiters.addLast(me);
+                        enqueue(me);
                     }
                     if (now >= deadline) {
-                        waiters.remove(me);
+                        dequeue(me);
                         wakeHeadIfIdleOrRoom();
                         throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout");
                     }
@@ -200,7 +214,12 @@ public final class Pool {
                     }
                     // Bounded so a missed signal (a budget freed in another pool) costs at most this.
                     wait = Math.min(wait, TimeUnit.MILLISECONDS.toNanos(500));
-                    me.wakeup.awaitNanos(wait);
+                    try {
+                        me.wakeup.awaitNanos(wait);
+                    } catch (InterruptedException e) {
+                        abandon(me);
+                        throw e;
+                    }
                     continue;
                 }
             } finally {
@@ -211,6 +230,68 @@ public final class Pool {
                 return s;
             }
             me = null; // connecting failed at the network level: wait in line again and retry later
+        }
+    }
+
+    /** {@code w} joins the line. Under the lock. */
+    private void enqueue(Waiter w) {
+        waiters.addLast(w);
+        if (w.client != null) {
+            w.client.waitingSinceNanos = w.since;
+        }
+        waitersChanged();
+    }
+
+    /** {@code w} leaves the line (it got a server, may open one, or gave up). Under the lock. */
+    private void dequeue(Waiter w) {
+        waiters.remove(w);
+        left(w);
+        waitersChanged();
+    }
+
+    /** The longest waiter leaves the line, or null if nobody waits. Under the lock. */
+    private Waiter pollWaiter() {
+        Waiter w = waiters.pollFirst();
+        if (w != null) {
+            left(w);
+            waitersChanged();
+        }
+        return w;
+    }
+
+    private static void left(Waiter w) {
+        if (w.client != null) {
+            w.client.waitingSinceNanos = 0;
+        }
+    }
+
+    /** Publishes the line's length and head for views. Under the lock. */
+    private void waitersChanged() {
+        waiting = waiters.size();
+        oldestWaiter = waiters.peekFirst();
+    }
+
+    /**
+     * A waiting client was interrupted (its session is being torn down): it leaves the line, and a
+     * server already granted to it goes on to the next waiter or back to idle rather than being lost.
+     * Called under the lock, held once; lets it go for that release, which may close the server and
+     * so free budgets other pools wait on.
+     */
+    private void abandon(Waiter me) {
+        ServerConnection granted = me.granted;
+        if (granted == null) {
+            boolean wasHead = waiters.peekFirst() == me;
+            dequeue(me);
+            if (wasHead) {
+                wakeHeadIfIdleOrRoom();
+            }
+            return;
+        }
+        lock.unlock();
+        try {
+            release(granted);
+        } finally {
+            lock.lock();
         }
     }
 
@@ -319,6 +400,7 @@ public final class Pool {
     private ServerConnection pollUsableIdle(long now) {
         ServerConnection s;
         while ((s = idle.pollFirst()) != null) {
+            s.inIdle = false;
             if (!s.closed && !s.expired(now) && !s.closeNeeded) {
                 return s;
             }
@@ -455,12 +537,13 @@ public final class Pool {
         s.idleSinceNanos = now;
         lock.lock();
         try {
-            Waiter w = waiters.pollFirst();
+            Waiter w = pollWaiter();
             if (w != null) {
                 w.granted = s;
                 w.wakeup.signal();
             } else {
                 idle.addFirst(s);
+                s.inIdle = true;
             }
         } finally {
             lock.unlock();
@@ -474,7 +557,9 @@ public final class Pool {
             if (s.beingChecked || !all.remove(s)) {
                 return; // a connection under check is settled by its checker
             }
-            idle.remove(s);
+            if (idle.remove(s)) {
+                s.inIdle = false;
+            }
             giveBackSlot();
         } finally {
             lock.unlock();
@@ -513,6 +598,7 @@ public final class Pool {
                 boolean tooIdle = idleLimit > 0 && now - s.idleSinceNanos > idleLimit && all.size() - toClose.size() > keep;
                 if (s.closed || s.expired(now) || tooIdle) {
                     it.remove();
+                    s.inIdle = false;
                     toClose.add(s);
                 }
             }
@@ -557,14 +643,7 @@ public final class Pool {
         if (limit <= 0) {
             return;
         }
-        List<ServerConnection> snapshot;
-        lock.lock();
-        try {
-            snapshot = new ArrayList<>(all);
-        } finally {
-            lock.unlock();
-        }
-        for (ServerConnection s : snapshot) {
+        for (ServerConnection s : all) { // a snapshot: copy-on-write
             ClientSession c = s.client;
             long started = s.queryStartNanos;
             if (c != null && started != 0 && now - started > limit) {
@@ -578,7 +657,7 @@ public final class Pool {
         lock.lock();
         try {
             snapshot = new ArrayList<>(all);
-            idle.clear();
+            clearIdle();
         } finally {
             lock.unlock();
         }
@@ -591,11 +670,17 @@ public final class Pool {
         lock.lock();
         try {
             snapshot = new ArrayList<>(idle);
-            idle.clear();
+            clearIdle();
         } finally {
             lock.unlock();
         }
         snapshot.forEach(s -> s.close(reason));
+    }
+
+    /** Empties the idle list. Under the lock. */
+    private void clearIdle() {
+        idle.forEach(s -> s.inIdle = false);
+        idle.clear();
     }
 
     /**
@@ -656,63 +741,42 @@ public final class Pool {
     }
 
     /**
-     * The pool's state for SHOW POOLS and SHOW SERVERS, taken under the pool's lock (held only to
-     * copy; the data path never waits on a reader for longer than that). Servers are classified as
-     * PgBouncer lists them: linked to a client (active), idle and usable at once (idle), idle past
-     * server_check_delay (used), under server_check_query or server_reset_query (tested), and idle
-     * but kept out of the pool until a cancel sent to it is done (being canceled).
+     * The pool's state for SHOW POOLS, SHOW SERVERS and the metrics, read without the pool's lock
+     * (or any other lock the data path takes): the copy-on-write server list, volatile counts and
+     * each connection's volatile fields. A scrape therefore never delays a client and is never
+     * delayed by one. The price is that the figures are a sample, not a snapshot: taken one after
+     * another while clients come and go, they may be a moment apart from each other (a server just
+     * taken from idle and not yet linked is counted active; a waiter that just got a server may be
+     * counted once more in cl_waiting), where PgBouncer, single-threaded, shows them all as of one
+     * instant. Each figure is exact once the pool is quiet.
+     *
+     * <p>Servers are classified as PgBouncer lists them: linked to a client (active), idle and
+     * usable at once (idle), idle past server_check_delay (used), under server_check_query or
+     * server_reset_query (tested), and idle but kept out of the pool until a cancel sent to it is
+     * done (being canceled).
      */
     PoolView view(long now, long nowMillis) {
-        List<ServerConnection> servers;
-        List<PoolView.ServerState> states = new ArrayList<>();
-        int waiting;
-        int opening;
-        long maxWait = 0;
-        lock.lock();
-        try {
-            opening = this.opening;
-            waiting = waiters.size();
-            servers = new ArrayList<>(all);
-            java.util.Set<ServerConnection> idleNow = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-            idleNow.addAll(idle);
-            for (ServerConnection s : servers) {
-                states.add(stateOf(s, idleNow.contains(s), now));
-            }
-            Waiter head = waiters.peekFirst();
-            if (head != null) {
-                maxWait = now - head.since;
-            }
-        } finally {
-            lock.unlock();
+        int waitingNow = waiting;
+        Waiter head = oldestWaiter;
+        long maxWait = waitingNow > 0 && head != null ? Math.max(0, now - head.since) : 0;
+        List<ConnectionView> rows = new ArrayList<>();
+        for (ServerConnection s : all) {
+            rows.add(s.view(stateOf(s, now).word, now, nowMillis));
         }
-        // The rows are made outside the lock: they read connection fields, never another lock.
-        List<ConnectionView> rows = new ArrayList<>(servers.size());
-        for (int i = 0; i < servers.size(); i++) {
-            rows.add(servers.get(i).view(states.get(i).word, now, nowMillis));
-        }
-        return new PoolView(key.database(), key.user(), poolMode(), rows, waiting, 0, opening, maxWait, stats);
+        return new PoolView(key.database(), key.user(), poolMode(), rows, waitingNow, 0, opening, maxWait, stats);
     }
 
-    /** Adds each waiting client and since when it waits (nanoTime) to {@code out}. */
-    void waitingClients(java.util.Map<ClientSession, Long> out) {
-        lock.lock();
-        try {
-            for (Waiter w : waiters) {
-                if (w.client != null) {
-                    out.put(w.client, w.since);
-                }
-            }
-        } finally {
-            lock.unlock();
-        }
+    /** The server connections this pool has logged in, as of now (a copy-on-write snapshot; no lock). */
+    List<ServerConnection> servers() {
+        return all;
     }
 
-    /** Under the lock. */
-    private PoolView.ServerState stateOf(ServerConnection s, boolean isIdle, long now) {
+    /** Reads the connection's volatile fields only; no lock. */
+    private PoolView.ServerState stateOf(ServerConnection s, long now) {
         if (s.beingChecked || s.releaseAfterInternal) {
             return PoolView.ServerState.TESTED;
         }
-        if (isIdle) {
+        if (s.inIdle) {
             return now - s.idleSinceNanos < checkAfterNanos ? PoolView.ServerState.IDLE : PoolView.ServerState.USED;
         }
         if (s.client == null && s.cancelsInFlight.get() > 0) {

@@ -4,8 +4,9 @@ import io.pgloom.config.PoolMode;
 import java.util.List;
 
 /**
- * One pool as SHOW POOLS shows it and the metrics will export it: copied under the pool's lock in
- * one go, then read at leisure.
+ * One pool as SHOW POOLS shows it and the metrics export it: read from the live pool without its
+ * lock (see {@link Pool#view}), so the figures may be a moment apart from each other, then read at
+ * leisure.
  *
  * @param servers        every server connection that has logged in, each with its state
  * @param waitingClients clients waiting for a server (cl_waiting)

@@ -353,9 +353,10 @@ public final class Pooler implements AutoCloseable {
     }
 
     /**
-     * Every pool's state (SHOW POOLS, SHOW SERVERS), in the order pools were made. Each pool's
-     * lock is held only while it is copied; clients are counted from the client registry, which
-     * takes no lock.
+     * Every pool's state (SHOW POOLS, SHOW SERVERS, the metrics, /ready), sorted by database and
+     * user. Takes no lock the data path takes (see {@link Pool#view}): the figures are a sample,
+     * each current but possibly a moment apart from the others. Clients are counted from the
+     * client registry, a concurrent map.
      */
     public List<PoolView> poolViews() {
         long now = System.nanoTime();
@@ -375,23 +376,31 @@ public final class Pooler implements AutoCloseable {
         return views;
     }
 
-    /** Every logged-in client (SHOW CLIENTS): pool clients first, then console clients. */
+    /**
+     * Every logged-in client (SHOW CLIENTS): pool clients first, then console clients. Takes no
+     * lock: a client's link is found from the servers' side (each server's volatile client field).
+     */
     public List<ConnectionView> clientViews() {
         long now = System.nanoTime();
         long nowMillis = System.currentTimeMillis();
-        Map<ClientSession, Long> waiting = new java.util.IdentityHashMap<>();
+        Map<ClientSession, ServerConnection> linked = new java.util.IdentityHashMap<>();
         for (Pool p : pools.values()) {
-            p.waitingClients(waiting);
+            for (ServerConnection s : p.servers()) {
+                ClientSession c = s.client;
+                if (c != null) {
+                    linked.put(c, s);
+                }
+            }
         }
         List<ConnectionView> views = new ArrayList<>();
         for (ClientSession c : clients.keySet()) {
             Pool p = c.pool();
             if (p != null) {
-                views.add(c.view(p.key().database(), waiting.getOrDefault(c, 0L), now, nowMillis));
+                views.add(c.view(p.key().database(), linked.get(c), now, nowMillis));
             }
         }
         for (ClientSession c : consoleClients) {
-            views.add(c.view(CONSOLE_DATABASE, 0, now, nowMillis));
+            views.add(c.view(CONSOLE_DATABASE, null, now, nowMillis));
         }
         return views;
     }
@@ -636,6 +645,11 @@ public final class Pooler implements AutoCloseable {
         while (!serverScope.isClosed() && clients.size() > consoleClients.size()) {
             Thread.sleep(20);
         }
+    }
+
+    /** The pool of ({@code database}, server user {@code user}) if it exists yet, else null. */
+    Pool existingPool(String database, String user) {
+        return pools.get(new PoolKey(database, user));
     }
 
     private List<Pool> pools(String database) {

@@ -49,6 +49,9 @@ public final class ServerConnection {
     private final InputStream in;
     final OutputStream out;
     private final FrameReader reader;
+    /** This end's address, taken once: Socket#getLocalAddress takes the socket's state lock, which every read and write take too. */
+    private final String localAddr;
+    private final int localPort;
     /** The server's current values of the parameters it reports (ParameterStatus). */
     final Map<String, String> parameters = new HashMap<>();
     int backendPid;
@@ -81,8 +84,13 @@ public final class ServerConnection {
     private final Condition checkAnswered = checkLock.newCondition();
     private boolean checkRunning;
     private String checkFailure;
-    /** Out of the pool for a check: its checker, not {@link Pool#discard}, settles its slot. Guarded by the pool's lock. */
-    boolean beingChecked;
+    /**
+     * Out of the pool for a check: its checker, not {@link Pool#discard}, settles its slot. Written
+     * under the pool's lock; volatile so that views (sv_tested) read it without the lock.
+     */
+    volatile boolean beingChecked;
+    /** In the pool's idle list. Written under the pool's lock where the list changes; read by views without it. */
+    volatile boolean inIdle;
 
     /** The PGLOOM_ statements this server has prepared for clients in transaction and statement mode. */
     final ServerStatementCache preparedStatements = new ServerStatementCache();
@@ -104,6 +112,8 @@ public final class ServerConnection {
         this.in = socket.getInputStream();
         this.out = socket.getOutputStream();
         this.reader = new FrameReader(in, 8192, 256 * 1024);
+        this.localAddr = socket.getLocalAddress().getHostAddress();
+        this.localPort = socket.getLocalPort();
         long lifetime = pool.settings().serverLifetime().toNanos();
         this.lifetimeNanos = lifetime <= 0 ? Long.MAX_VALUE
                 : lifetime - (long) (ThreadLocalRandom.current().nextDouble(0, 0.1) * lifetime);
@@ -618,7 +628,7 @@ public final class ServerConnection {
         long started = queryStartNanos;
         long lastRequest = started != 0 ? started : idleSinceNanos;
         return new ConnectionView("S", pool.key().user(), pool.key().database(), state, host, port,
-                socket.getLocalAddress().getHostAddress(), socket.getLocalPort(),
+                localAddr, localPort,
                 ConnectionView.epochMillis(createdNanos, now, nowMillis), ConnectionView.epochMillis(lastRequest, now, nowMillis),
                 0, closed || closeNeeded, "S-" + id, c == null ? "" : c.ptr(), backendPid,
                 c == null ? "" : parameters.getOrDefault("application_name", ""), preparedStatements.size(), id);
