@@ -43,7 +43,7 @@ public class DashboardSnapshot {
     private static final Color DIM = new Color(0x8e8e9e);
     private static final Color GRID = new Color(0x24282d);
     private static final Color[] PALETTE = {new Color(0x73bf69), new Color(0xf2cc0c), new Color(0x8ab8ff), new Color(0xff780a),
-        new Color(0xf2495c), new Color(0x5794f2), new Color(0xb877d9), new Color(0x37872d), new Color(0xfade2a), new Color(0xc4162a)};
+        new Color(0xf2495c), new Color(0x1fbfb8), new Color(0xb877d9), new Color(0xff9bd0), new Color(0xfade2a), new Color(0xc4162a)};
 
     /** One line of a panel: its legend text and a value per scrape (NaN where absent). */
     record Line(String legend, double[] values) {
