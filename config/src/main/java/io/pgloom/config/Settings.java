@@ -39,7 +39,7 @@ public final class Settings {
             "log_connections", "log_disconnections", "log_pooler_errors", "log_stats",
             "max_packet_size", "listen_backlog", "tcp_keepalive", "conffile", "job_name",
             "max_prepared_statements", "admin_users", "stats_users", "stats_period",
-            "metrics_listen_addr", "metrics_listen_port");
+            "metrics_listen_addr", "metrics_listen_port", "unix_socket_dir", "unix_socket_mode", "unix_socket_group");
 
     /**
      * pgloom's own settings: not PgBouncer's, so PgBouncer would refuse a file that sets them. They

@@ -70,7 +70,7 @@ class SettingsTest {
                 "ignore_startup_parameters", "pidfile", "logfile", "verbose", "max_packet_size",
                 "listen_backlog", "tcp_keepalive", "conffile", "job_name", "max_prepared_statements",
                 "admin_users", "stats_users", "stats_period", "log_connections", "log_disconnections",
-                "log_pooler_errors", "log_stats"), supported);
+                "log_pooler_errors", "log_stats", "unix_socket_dir", "unix_socket_mode", "unix_socket_group"), supported);
         assertFalse(Settings.byName("track_extra_parameters").orElseThrow().supported());
         assertFalse(Settings.byName("application_name_add_host").orElseThrow().supported());
     }

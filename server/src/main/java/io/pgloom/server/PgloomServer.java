@@ -78,22 +78,35 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         return f == null ? Map.of() : UserList.load(f);
     }
 
+    /**
+     * Opens the TCP listeners of listen_addr, then the Unix socket of unix_socket_dir, named after
+     * the bound TCP port (listen_port, or the port the system chose for 0). Empty listen_addr
+     * means the Unix socket only, as in PgBouncer; both empty is refused, as nobody could connect.
+     */
     private void listen(PgloomConfig config) throws IOException {
         String addrs = config.settings().string("listen_addr");
         int port = config.settings().integer("listen_port");
         int backlog = config.settings().integer("listen_backlog");
+        String socketDir = config.settings().string("unix_socket_dir");
+        boolean unix = socketDir != null && !socketDir.isBlank();
         Set<String> hosts = new LinkedHashSet<>();
-        if (addrs == null || addrs.isBlank()) {
-            log.warn("listen_addr is empty: PgBouncer would listen on its unix socket only; pgloom has no unix socket yet and listens on 127.0.0.1");
-            hosts.add("127.0.0.1");
-        } else {
+        if (addrs != null && !addrs.isBlank()) {
             for (String a : addrs.split(",")) {
                 String h = a.trim();
                 hosts.add(h.equals("*") ? "0.0.0.0" : h);
             }
+        } else if (!unix) {
+            throw new IOException("listen_addr and unix_socket_dir are both empty: pgloom would accept no clients");
         }
         for (String h : hosts) {
             Listener l = new Listener(pooler, h, port, backlog);
+            listeners.add(l);
+            l.start();
+        }
+        if (unix) {
+            int socketPort = listeners.isEmpty() ? port : listeners.getFirst().port();
+            Listener l = Listener.unix(pooler, config.resolve(socketDir.trim()), socketPort,
+                    config.settings().integer("unix_socket_mode"), config.settings().string("unix_socket_group"), backlog);
             listeners.add(l);
             l.start();
         }
@@ -130,8 +143,14 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         }
     }
 
+    /** The port clients connect to: the first TCP listener's, or the Unix socket's number when there is no TCP. */
     public int port() {
         return listeners.getFirst().port();
+    }
+
+    /** What this server listens on, in order: {@code 127.0.0.1:6432}, {@code unix:/tmp/.s.PGSQL.6432}. */
+    public List<String> listenAddresses() {
+        return listeners.stream().map(Listener::describe).toList();
     }
 
     /** The port of the metrics listener; empty when metrics_listen_port is not set. */
@@ -156,6 +175,7 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
             Map<String, UserSecret> users = loadUsers(next);
             PgloomConfig current = pooler.config();
             for (String fixed : List.of("listen_addr", "listen_port", "listen_backlog", "pidfile",
+                    "unix_socket_dir", "unix_socket_mode", "unix_socket_group",
                     "metrics_listen_addr", "metrics_listen_port")) {
                 if (!String.valueOf(current.settings().raw(fixed)).equals(String.valueOf(next.settings().raw(fixed)))) {
                     log.warn("reload: {} changed but needs a restart to take effect", fixed);

@@ -24,11 +24,16 @@ public final class Pgloom implements AutoCloseable {
         this.ini = ini;
     }
 
-    /** The [pgbouncer] settings every test starts from; tests add or override lines. */
+    /**
+     * The [pgbouncer] settings every test starts from; tests add or override lines. No Unix
+     * socket (PgBouncer's default is /tmp): a test that wants one sets unix_socket_dir to a temp
+     * directory, so the suite leaves nothing in /tmp.
+     */
     public static String baseSettings(String poolMode) {
         return """
                 listen_addr = 127.0.0.1
                 listen_port = 0
+                unix_socket_dir =
                 auth_type = scram-sha-256
                 auth_file = userlist.txt
                 pool_mode = %s

@@ -7,10 +7,16 @@ import io.pgloom.server.protocol.MessageBuilder;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,7 +29,11 @@ import java.util.Map;
  * and reads the replies message by message. Every read is bounded by a socket timeout.
  */
 public final class RawClient implements AutoCloseable {
+    /** The TCP socket; null for a client over a Unix socket. */
     public final Socket socket;
+    /** The Unix-socket channel (non-blocking, read through a selector for timeouts); null over TCP. */
+    public final SocketChannel channel;
+    private final TimedChannelInput channelInput;
     private final DataInputStream in;
     private final OutputStream out;
     public int backendPid;
@@ -44,8 +54,41 @@ public final class RawClient implements AutoCloseable {
         socket = new Socket("127.0.0.1", port);
         socket.setSoTimeout(20_000);
         socket.setTcpNoDelay(true);
+        channel = null;
+        channelInput = null;
         in = new DataInputStream(socket.getInputStream());
         out = socket.getOutputStream();
+    }
+
+    /**
+     * A client over the Unix socket {@code file} (e.g. {@code /tmp/.s.PGSQL.6432}). A channel's
+     * blocking reads have no timeout, so this one reads in non-blocking mode through a selector,
+     * with the same 20 s bound as the TCP client.
+     */
+    public RawClient(Path file) throws IOException {
+        socket = null;
+        channel = SocketChannel.open(UnixDomainSocketAddress.of(file));
+        channel.configureBlocking(false);
+        channelInput = new TimedChannelInput(channel);
+        in = new DataInputStream(channelInput);
+        out = new ChannelOutput(channel);
+    }
+
+    /** Sets how long a read may wait before it fails with SocketTimeoutException. */
+    public void setReadTimeout(int millis) throws IOException {
+        if (socket != null) {
+            socket.setSoTimeout(millis);
+        } else {
+            channelInput.timeoutMillis = millis;
+        }
+    }
+
+    public int readTimeout() throws IOException {
+        return socket != null ? socket.getSoTimeout() : channelInput.timeoutMillis;
+    }
+
+    private boolean isClosed() {
+        return socket != null ? socket.isClosed() : !channel.isOpen();
     }
 
     public RawClient send(byte[] bytes) throws IOException {
@@ -122,13 +165,13 @@ public final class RawClient implements AutoCloseable {
 
     /** True if the peer closed within half a second; false if the connection stays open. */
     public boolean closedByPeerQuickly() throws IOException {
-        int old = socket.getSoTimeout();
-        socket.setSoTimeout(500);
+        int old = readTimeout();
+        setReadTimeout(500);
         try {
             return closedByPeer();
         } finally {
-            if (!socket.isClosed()) {
-                socket.setSoTimeout(old);
+            if (!isClosed()) {
+                setReadTimeout(old);
             }
         }
     }
@@ -218,7 +261,84 @@ public final class RawClient implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        socket.close();
+        if (socket != null) {
+            socket.close();
+        } else {
+            channelInput.selector.close();
+            channel.close();
+        }
+    }
+
+    /** Reads a non-blocking channel, waiting in a selector at most {@code timeoutMillis} per read. */
+    private static final class TimedChannelInput extends InputStream {
+        final SocketChannel channel;
+        final Selector selector;
+        volatile int timeoutMillis = 20_000;
+
+        TimedChannelInput(SocketChannel channel) throws IOException {
+            this.channel = channel;
+            this.selector = Selector.open();
+            channel.register(selector, SelectionKey.OP_READ);
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+            while (true) {
+                int n = channel.read(ByteBuffer.wrap(b, off, len));
+                if (n != 0) {
+                    return n;
+                }
+                long left = (deadline - System.nanoTime()) / 1_000_000;
+                if (left <= 0) {
+                    throw new SocketTimeoutException("no data within " + timeoutMillis + " ms");
+                }
+                selector.select(left);
+                selector.selectedKeys().clear();
+            }
+        }
+    }
+
+    /** Writes all of each buffer to a non-blocking channel (tests send little; a short spin is fine). */
+    private static final class ChannelOutput extends OutputStream {
+        final SocketChannel channel;
+
+        ChannelOutput(SocketChannel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            ByteBuffer buf = ByteBuffer.wrap(b, off, len);
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (buf.hasRemaining()) {
+                if (channel.write(buf) == 0) {
+                    if (System.nanoTime() - deadline > 0) {
+                        throw new SocketTimeoutException("could not write within 20 s");
+                    }
+                    try {
+                        Thread.sleep(1);
+                    } catch (InterruptedException e) {
+                        throw new java.io.InterruptedIOException();
+                    }
+                }
+            }
+        }
     }
 
     public static final class LoginFailed extends EOFException {

@@ -72,6 +72,7 @@ final class DemoCommand implements Callable<Integer> {
                     [pgbouncer]
                     listen_addr = 127.0.0.1
                     listen_port = %d
+                    unix_socket_dir =
                     auth_type = scram-sha-256
                     auth_file = %s
                     pool_mode = %s

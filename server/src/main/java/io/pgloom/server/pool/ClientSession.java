@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketException;
-import java.net.SocketTimeoutException;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -45,9 +44,11 @@ public final class ClientSession implements Runnable {
     /** Lower-case name of each TRACKED parameter to its index there. */
     private static final Map<String, Integer> TRACKED_INDEX = trackedIndex();
     private static final byte[] SSL_REFUSED = {'N'};
+    /** How long sending a client its final error may take before its connection is closed anyway. */
+    static final long FINAL_WRITE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
 
     private final Pooler pooler;
-    private final Socket socket;
+    private final ClientTransport transport;
     private final OutputStream out;
     private final FrameReader reader;
     final ReentrantLock linkLock = new ReentrantLock();
@@ -89,23 +90,43 @@ public final class ClientSession implements Runnable {
     private volatile long lastActivityNanos = System.nanoTime();
     /** For SHOW CLIENTS' connect_time. */
     private final long connectMillis = System.currentTimeMillis();
-    /**
-     * For SHOW CLIENTS' local_addr, taken once: Socket#getLocalAddress takes the socket's state
-     * lock, which every read and write take too. Interned: a listener has few local addresses.
-     */
-    private final String localAddr;
     /** Since when (nanoTime) this client waits in its pool's line for a server; 0 when not waiting. Written under the pool's lock. */
     volatile long waitingSinceNanos;
+    /** Where client_login_timeout counts from. */
+    private final long connectNanos = System.nanoTime();
+    /**
+     * Set once the login is over (the login reply sent, or the admin console took over): from then
+     * on the janitor judges idle timeouts instead of client_login_timeout. Written once.
+     */
+    private volatile boolean handshakeDone;
+    /**
+     * True while this client's thread takes a server from the pool (and sets its parameters): it
+     * waits, it is not idle, so client_idle_timeout does not apply. Written twice per acquire,
+     * never per message.
+     */
+    private volatile boolean acquiring;
+    /** Set by the janitor when it has sent this client off for a timeout (janitor thread only). */
+    private boolean timedOut;
+    /**
+     * When a final error is being sent: the nanoTime after which the janitor closes the transport
+     * even if the write has not finished (a client that does not read must not hold a thread, or
+     * the write lock, forever). 0: no final write under way.
+     */
+    private volatile long forceCloseAtNanos;
 
-    ClientSession(Pooler pooler, Socket socket) throws IOException {
+    ClientSession(Pooler pooler, ClientTransport transport) throws IOException {
         this.pooler = pooler;
-        this.socket = socket;
-        this.out = socket.getOutputStream();
+        this.transport = transport;
+        this.out = transport.output();
         // 128 bytes hold a startup packet, a password and a short query: a client that logs in and
         // sits idle keeps no more (it is parked on this buffer). One that sends more grows it, and
         // it rests at 512 between messages, so typical queries cost no allocation.
-        this.reader = new FrameReader(socket.getInputStream(), 128, 512, 64 * 1024);
-        this.localAddr = socket.getLocalAddress().getHostAddress().intern();
+        this.reader = new FrameReader(transport.input(), 128, 512, 64 * 1024);
+    }
+
+    /** A client that came in over TCP. */
+    ClientSession(Pooler pooler, Socket socket) throws IOException {
+        this(pooler, new ClientTransport.Tcp(socket));
     }
 
     private static Map<String, Integer> trackedIndex() {
@@ -122,10 +143,9 @@ public final class ClientSession implements Runnable {
      */
     @Override
     public String toString() {
-        // The peer is formatted only when needed: no string per idle client. A closed socket still
-        // knows the address it was connected to.
+        // The peer is formatted only when needed: no string per idle client.
         return ptr() + " " + (startupSeen ? user + "@" + databaseName : "(no startup packet yet)")
-                + " from " + socket.getInetAddress().getHostAddress() + ":" + socket.getPort();
+                + " from " + transport.peer();
     }
 
     /**
@@ -134,9 +154,9 @@ public final class ClientSession implements Runnable {
      */
     @Override
     public void run() {
+        pooler.janitor().add(this);
         try {
-            socket.setTcpNoDelay(true);
-            socket.setKeepAlive(pooler.settings().tcpKeepalive());
+            transport.configure(pooler.settings().tcpKeepalive());
             if (!handshake()) {
                 return;
             }
@@ -147,8 +167,6 @@ public final class ClientSession implements Runnable {
             refuseOrClose(new ErrorResponse("FATAL", e.sqlState(), e.getMessage(), null), null);
         } catch (PgloomErrorIo e) {
             refuseOrClose(e.response, null);
-        } catch (SocketTimeoutException e) {
-            refuseOrClose(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout"), null);
         } catch (EOFException e) {
             noteCloseReason(startupSeen ? "client closed the connection"
                     : tlsRefused ? "client closed the connection after pgloom refused TLS (pgloom has no TLS yet)"
@@ -168,7 +186,9 @@ public final class ClientSession implements Runnable {
 
     private boolean handshake() throws IOException, PgloomError, InterruptedException {
         PoolerSettings settings = pooler.settings();
-        socket.setSoTimeout(millis(settings.clientLoginTimeout()));
+        // Until the login is over, the janitor closes this client after client_login_timeout.
+        // Replies are written under the write lock: the janitor may send its error meanwhile.
+        OutputStream out = new LockedOutput();
         StartupRequest.Startup startup = null;
         while (true) {
             byte[] body = reader.readStartupMessage(StartupRequest.MAX_LENGTH);
@@ -225,7 +245,7 @@ public final class ClientSession implements Runnable {
         }
         ClientAuthenticator.Result auth = authenticator.result();
         if (console) {
-            socket.setSoTimeout(0);
+            handshakeDone = true;
             pooler.serveConsole(new ConsoleClient(this, reader));
             noteCloseReason("client close request");
             return false;
@@ -277,13 +297,13 @@ public final class ClientSession implements Runnable {
             }
             reply.writeBytes(Backend.backendKeyData(cancelPid, cancelSecret));
             reply.writeBytes(Backend.readyForQuery('I'));
-            out.write(reply.toByteArray());
-            out.flush();
+            this.out.write(reply.toByteArray());
+            this.out.flush();
         } finally {
             writeLock.unlock();
         }
-        socket.setSoTimeout(0);
         lastActivityNanos = System.nanoTime();
+        handshakeDone = true;
         pool.stats.clientLogins.increment();
         loggedIn = true;
         pooler.metrics().clientAccepted();
@@ -409,30 +429,80 @@ public final class ClientSession implements Runnable {
     }
 
     /**
-     * Reads more, applying client_idle_timeout or idle_transaction_timeout. False at end of stream.
-     *
-     * <p>Which timeout applies can change while this thread is blocked in read (the server's
-     * ReadyForQuery ends a query and leaves the client idle in a transaction), so the read polls at
-     * the smallest configured timeout and judges, at each expiry, by the state at that moment.
+     * Reads more; false at end of stream. client_idle_timeout and idle_transaction_timeout are the
+     * janitor's business ({@link #overdue}): it closes the transport, and this read fails.
      */
     private boolean readWithTimeouts() throws IOException {
-        PoolerSettings s = pooler.settings();
-        long poll = smallestPositive(s.clientIdleTimeout().toNanos(), s.idleTransactionTimeout().toNanos());
-        socket.setSoTimeout(poll > 0 ? (int) Math.max(1, poll / 1_000_000) : 0);
-        while (true) {
-            try {
-                boolean more = reader.fill();
-                lastActivityNanos = System.nanoTime();
-                return more;
-            } catch (SocketTimeoutException e) {
-                long applicable = currentIdleLimitNanos();
-                if (applicable > 0 && System.nanoTime() - lastActivityNanos >= applicable) {
-                    boolean inTx = isIdleInTransaction();
-                    throw new PgloomErrorIo(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
-                            inTx ? "idle transaction timeout" : "client_idle_timeout"));
-                }
-            }
+        boolean more = reader.fill();
+        lastActivityNanos = System.nanoTime();
+        return more;
+    }
+
+    /**
+     * Janitor thread: the FATAL error this client has earned by {@code now} (client_login_timeout,
+     * client_idle_timeout, idle transaction timeout), or null. Takes the link lock only for a
+     * client idle longer than the smallest idle timeout.
+     */
+    ErrorResponse overdue(long now, PoolerSettings s) {
+        if (closing || timedOut) {
+            return null;
         }
+        if (!handshakeDone) {
+            long limit = s.clientLoginTimeout().toNanos();
+            return limit > 0 && now - connectNanos >= limit
+                    ? ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout") : null;
+        }
+        long clientIdle = s.clientIdleTimeout().toNanos();
+        long idleTransaction = s.idleTransactionTimeout().toNanos();
+        long smallest = smallestPositive(clientIdle, idleTransaction);
+        // pool == null: the admin console, which has no idle timeout.
+        if (smallest == 0 || pool == null || acquiring || now - lastActivityNanos < smallest) {
+            return null;
+        }
+        linkLock.lock();
+        try {
+            long idle = now - lastActivityNanos;
+            if (server == null) {
+                return clientIdle > 0 && idle >= clientIdle
+                        ? ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "client_idle_timeout") : null;
+            }
+            if (pending == 0 && transactionStatus != 'I' && idleTransaction > 0 && idle >= idleTransaction) {
+                return ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "idle transaction timeout");
+            }
+            return null;
+        } finally {
+            linkLock.unlock();
+        }
+    }
+
+    /**
+     * Janitor thread: a final error is taking too long to send; closes the transport, which wakes
+     * the writer. True if it did.
+     */
+    boolean forceCloseIfDue(long now) {
+        long at = forceCloseAtNanos;
+        if (at != 0 && now - at >= 0) {
+            forceCloseAtNanos = 0;
+            transport.close();
+            return true;
+        }
+        return false;
+    }
+
+    /** Janitor thread: marks this client as sent off, so the next tick does not send it off again. */
+    void markTimedOut() {
+        timedOut = true;
+    }
+
+    /**
+     * Sends this client off for a timeout {@link #overdue} found, on a thread of its own (the
+     * janitor never writes). Before login it counts as a refused client, as a refusal does.
+     */
+    void timeOut(ErrorResponse error) {
+        if (!handshakeDone && !closing) {
+            pooler.metrics().clientRefused(PoolerMetrics.ClientRefusal.of(error));
+        }
+        closeWith(error);
     }
 
     private static long smallestPositive(long a, long b) {
@@ -440,31 +510,6 @@ public final class ClientSession implements Runnable {
             return Math.max(b, 0);
         }
         return b <= 0 ? a : Math.min(a, b);
-    }
-
-    private long currentIdleLimitNanos() {
-        PoolerSettings s = pooler.settings();
-        linkLock.lock();
-        try {
-            if (server == null) {
-                return s.clientIdleTimeout().toNanos();
-            }
-            if (pending == 0 && transactionStatus != 'I') {
-                return s.idleTransactionTimeout().toNanos();
-            }
-            return 0;
-        } finally {
-            linkLock.unlock();
-        }
-    }
-
-    private boolean isIdleInTransaction() {
-        linkLock.lock();
-        try {
-            return server != null && transactionStatus != 'I';
-        } finally {
-            linkLock.unlock();
-        }
     }
 
     private void flush(ServerConnection target, byte[] buf, int from, int to) throws IOException {
@@ -496,22 +541,29 @@ public final class ClientSession implements Runnable {
         } finally {
             linkLock.unlock();
         }
-        long waitStart = System.nanoTime();
-        ServerConnection s = pool.acquire(this);
-        pool.stats.assigned(System.nanoTime() - waitStart);
-        if (statements != null) {
-            statements.linked();
-        }
-        syncParameters(s);
-        linkLock.lock();
+        acquiring = true;
         try {
-            server = s;
-            s.client = this;
-            count(type, expectsReady);
+            long waitStart = System.nanoTime();
+            ServerConnection s = pool.acquire(this);
+            pool.stats.assigned(System.nanoTime() - waitStart);
+            if (statements != null) {
+                statements.linked();
+            }
+            syncParameters(s);
+            linkLock.lock();
+            try {
+                server = s;
+                s.client = this;
+                count(type, expectsReady);
+                // Linked from now: idle judgement starts afresh, not from the read before the wait.
+                lastActivityNanos = System.nanoTime();
+            } finally {
+                linkLock.unlock();
+            }
+            return s;
         } finally {
-            linkLock.unlock();
+            acquiring = false;
         }
-        return s;
     }
 
     private void count(char type, boolean expectsReady) {
@@ -784,8 +836,8 @@ public final class ClientSession implements Runnable {
         String state = waitingSince != 0 ? "waiting" : linked != null ? "active" : "idle";
         PreparedStatements named = statements;
         String applicationName = tracked[APPLICATION_NAME];
-        return new ConnectionView("C", user, database, state, socket.getInetAddress().getHostAddress(), socket.getPort(),
-                localAddr, socket.getLocalPort(), connectMillis,
+        return new ConnectionView("C", user, database, state, transport.remoteAddress(), transport.remotePort(),
+                transport.localAddress(), transport.localPort(), connectMillis,
                 ConnectionView.epochMillis(lastActivityNanos, now, nowMillis), waitingSince != 0 ? Math.max(0, now - waitingSince) : 0,
                 false, ptr(), linked == null ? "" : "S-" + linked.id, 0, applicationName == null ? "" : applicationName,
                 named == null ? 0 : named.size(), cancelPid);
@@ -822,11 +874,7 @@ public final class ClientSession implements Runnable {
         }
         refuse(error, null);
         closing = true;
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // closing anyway
-        }
+        transport.close();
     }
 
     /** Sends a FATAL error; before login ok it also counts as a refused client, by reason. */
@@ -844,9 +892,12 @@ public final class ClientSession implements Runnable {
         }
         noteCloseReason(logReason != null ? logReason : error.message());
         poolerError(error, null);
+        // Armed before taking the lock: a server thread blocked writing to a client that does not
+        // read holds it. The janitor closes the transport once this passes, which ends either write.
+        long deadline = System.nanoTime() + FINAL_WRITE_NANOS;
+        forceCloseAtNanos = deadline == 0 ? 1 : deadline;
         writeLock.lock();
         try {
-            socket.setSoTimeout(1000);
             out.write(error.encode());
             out.flush();
         } catch (IOException e) {
@@ -902,11 +953,9 @@ public final class ClientSession implements Runnable {
                 s.giveBack(poolMode == PoolMode.SESSION || pooler.settings().serverResetQueryAlways());
             }
         }
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // nothing more to do
-        }
+        transport.close();
+        forceCloseAtNanos = 0;
+        pooler.janitor().remove(this);
         if (pooler.settings().logDisconnections()) {
             // Before clientGone: once SHOW CLIENTS no longer lists this client, its line is written.
             String reason = closeReason;
@@ -925,6 +974,37 @@ public final class ClientSession implements Runnable {
     private static int millis(java.time.Duration d) {
         long ms = d.toMillis();
         return ms <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, ms);
+    }
+
+    /**
+     * The client's output during the handshake, where the janitor may write a timeout error at any
+     * moment: each write and flush holds the write lock, so the two never interleave bytes.
+     */
+    private final class LockedOutput extends OutputStream {
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            writeLock.lock();
+            try {
+                out.write(b, off, len);
+            } finally {
+                writeLock.unlock();
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            writeLock.lock();
+            try {
+                out.flush();
+            } finally {
+                writeLock.unlock();
+            }
+        }
     }
 
     /** A PgloomError that must travel through IOException-only code (the read path). */

@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
  * cancel keys. Sessions and pools reach each other through it.
  *
  * <p>Threading: read by every client and server thread; a reload swaps immutable snapshots in
- * volatile fields; pools and client registries are concurrent maps. The maintenance thread (idle
- * timeouts, lifetimes, min_pool_size, query_timeout) runs once a second.
+ * volatile fields; pools and client registries are concurrent maps. The maintenance thread (server
+ * idle timeouts, lifetimes, min_pool_size, query_timeout) runs once a second; the client janitor
+ * (client timeouts) three times a second.
  */
 public final class Pooler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Pooler.class);
@@ -76,6 +77,7 @@ public final class Pooler implements AutoCloseable {
     private final AtomicInteger admitted = new AtomicInteger();
     private final CancelKeys cancelKeys;
     private final TaskScope serverScope = new TaskScope("servers");
+    private final ClientJanitor janitor = new ClientJanitor(this);
     /** Server-side names of named prepared statements, shared by every pool. */
     private final StatementRegistry statementRegistry = new StatementRegistry();
     private volatile boolean shuttingDown;
@@ -97,6 +99,7 @@ public final class Pooler implements AutoCloseable {
         apply(config, users, hasAuthFile);
         serverScope.start("pool-maintenance", this::maintainLoop);
         serverScope.start("stats-period", this::statsLoop);
+        serverScope.start("client-janitor", () -> janitor.loop(serverScope));
     }
 
     /** Takes a new config snapshot: new clients and new server connections follow it at once. */
@@ -137,6 +140,10 @@ public final class Pooler implements AutoCloseable {
 
     TaskScope serverScope() {
         return serverScope;
+    }
+
+    ClientJanitor janitor() {
+        return janitor;
     }
 
     StatementRegistry statementRegistry() {
