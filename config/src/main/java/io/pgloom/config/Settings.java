@@ -29,8 +29,8 @@ public final class Settings {
 
     /** What pgloom implements in this release; everything else is parsed, checked and warned about. */
     private static final Set<String> SUPPORTED = Set.of(
-            "listen_addr", "listen_port", "auth_type", "auth_file", "pool_mode", "max_client_conn",
-            "default_pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout",
+            "listen_addr", "listen_port", "auth_type", "auth_file", "auth_user", "auth_query", "auth_dbname",
+            "pool_mode", "max_client_conn", "default_pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout",
             "max_db_connections", "max_user_connections", "server_reset_query", "server_reset_query_always",
             "server_lifetime", "server_idle_timeout", "server_check_query", "server_check_delay",
             "server_connect_timeout", "server_login_retry", "query_timeout", "query_wait_timeout",
