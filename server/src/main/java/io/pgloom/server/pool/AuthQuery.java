@@ -54,7 +54,7 @@ final class AuthQuery {
         String sql = orGlobal(db.authQuery(), settings.string("auth_query"));
         if (sql == null) {
             log.error("{}: auth_user is set but auth_query is empty", client);
-            throw configError();
+            throw configError("auth_query is empty");
         }
         DatabaseEntry authDb = authDatabase(pooler, client, db);
         Pool pool = pooler.authPool(authDb, authUser);
@@ -77,8 +77,8 @@ final class AuthQuery {
             s.close("auth_query interrupted");
             throw e;
         }
-        if (answer.failure() != null && answer.error() == null) {
-            // The connection itself failed (lost, or no answer in time): it serves nobody else.
+        if (answer.failure() != null && (answer.error() == null || s.closed)) {
+            // The connection itself failed (lost, terminated, or no answer in time): it serves nobody else.
             s.close("auth_query failed: " + answer.failure());
             log.warn("{}: auth_query on {} failed: {}", client, s, answer.failure());
             throw PgloomError.fatal(SqlState.CONNECTION_FAILURE, "server conn crashed?")
@@ -97,9 +97,13 @@ final class AuthQuery {
             return new Lookup(null, "unknown user (auth_query found no row)");
         }
         String[] row = columns(answer.rows().getFirst());
-        if (row == null || row[0] == null) {
-            log.warn("{}: auth_query returned a malformed row or a NULL user name", client);
-            throw queryFailed("auth_query returned a malformed row or a NULL user name");
+        if (row == null) {
+            log.warn("{}: auth_query returned a malformed row", client);
+            throw queryFailed("auth_query returned a malformed row");
+        }
+        if (row[0] == null) {
+            // A lookup function written as PgBouncer's docs show returns one row of NULLs for an unknown user.
+            return new Lookup(null, "unknown user (auth_query returned a NULL user name)");
         }
         if (row[1] == null || row[1].isEmpty()) {
             return new Lookup(null, "auth_query returned no password (NULL or empty: the role has none, or it expired)");
@@ -120,12 +124,12 @@ final class AuthQuery {
         }
         if (name.equals(Pooler.CONSOLE_DATABASE)) {
             log.error("{}: cannot use the reserved \"{}\" database as an auth_dbname", client, name);
-            throw configError();
+            throw configError("auth_dbname names the admin console");
         }
         DatabaseEntry authDb = pooler.database(name).orElse(null);
         if (authDb == null) {
             log.error("{}: authentication database \"{}\" is not configured", client, name);
-            throw configError();
+            throw configError("authentication database \"" + name + "\" is not configured");
         }
         if (pooler.isDisabled(name)) {
             throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "authentication database \"" + name + "\" is disabled");
@@ -133,9 +137,9 @@ final class AuthQuery {
         return authDb;
     }
 
-    /** PgBouncer's answer to a login its own configuration cannot serve. */
-    private static PgloomError configError() {
-        return PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "bouncer config error");
+    /** PgBouncer's answer to a login its own configuration cannot serve; {@code why} goes to the log. */
+    private static PgloomError configError(String why) {
+        return PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "bouncer config error").withLogDetail(why);
     }
 
     /** The query ran but its answer is unusable: the client learns that much, the log says why. */
