@@ -22,7 +22,9 @@ import java.util.Arrays;
 import java.util.Optional;
 
 /**
- * Authenticates one client against auth_file, by auth_type, on the client's thread.
+ * Authenticates one client against auth_file, by auth_type, on the client's thread. A user
+ * missing from auth_file is looked up with auth_query ({@link AuthQuery}) when the database has an
+ * auth_user, and the fetched secret is then used exactly as an auth_file entry would be.
  *
  * <p>An unknown user goes through the same exchange as a known one (against a secret nobody
  * knows) and gets the same error as a wrong password, so the answer does not reveal which user
