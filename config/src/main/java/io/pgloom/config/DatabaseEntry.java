@@ -49,6 +49,16 @@ public record DatabaseEntry(String name, List<String> hosts, int port, String db
         return dbname != null ? dbname : name;
     }
 
+    /** {@code auth_dbname}: the [databases] entry whose connection runs auth_query; null for the global setting. */
+    public String authDbname() {
+        return raw.get("auth_dbname");
+    }
+
+    /** {@code auth_query} of this entry; null for the global setting. */
+    public String authQuery() {
+        return raw.get("auth_query");
+    }
+
     /** Whether this is the {@code *} entry. */
     public boolean isFallback() {
         return name.equals(FALLBACK);

@@ -29,8 +29,8 @@ public final class Settings {
 
     /** What pgloom implements in this release; everything else is parsed, checked and warned about. */
     private static final Set<String> SUPPORTED = Set.of(
-            "listen_addr", "listen_port", "auth_type", "auth_file", "pool_mode", "max_client_conn",
-            "default_pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout",
+            "listen_addr", "listen_port", "auth_type", "auth_file", "auth_user", "auth_query", "auth_dbname",
+            "pool_mode", "max_client_conn", "default_pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout",
             "max_db_connections", "max_user_connections", "server_reset_query", "server_reset_query_always",
             "server_lifetime", "server_idle_timeout", "server_check_query", "server_check_delay",
             "server_connect_timeout", "server_login_retry", "query_timeout", "query_wait_timeout",
@@ -66,14 +66,14 @@ public final class Settings {
         List<Setting> table = new ArrayList<>(List.of(
                 row("admin_users", LIST, "", "", RELOAD, "users allowed to run every admin console command"),
                 row("application_name_add_host", BOOL, "0", "", RELOAD, "append the client's address and port to application_name at login"),
-                row("auth_dbname", STRING, "", "", RELOAD, "database whose connection runs auth_query"),
+                row("auth_dbname", STRING, "", "", RELOAD, "[databases] entry whose connection runs auth_query (default: the client's)"),
                 row("auth_file", STRING, "", "", RELOAD, "userlist.txt with user names and passwords or secrets"),
                 row("auth_hba_file", STRING, "", "", RELOAD, "pg_hba.conf-style rules used when auth_type is hba"),
                 row("auth_ident_file", STRING, "", "", RELOAD, "user name map file for hba authentication"),
                 row("auth_ldap_options", STRING, "", "", RELOAD, "LDAP connection options for auth_type ldap"),
                 row("auth_query", STRING, "SELECT rolname, CASE WHEN rolvaliduntil < now() THEN NULL ELSE rolpassword END FROM pg_authid WHERE rolname=$1 AND rolcanlogin", "", RELOAD, "query that fetches a password for users missing from auth_file"),
                 row("auth_type", ENUM, "md5", "", RELOAD, "how clients authenticate"),
-                row("auth_user", STRING, "", "", RELOAD, "user that runs auth_query"),
+                row("auth_user", STRING, "", "", RELOAD, "user that runs auth_query; its password comes from auth_file"),
                 row("autodb_idle_timeout", TIME, "3600", "s", RELOAD, "free pools made from the * entry after this long unused"),
                 row("cancel_wait_timeout", TIME, "10", "s", RELOAD, "give up forwarding a cancel request after this long"),
                 row("client_idle_timeout", TIME, "0", "s", RELOAD, "close client connections idle this long (0 = never)"),

@@ -87,7 +87,7 @@ class SectionEntriesTest {
                 + " auth_query='SELECT usename, passwd FROM pg_shadow WHERE usename=$1' load_balance_hosts=disable"
                 + " max_db_client_connections=100 server_lifetime=600\n");
         assertEquals(6, config.database("app").orElseThrow().raw().size() - 1);
-        assertEquals(List.of("application_name", "auth_dbname", "auth_query", "load_balance_hosts",
+        assertEquals(List.of("application_name", "load_balance_hosts",
                         "max_db_client_connections", "server_lifetime").stream()
                         .map(key -> new ConfigWarning("pgbouncer.ini:3", "database 'app': parameter '" + key
                                 + "' is not supported by pgloom yet; ignored")).toList(),

@@ -61,7 +61,8 @@ class SettingsTest {
     void marksExactlyWhatPgloomImplements() {
         Set<String> supported = Settings.pgbouncer().stream().filter(Setting::supported).map(Setting::name)
                 .collect(Collectors.toSet());
-        assertEquals(Set.of("listen_addr", "listen_port", "auth_type", "auth_file", "pool_mode", "max_client_conn",
+        assertEquals(Set.of("listen_addr", "listen_port", "auth_type", "auth_file", "auth_user", "auth_query", "auth_dbname",
+                "pool_mode", "max_client_conn",
                 "default_pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout",
                 "max_db_connections", "max_user_connections", "server_reset_query", "server_reset_query_always",
                 "server_lifetime", "server_idle_timeout", "server_check_query", "server_check_delay",

@@ -1,6 +1,7 @@
 package io.pgloom.server.pool;
 
 import io.pgloom.config.AuthType;
+import io.pgloom.config.DatabaseEntry;
 import io.pgloom.config.UserSecret;
 import io.pgloom.server.auth.AuthFailure;
 import io.pgloom.server.auth.Md5Password;
@@ -21,7 +22,9 @@ import java.util.Arrays;
 import java.util.Optional;
 
 /**
- * Authenticates one client against auth_file, by auth_type, on the client's thread.
+ * Authenticates one client against auth_file, by auth_type, on the client's thread. A user
+ * missing from auth_file is looked up with auth_query ({@link AuthQuery}) when the database has an
+ * auth_user, and the fetched secret is then used exactly as an auth_file entry would be.
  *
  * <p>An unknown user goes through the same exchange as a known one (against a secret nobody
  * knows) and gets the same error as a wrong password, so the answer does not reveal which user
@@ -48,39 +51,72 @@ final class ClientAuthenticator {
     private enum Awaiting { NOTHING, CLEARTEXT, MD5, SASL_INITIAL, SASL_FINAL }
 
     private final Pooler pooler;
+    private final ClientSession session;
     private final OutputStream out;
     private final String user;
 
     private Awaiting awaiting = Awaiting.NOTHING;
     private Optional<UserSecret> secret = Optional.empty();
+    /** Whether auth_query ran, and whether {@link #secret} came from it rather than from auth_file. */
+    private boolean queried;
+    private boolean fetched;
+    /** For the log: why there is no secret to check against. */
+    private String missing = "unknown user";
     private byte[] md5Salt;
     /** SCRAM only: the exchange, the stored secret (null for the mock exchange of an unknown user). */
     private ScramServerExchange exchange;
     private ScramSecret stored;
-    private Result result = Result.NONE;
+    private byte[] scramClientKey;
+    private byte[] scramServerKey;
 
-    /** Keys a SCRAM login recovered, usable to log into the server without the password. */
-    record Result(byte[] scramClientKey, byte[] scramServerKey) {
-        static final Result NONE = new Result(null, null);
+    /**
+     * What a successful login leaves for logging into the server as this user: keys a SCRAM
+     * login recovered (usable without the password), and the secret auth_query fetched.
+     *
+     * @param fetched the secret auth_query fetched; null for an auth_file user
+     */
+    record Result(byte[] scramClientKey, byte[] scramServerKey, UserSecret fetched) {
+
+        /** What pgloom learned from this login to log into the server as {@code user}; null if nothing. */
+        ServerCredentials serverCredentials(String user) {
+            if (fetched != null && fetched.kind() != UserSecret.Kind.SCRAM) {
+                return fetched.kind() == UserSecret.Kind.PLAIN
+                        ? new ServerCredentials(user, fetched.secret(), null, null, null)
+                        : new ServerCredentials(user, null, fetched.secret(), null, null);
+            }
+            return scramClientKey == null ? null : ServerCredentials.none(user).withScramKeys(scramClientKey, scramServerKey);
+        }
     }
 
-    ClientAuthenticator(Pooler pooler, OutputStream out, String user) {
+    ClientAuthenticator(Pooler pooler, ClientSession session, OutputStream out, String user) {
         this.pooler = pooler;
+        this.session = session;
         this.out = out;
         this.user = user;
     }
 
     /**
-     * Begins the exchange for {@code type}: sends the first request, if the type has one.
+     * Begins the exchange for {@code type}: sends the first request, if the type has one. A user
+     * missing from auth_file is looked up with auth_query first, if {@code db} has an auth_user.
      *
+     * @param db the database the client logs into; null for the admin console, which runs no auth_query
      * @return true if the client must now send a message for {@link #accept}
      */
-    boolean start(AuthType type) throws IOException, PgloomError {
+    boolean start(AuthType type, DatabaseEntry db) throws IOException, PgloomError, InterruptedException {
         secret = pooler.userSecret(user);
+        if (secret.isEmpty() && db != null && type != AuthType.ANY) {
+            AuthQuery.Lookup found = AuthQuery.lookup(pooler, session, db, user);
+            secret = Optional.ofNullable(found.secret());
+            queried = found != AuthQuery.Lookup.NOT_CONFIGURED;
+            fetched = secret.isPresent();
+            if (found.why() != null) {
+                missing = found.why();
+            }
+        }
         switch (type) {
             case TRUST -> {
-                if (secret.isEmpty() && pooler.hasAuthFile()) {
-                    throw failed("unknown user, auth_type trust");
+                if (secret.isEmpty() && (pooler.hasAuthFile() || queried)) {
+                    throw failed(missing + ", auth_type trust");
                 }
             }
             case ANY -> {
@@ -123,12 +159,12 @@ final class ClientAuthenticator {
         switch (answered) {
             case CLEARTEXT -> {
                 if (secret.isEmpty() || !matchesPlain(secret.get(), cstring(body))) {
-                    throw failed(secret.isEmpty() ? "unknown user, auth_type plain" : "wrong password, auth_type plain");
+                    throw failed(secret.isEmpty() ? missing + ", auth_type plain" : "wrong password, auth_type plain");
                 }
             }
             case MD5 -> {
                 if (secret.isEmpty() || !Md5Password.verify(secret.get().secret(), user, md5Salt, cstring(body))) {
-                    throw failed(secret.isEmpty() ? "unknown user, md5" : "wrong password, md5");
+                    throw failed(secret.isEmpty() ? missing + ", md5" : "wrong password, md5");
                 }
             }
             case SASL_INITIAL -> saslInitial(body);
@@ -138,9 +174,9 @@ final class ClientAuthenticator {
         return awaiting != Awaiting.NOTHING;
     }
 
-    /** What a successful exchange recovered; {@link Result#NONE} unless it was SCRAM. */
+    /** What a successful exchange leaves for the server login. */
     Result result() {
-        return result;
+        return new Result(scramClientKey, scramServerKey, fetched ? secret.get() : null);
     }
 
     /** The refusal the client sees, the same whatever went wrong; {@code why} goes to the log only. */
@@ -210,7 +246,8 @@ final class ClientAuthenticator {
                 throw failed(scramUnknown());
             }
             out.write(Backend.authenticationSaslFinal(serverFinal));
-            result = new Result(exchange.clientKey(), stored.serverKey());
+            scramClientKey = exchange.clientKey();
+            scramServerKey = stored.serverKey();
         } catch (AuthFailure e) {
             throw scramFailed(e);
         }
@@ -222,6 +259,7 @@ final class ClientAuthenticator {
 
     /** Why a mock SCRAM exchange was run: no such user, or a secret SCRAM cannot check. */
     private String scramUnknown() {
-        return secret.isEmpty() ? "unknown user, SCRAM" : "SCRAM cannot check the md5 hash auth_file holds for this user";
+        return secret.isEmpty() ? missing + ", SCRAM"
+                : "SCRAM cannot check the md5 hash " + (fetched ? "auth_query returned" : "auth_file holds") + " for this user";
     }
 }

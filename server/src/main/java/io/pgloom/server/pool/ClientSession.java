@@ -237,9 +237,9 @@ public final class ClientSession implements Runnable {
         if (!console && pooler.isDisabled(databaseName)) {
             throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "database \"" + databaseName + "\" is disabled");
         }
-        ClientAuthenticator authenticator = new ClientAuthenticator(pooler, out, user);
+        ClientAuthenticator authenticator = new ClientAuthenticator(pooler, this, out, user);
         // The answers are read here rather than in the authenticator: see ClientAuthenticator.
-        for (boolean more = authenticator.start(settings.authType()); more; ) {
+        for (boolean more = authenticator.start(settings.authType(), db); more; ) {
             out.flush();
             more = authenticator.accept(reader.readMessage(ClientAuthenticator.MAX_AUTH_MESSAGE));
         }
@@ -258,8 +258,10 @@ public final class ClientSession implements Runnable {
         if (pool.key().user().equals(user)) {
             user = pool.key().user();
         }
-        if (auth.scramClientKey() != null) {
-            pool.learnScramKeys(auth.scramClientKey(), auth.scramServerKey());
+        ServerCredentials learned = auth.serverCredentials(user);
+        if (learned != null && pool.key().user().equals(user)) {
+            // Only for the client's own user: a pool of a forced user= logs in with that user's secret.
+            pool.learnCredentials(learned);
         }
         poolMode = pool.poolMode();
         if (poolMode != PoolMode.SESSION && settings.maxPreparedStatements() > 0) {

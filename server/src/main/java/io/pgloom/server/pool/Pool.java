@@ -46,7 +46,12 @@ public final class Pool {
     private final Pooler pooler;
     private volatile DatabaseEntry database;
     private volatile PoolerSettings settings;
+    /** What the config gives this pool's user to log into the server with. */
     private volatile ServerCredentials credentials;
+    /** What logins taught: SCRAM keys from a client's proof, or the secret auth_query fetched; null if nothing. */
+    private volatile ServerCredentials learned;
+    /** Why the last connect failed at the network level (PgBouncer's cached error); null once one succeeds. */
+    private volatile String lastConnectFailure;
     private final ConnectionBudget dbBudget;
     private final ConnectionBudget userBudget;
     /** What SHOW STATS and the metrics add up; the data path only adds to it. */
@@ -117,12 +122,21 @@ public final class Pool {
         this.credentials = credentials;
     }
 
-    /** A client's SCRAM login gave us keys that can log into the server as this user. */
-    void learnScramKeys(byte[] clientKey, byte[] serverKey) {
+    /**
+     * A client of this pool's user logged in and taught us how to log into the server as that user:
+     * SCRAM keys recovered from its proof, or the secret auth_query fetched for it. The latest login
+     * wins, so a changed password is followed at the next login. The config's password or md5 hash,
+     * when there is one, still comes first.
+     */
+    void learnCredentials(ServerCredentials c) {
+        learned = c;
+    }
+
+    /** What a new server connection logs in with. */
+    private ServerCredentials loginCredentials() {
         ServerCredentials c = credentials;
-        if (c.password() == null && !c.hasScramKeys()) {
-            credentials = c.withScramKeys(clientKey, serverKey);
-        }
+        ServerCredentials l = learned;
+        return c.password() != null || c.md5Hash() != null || l == null ? c : l;
     }
 
     int poolSize() {
@@ -160,6 +174,19 @@ public final class Pool {
      * waiting in line. Throws {@link PgloomError} on query_wait_timeout or a server login error.
      */
     ServerConnection acquire(ClientSession client) throws PgloomError, InterruptedException {
+        return acquire(client, false);
+    }
+
+    /**
+     * As {@link #acquire}, but when the server cannot be reached and the pool has no connection,
+     * throws PgBouncer's {@code server login has been failing} at once instead of waiting for
+     * server_login_retry (PgBouncer's check_fast_fail): for a client in the middle of its login.
+     */
+    ServerConnection acquireOrFail(ClientSession client) throws PgloomError, InterruptedException {
+        return acquire(client, true);
+    }
+
+    private ServerConnection acquire(ClientSession client, boolean failFast) throws PgloomError, InterruptedException {
         long start = System.nanoTime();
         long waitLimit = settings.queryWaitTimeout().toNanos();
         long deadline = waitLimit > 0 ? start + waitLimit : Long.MAX_VALUE;
@@ -195,6 +222,13 @@ public final class Pool {
                     }
                     startCheck(reused);
                 } else if (!open) {
+                    if (failFast && loginRetryUntilNanos > now && all.isEmpty() && opening == 0) {
+                        if (me != null) {
+                            dequeue(me);
+                            wakeHeadIfIdleOrRoom();
+                        }
+                        throw loginFailing();
+                    }
                     if (me == null) {
                         me = new Waiter(lock.newCondition(), client);
                         enqueue(me);
@@ -229,8 +263,17 @@ public final class Pool {
             if (s != null) {
                 return s;
             }
+            if (failFast && all.isEmpty()) {
+                throw loginFailing();
+            }
             me = null; // connecting failed at the network level: wait in line again and retry later
         }
+    }
+
+    private PgloomError loginFailing() {
+        String cached = lastConnectFailure;
+        return PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "server login has been failing, cached error: "
+                + (cached == null ? "connect failed" : cached) + " (server_login_retry)");
     }
 
     /** {@code w} joins the line. Under the lock. */
@@ -436,13 +479,14 @@ public final class Pool {
         String dbname = db.dbname() != null ? db.dbname() : db.name();
         ServerConnection s = null;
         try {
-            s = ServerConnection.open(this, host, db.port(), dbname, params, credentials,
+            s = ServerConnection.open(this, host, db.port(), dbname, params, loginCredentials(),
                     (int) settings.serverConnectTimeout().toMillis());
             if (db.connectQuery() != null && !db.connectQuery().isBlank()) {
                 runConnectQuery(s, db.connectQuery());
             }
         } catch (IOException e) {
             log.warn("{}: cannot connect to server {}:{}: {}; retrying after server_login_retry", key, host, db.port(), e.toString());
+            lastConnectFailure = "connect to " + host + ":" + db.port() + " failed: " + e.getMessage();
             failedOpen(true);
             pooler.metrics().serverConnectFailed(key, false);
             return null;
@@ -452,6 +496,7 @@ public final class Pool {
             pooler.metrics().serverConnectFailed(key, true);
             throw e;
         }
+        lastConnectFailure = null;
         lock.lock();
         try {
             opening--;

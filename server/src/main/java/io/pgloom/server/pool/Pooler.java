@@ -181,11 +181,7 @@ public final class Pooler implements AutoCloseable {
 
     /** The pool a client of {@code db} logged in as {@code clientUser} uses. */
     Pool pool(DatabaseEntry db, String clientUser) {
-        String serverUser = db.user() != null ? db.user() : clientUser;
-        PoolKey key = new PoolKey(db.name(), serverUser);
-        return pools.computeIfAbsent(key, k -> new Pool(k, this, db, settings, credentials(db, serverUser),
-                dbBudgets.computeIfAbsent(db.name(), n -> new ConnectionBudget(dbLimit(db))),
-                userBudgets.computeIfAbsent(serverUser, n -> new ConnectionBudget(userLimit(n)))));
+        return serverUserPool(db, db.user() != null ? db.user() : clientUser);
     }
 
     private int dbLimit(DatabaseEntry db) {
@@ -197,8 +193,25 @@ public final class Pooler implements AutoCloseable {
         return u != null && u.maxUserConnections().isPresent() ? u.maxUserConnections().getAsInt() : settings.maxUserConnections();
     }
 
+    /**
+     * The pool through which {@code authUser} runs auth_query on {@code authDb}: the same pool a
+     * client logged in as that user would use, as in PgBouncer, so its connections are reused from
+     * one login to the next.
+     */
+    Pool authPool(DatabaseEntry authDb, String authUser) {
+        return serverUserPool(authDb, authUser);
+    }
+
+    private Pool serverUserPool(DatabaseEntry db, String serverUser) {
+        PoolKey key = new PoolKey(db.name(), serverUser);
+        return pools.computeIfAbsent(key, k -> new Pool(k, this, db, settings, credentials(db, serverUser),
+                dbBudgets.computeIfAbsent(db.name(), n -> new ConnectionBudget(dbLimit(db))),
+                userBudgets.computeIfAbsent(serverUser, n -> new ConnectionBudget(userLimit(n)))));
+    }
+
     private ServerCredentials credentials(DatabaseEntry db, String serverUser) {
-        if (db.password() != null) {
+        // password= belongs to the entry's user= (or to everyone when the entry forces no user).
+        if (db.password() != null && (db.user() == null || db.user().equals(serverUser))) {
             return new ServerCredentials(serverUser, db.password(), null, null, null);
         }
         UserSecret s = users.get(serverUser);

@@ -139,7 +139,7 @@ public final class PoolerMetrics {
             if (message.equals("not allowed")) {
                 return AUTH_FAILED; // the admin console refuses users outside admin_users and stats_users
             }
-            if (message.startsWith("pgloom could not log into the server")) {
+            if (message.startsWith("pgloom could not log into the server") || message.startsWith("server login has been failing")) {
                 return SERVER_LOGIN_FAILED;
             }
             return switch (state == null ? "" : state) {

@@ -6,6 +6,7 @@ import io.pgloom.server.auth.ScramClientExchange;
 import io.pgloom.server.protocol.Bytes;
 import io.pgloom.server.protocol.ErrorResponse;
 import io.pgloom.server.protocol.FrameReader;
+import io.pgloom.server.protocol.Frontend;
 import io.pgloom.server.protocol.MessageBuilder;
 import io.pgloom.server.protocol.SqlState;
 import io.pgloom.server.protocol.StartupRequest;
@@ -17,7 +18,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -84,6 +87,10 @@ public final class ServerConnection {
     private final Condition checkAnswered = checkLock.newCondition();
     private boolean checkRunning;
     private String checkFailure;
+    /** The request's first ErrorResponse, its RowDescription's column count (-1: none) and its DataRow bodies. */
+    private ErrorResponse checkError;
+    private int checkColumns;
+    private List<byte[]> checkRows = List.of();
     /**
      * Out of the pool for a check: its checker, not {@link Pool#discard}, settles its slot. Written
      * under the pool's lock; volatile so that views (sv_tested) read it without the lock.
@@ -299,12 +306,17 @@ public final class ServerConnection {
 
     /** Writes a request pgloom itself composed (SET, reset, check); its answer is swallowed. */
     void sendInternal(String sql) throws IOException {
-        internalPending++;
-        requestsSent++;
         if (PreparedStatements.mentionsDrop(sql)) {
             preparedStatements.clear(); // server_reset_query DISCARD ALL (the default) drops them all
         }
-        out.write(new MessageBuilder('Q').cstring(sql).build());
+        sendInternal(Frontend.query(sql));
+    }
+
+    /** Writes one request of pgloom's own that ends with exactly one ReadyForQuery; its answer is swallowed. */
+    private void sendInternal(byte[] request) throws IOException {
+        internalPending++;
+        requestsSent++;
+        out.write(request);
         out.flush();
     }
 
@@ -335,15 +347,57 @@ public final class ServerConnection {
      *         check failed: the server's error, the connection's end, or no answer in time
      */
     String check(String sql, long timeoutNanos) throws InterruptedException {
+        return ask(() -> sendInternal(sql), timeoutNanos).failure();
+    }
+
+    /**
+     * The answer to a request of pgloom's own on a connection taken from the pool.
+     *
+     * @param failure null if the server answered without error and outside a transaction, else why not
+     * @param error   the server's ErrorResponse, if it sent one
+     * @param columns the RowDescription's column count, -1 if none came
+     * @param rows    the DataRow bodies, in order
+     */
+    record Answer(String failure, ErrorResponse error, int columns, List<byte[]> rows) {
+    }
+
+    /**
+     * Runs {@code sql} with one text parameter over the extended protocol (auth_query) on this
+     * connection, just taken from the pool, and waits for the reader thread to collect the answer.
+     * Runs on the client thread that took the connection. The parameter goes as UTF-8, so the
+     * session is switched to UTF8 first if a client left it in another encoding.
+     */
+    Answer query(String sql, String param, long timeoutNanos) throws InterruptedException {
+        byte[] request = Frontend.extendedQuery(sql, param);
+        boolean utf8 = "UTF8".equalsIgnoreCase(parameters.get("client_encoding"));
+        return ask(() -> {
+            if (!utf8) {
+                sendInternal(Frontend.query("SET client_encoding = 'UTF8'"));
+            }
+            sendInternal(request);
+        }, timeoutNanos);
+    }
+
+    /** Writes requests of pgloom's own. */
+    @FunctionalInterface
+    private interface Request {
+        void send() throws IOException;
+    }
+
+    /** Sends {@code request} and waits until its answers are swallowed, or {@code timeoutNanos} passed. */
+    private Answer ask(Request request, long timeoutNanos) throws InterruptedException {
         checkLock.lock();
         try {
             checkRunning = true;
             checkFailure = null;
+            checkError = null;
+            checkColumns = -1;
+            checkRows = new ArrayList<>();
         } finally {
             checkLock.unlock();
         }
         try {
-            sendInternal(sql);
+            request.send();
         } catch (IOException e) {
             finishCheck("cannot send it: " + e.getMessage());
         }
@@ -353,11 +407,29 @@ public final class ServerConnection {
             while (checkRunning) {
                 if (left <= 0) {
                     checkRunning = false;
-                    return "no answer within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms (server_connect_timeout)";
+                    return new Answer("no answer within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+                            + " ms (server_connect_timeout)", checkError, checkColumns, checkRows);
                 }
                 left = checkAnswered.awaitNanos(left);
             }
-            return checkFailure;
+            return new Answer(checkFailure, checkError, checkColumns, checkRows);
+        } finally {
+            checkLock.unlock();
+        }
+    }
+
+    /** A RowDescription or DataRow answering a request of pgloom's own: kept for {@link #ask}. */
+    private void collect(char type, byte[] buf, int from, int to) {
+        checkLock.lock();
+        try {
+            if (!checkRunning) {
+                return;
+            }
+            if (type == 'T') {
+                checkColumns = to - from >= 2 ? ((buf[from] & 0xff) << 8) | (buf[from + 1] & 0xff) : 0;
+            } else {
+                checkRows.add(java.util.Arrays.copyOfRange(buf, from, to));
+            }
         } finally {
             checkLock.unlock();
         }
@@ -386,6 +458,7 @@ public final class ServerConnection {
         try {
             if (checkRunning && checkFailure == null) {
                 checkFailure = "server answered " + error;
+                checkError = error;
             }
             return checkRunning;
         } finally {
@@ -500,7 +573,9 @@ public final class ServerConnection {
                     flushSpan(buf, spanStart, at);
                     r.advance(frame);
                     spanStart = r.position();
-                    if (type == 'E') {
+                    if (type == 'T' || type == 'D') {
+                        collect(type, buf, at + 5, at + frame);
+                    } else if (type == 'E') {
                         ErrorResponse error = ErrorResponse.decode(buf, at + 5, at + frame);
                         if (!failsCheck(error)) {
                             log.warn("S-{} {}: internal query failed: {}", id, pool.key(), error);
