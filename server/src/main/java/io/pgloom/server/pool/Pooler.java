@@ -70,10 +70,16 @@ public final class Pooler implements AutoCloseable {
     private final ConcurrentHashMap<PoolKey, Pool> pools = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, ConnectionBudget> dbBudgets = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, ConnectionBudget> userBudgets = new ConcurrentHashMap<>();
-    /** SCRAM secrets derived from plain auth_file passwords: 4096 PBKDF2 rounds once per user, not per login. */
+    /**
+     * SCRAM secrets derived from plain auth_file passwords: scram_iterations PBKDF2 rounds once per
+     * user, not per login. Emptied by every reload and SET, so a new scram_iterations applies.
+     */
     private final ConcurrentHashMap<UserSecret, ScramSecret> derivedScram = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<ClientSession, Boolean> clients = new ConcurrentHashMap<>();
     private final AtomicInteger admitted = new AtomicInteger();
+    /** Clients counted per database name and per login user name, for max_db/user_client_connections. */
+    private final ConcurrentHashMap<String, AtomicInteger> clientsPerDatabase = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, AtomicInteger> clientsPerUser = new ConcurrentHashMap<>();
     private final CancelKeys cancelKeys;
     private final TaskScope serverScope = new TaskScope("servers");
     /** Server-side names of named prepared statements, shared by every pool. */
@@ -156,7 +162,14 @@ public final class Pooler implements AutoCloseable {
         if (secret.kind() == UserSecret.Kind.SCRAM) {
             return ScramSecret.parseOrExplain(secret.secret());
         }
-        return derivedScram.computeIfAbsent(secret, s -> ScramSecrets.fromPassword(s.secret()));
+        int iterations = scramIterations();
+        return derivedScram.computeIfAbsent(secret, s -> ScramSecrets.fromPassword(s.secret(), iterations));
+    }
+
+    /** scram_iterations; a value below 1, which PBKDF2 cannot use, stands for the default 4096. */
+    int scramIterations() {
+        int iterations = settings.scramIterations();
+        return iterations > 0 ? iterations : ScramSecrets.DEFAULT_ITERATIONS;
     }
 
     boolean hasAuthFile() {
@@ -214,10 +227,43 @@ public final class Pooler implements AutoCloseable {
         return max <= 0 || n <= max;
     }
 
+    /**
+     * Counts a client against max_db_client_connections and max_user_client_connections (the
+     * entry's own limit, else the global one; 0 = none), as PgBouncer does before authentication.
+     * The client counts even when refused, until {@link #clientGone}, like max_client_conn. An
+     * admin_users member logging into the admin console is never refused, as in PgBouncer.
+     *
+     * @return the refusal's message, or null when the client is within both limits
+     */
+    String admitByName(ClientSession client, DatabaseEntry db, String database, String user) {
+        client.countedByName = true;
+        int perDatabase = clientsPerDatabase.computeIfAbsent(database, n -> new AtomicInteger()).incrementAndGet();
+        int perUser = clientsPerUser.computeIfAbsent(user, n -> new AtomicInteger()).incrementAndGet();
+        if (db == null && settings.adminUsers().contains(user)) {
+            return null;
+        }
+        int dbLimit = db != null && db.maxDbClientConnections().isPresent()
+                ? db.maxDbClientConnections().getAsInt() : settings.maxDbClientConnections();
+        if (dbLimit > 0 && perDatabase > dbLimit) {
+            return "client connections exceeded (max_db_client_connections)";
+        }
+        UserEntry u = config.users().get(user);
+        int userLimit = u != null && u.maxUserClientConnections().isPresent()
+                ? u.maxUserClientConnections().getAsInt() : settings.maxUserClientConnections();
+        if (userLimit > 0 && perUser > userLimit) {
+            return "client connections exceeded (max_user_client_connections)";
+        }
+        return null;
+    }
+
     void clientGone(ClientSession client) {
         if (clients.remove(client) != null) {
             admitted.decrementAndGet();
             cancelKeys.forget(client);
+            if (client.countedByName) {
+                clientsPerDatabase.get(client.databaseName()).decrementAndGet();
+                clientsPerUser.get(client.user()).decrementAndGet();
+            }
         }
     }
 
