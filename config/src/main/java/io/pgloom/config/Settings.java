@@ -41,7 +41,7 @@ public final class Settings {
             "max_prepared_statements", "admin_users", "stats_users", "stats_period",
             "metrics_listen_addr", "metrics_listen_port", "max_db_client_connections", "max_user_client_connections",
             "query_wait_notify", "application_name_add_host", "login_notify_message", "server_round_robin",
-            "cancel_wait_timeout", "scram_iterations");
+            "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout");
 
     /**
      * pgloom's own settings: not PgBouncer's, so PgBouncer would refuse a file that sets them. They

@@ -72,9 +72,9 @@ class SettingsTest {
                 "admin_users", "stats_users", "stats_period", "log_connections", "log_disconnections",
                 "log_pooler_errors", "log_stats", "max_db_client_connections", "max_user_client_connections",
                 "query_wait_notify", "application_name_add_host", "login_notify_message", "server_round_robin",
-                "cancel_wait_timeout", "scram_iterations"), supported);
+                "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout"), supported);
         assertFalse(Settings.byName("track_extra_parameters").orElseThrow().supported());
-        assertFalse(Settings.byName("pool_idle_timeout").orElseThrow().supported());
+        assertFalse(Settings.byName("pkt_buf").orElseThrow().supported());
     }
 
     @Test

@@ -310,6 +310,51 @@ class PgBouncerSettingsTest {
         }
     }
 
+    // ---------------------------------------------------------------- pool_idle_timeout, autodb_idle_timeout
+
+    @Test
+    void unusedPoolsAreFreedAfterPoolIdleTimeoutAndAutodbIdleTimeout() throws Exception {
+        TestPostgres.Endpoint pg = TestPostgres.shared();
+        String fallback = "* = host=%s port=%d dbname=app\n".formatted(pg.host(), pg.port());
+        try (LogSettingsTest.LogCapture log = new LogSettingsTest.LogCapture();
+                Pgloom p = Pgloom.start("transaction", "server_idle_timeout = 1\npool_idle_timeout = 0\n"
+                        + "autodb_idle_timeout = 1\n", fallback)) {
+            for (String database : List.of("app", "auto1")) {
+                try (RawClient c = new RawClient(p.port()).login("alice", "alice-secret", database)) {
+                    assertEquals("1", RawClient.firstValue(c.simpleQuery("SELECT 1")));
+                    c.terminate();
+                }
+            }
+            String freed = log.await("about auto1's pool freed", l -> l.contains("auto1/alice: pool freed"));
+            assertTrue(freed.contains("autodb_idle_timeout"), freed);
+            awaitPools(p, List.of("app/alice"));
+            assertTrue(log.matching(l -> l.contains("app/alice: pool freed")).isEmpty(),
+                    "pool_idle_timeout = 0 keeps app's pool");
+            // A new client of the freed database gets a new pool.
+            try (RawClient c = new RawClient(p.port()).login("alice", "alice-secret", "auto1")) {
+                assertEquals("1", RawClient.firstValue(c.simpleQuery("SELECT 1")));
+            }
+        }
+        try (Pgloom p = Pgloom.start("transaction", "server_idle_timeout = 1\npool_idle_timeout = 1\n")) {
+            try (RawClient c = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+                assertEquals("1", RawClient.firstValue(c.simpleQuery("SELECT 1")));
+                c.terminate();
+            }
+            awaitPools(p, List.of());
+        }
+    }
+
+    /** Waits until pgloom's pools are exactly {@code expected} ("database/user"). */
+    private static void awaitPools(Pgloom p, List<String> expected) throws InterruptedException {
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        List<String> now;
+        while (!(now = p.server.pooler().poolViews().stream().map(v -> v.database() + "/" + v.user()).toList())
+                .equals(expected)) {
+            assertTrue(System.nanoTime() - deadline < 0, "pools " + now + ", expected " + expected + " after " + PATIENCE);
+            Thread.sleep(50);
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /**

@@ -72,6 +72,14 @@ public final class Pool {
     /** {@link PoolerSettings#checkAfterNanos}, kept here so the reuse path pays one comparison. */
     private volatile long checkAfterNanos;
     private long loginRetryUntilNanos;
+    /**
+     * Clients logged into this pool, and since when (nanoTime) it has had none: what
+     * pool_idle_timeout and autodb_idle_timeout judge. Changed once per login and logout only,
+     * inside the pooler's map operation on this pool's key, so a pool is never freed under a
+     * client that is joining it.
+     */
+    private int clientsJoined;
+    private long unusedSinceNanos = System.nanoTime();
     /** ParameterStatus values of the first server login: what a new client is told at login. */
     private volatile Map<String, String> welcomeParameters;
     private int nextHost;
@@ -744,6 +752,26 @@ public final class Pool {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** A client logged in. Called inside the pooler's map operation on this pool's key. */
+    void clientJoined() {
+        clientsJoined++;
+    }
+
+    /** A client of this pool left. Called inside the pooler's map operation on this pool's key. */
+    void clientLeft(long now) {
+        if (--clientsJoined == 0) {
+            unusedSinceNanos = now;
+        }
+    }
+
+    /**
+     * Whether this pool may be freed: no client and no server connection for {@code limitNanos}.
+     * Called inside the pooler's map operation on this pool's key.
+     */
+    boolean unusedFor(long limitNanos, long now) {
+        return clientsJoined == 0 && now - unusedSinceNanos >= limitNanos && serverCount() == 0;
     }
 
     /** Counts for logs; {@code checking} is PgBouncer's sv_tested. */

@@ -189,9 +189,40 @@ public final class Pooler implements AutoCloseable {
     Pool pool(DatabaseEntry db, String clientUser) {
         String serverUser = db.user() != null ? db.user() : clientUser;
         PoolKey key = new PoolKey(db.name(), serverUser);
-        return pools.computeIfAbsent(key, k -> new Pool(k, this, db, settings, credentials(db, serverUser),
-                dbBudgets.computeIfAbsent(db.name(), n -> new ConnectionBudget(dbLimit(db))),
-                userBudgets.computeIfAbsent(serverUser, n -> new ConnectionBudget(userLimit(n)))));
+        // compute, not computeIfAbsent: joining is atomic with freeUnusedPools' removal of this key.
+        return pools.compute(key, (k, existing) -> {
+            Pool p = existing != null ? existing : new Pool(k, this, db, settings, credentials(db, serverUser),
+                    dbBudgets.computeIfAbsent(db.name(), n -> new ConnectionBudget(dbLimit(db))),
+                    userBudgets.computeIfAbsent(serverUser, n -> new ConnectionBudget(userLimit(n))));
+            p.clientJoined();
+            return p;
+        });
+    }
+
+    /**
+     * pool_idle_timeout and autodb_idle_timeout: frees each pool that has had no client and no
+     * server connection for that long (autodb_idle_timeout for a database made from the {@code *}
+     * entry, pool_idle_timeout for the others; 0 = never). A later client makes it anew.
+     */
+    private void freeUnusedPools(long now) {
+        long poolLimit = settings.poolIdleTimeout().toNanos();
+        long autodbLimit = settings.autodbIdleTimeout().toNanos();
+        for (PoolKey key : pools.keySet()) {
+            boolean auto = config.databases().stream().noneMatch(d -> d.name().equals(key.database()));
+            long limit = auto ? autodbLimit : poolLimit;
+            if (limit <= 0) {
+                continue;
+            }
+            boolean[] freed = {false};
+            pools.computeIfPresent(key, (k, p) -> {
+                freed[0] = p.unusedFor(limit, now);
+                return freed[0] ? null : p;
+            });
+            if (freed[0]) {
+                log.info("{}: pool freed after {} s unused ({})", key, limit / 1_000_000_000.0,
+                        auto ? "autodb_idle_timeout" : "pool_idle_timeout");
+            }
+        }
     }
 
     private int dbLimit(DatabaseEntry db) {
@@ -260,6 +291,13 @@ public final class Pooler implements AutoCloseable {
         if (clients.remove(client) != null) {
             admitted.decrementAndGet();
             cancelKeys.forget(client);
+            Pool p = client.pool();
+            if (p != null) {
+                pools.computeIfPresent(p.key(), (k, same) -> {
+                    same.clientLeft(System.nanoTime());
+                    return same;
+                });
+            }
             if (client.countedByName) {
                 clientsPerDatabase.get(client.databaseName()).decrementAndGet();
                 clientsPerUser.get(client.user()).decrementAndGet();
@@ -315,6 +353,7 @@ public final class Pooler implements AutoCloseable {
                     log.error("maintenance of pool {} failed", p.key(), e);
                 }
             }
+            freeUnusedPools(now);
         }
     }
 

@@ -52,7 +52,9 @@ public record PoolerSettings(
         String loginNotifyMessage,
         boolean serverRoundRobin,
         Duration cancelWaitTimeout,
-        int scramIterations) {
+        int scramIterations,
+        Duration poolIdleTimeout,
+        Duration autodbIdleTimeout) {
 
     /** PgBouncer's spelling for "send an empty query" in server_check_query. */
     static final String EMPTY_QUERY = "<empty>";
@@ -125,6 +127,8 @@ public record PoolerSettings(
                 v.string("login_notify_message"),
                 v.bool("server_round_robin"),
                 v.time("cancel_wait_timeout"),
-                v.integer("scram_iterations"));
+                v.integer("scram_iterations"),
+                v.time("pool_idle_timeout"),
+                v.time("autodb_idle_timeout"));
     }
 }
