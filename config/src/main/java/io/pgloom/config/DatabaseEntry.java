@@ -59,6 +59,14 @@ public record DatabaseEntry(String name, List<String> hosts, int port, String db
         return raw.get("auth_query");
     }
 
+    /**
+     * This entry's {@code max_db_client_connections}; empty when the global setting applies (not
+     * written, or 0 or less, as PgBouncer reads it).
+     */
+    public OptionalInt maxDbClientConnections() {
+        return EntryParameters.of(raw).override("max_db_client_connections", 1);
+    }
+
     /** Whether this is the {@code *} entry. */
     public boolean isFallback() {
         return name.equals(FALLBACK);

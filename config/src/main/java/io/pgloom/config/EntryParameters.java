@@ -48,6 +48,11 @@ final class EntryParameters {
         return message + "; known parameters: " + String.join(", ", new TreeSet<>(known));
     }
 
+    /** Parameters already checked by {@link #parse}: an entry's {@code raw()} map. */
+    static EntryParameters of(Map<String, String> raw) {
+        return new EntryParameters(raw);
+    }
+
     Map<String, String> raw() {
         return raw;
     }

@@ -39,7 +39,10 @@ public final class Settings {
             "log_connections", "log_disconnections", "log_pooler_errors", "log_stats",
             "max_packet_size", "listen_backlog", "tcp_keepalive", "conffile", "job_name",
             "max_prepared_statements", "admin_users", "stats_users", "stats_period",
-            "metrics_listen_addr", "metrics_listen_port", "unix_socket_dir", "unix_socket_mode", "unix_socket_group");
+            "metrics_listen_addr", "metrics_listen_port", "unix_socket_dir", "unix_socket_mode", "unix_socket_group",
+            "max_db_client_connections", "max_user_client_connections",
+            "query_wait_notify", "application_name_add_host", "login_notify_message", "server_round_robin",
+            "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout");
 
     /**
      * pgloom's own settings: not PgBouncer's, so PgBouncer would refuse a file that sets them. They

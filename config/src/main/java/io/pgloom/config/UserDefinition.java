@@ -10,10 +10,10 @@ import java.util.stream.Stream;
 final class UserDefinition {
 
     private static final List<String> NOT_YET = List.of("client_idle_timeout", "idle_transaction_timeout",
-            "max_user_client_connections", "pool_size", "query_timeout", "reserve_pool_size", "transaction_timeout");
+            "pool_size", "query_timeout", "reserve_pool_size", "transaction_timeout");
 
     private static final Set<String> KNOWN = Set.copyOf(
-            Stream.concat(NOT_YET.stream(), Stream.of("pool_mode", "max_user_connections")).toList());
+            Stream.concat(NOT_YET.stream(), Stream.of("pool_mode", "max_user_connections", "max_user_client_connections")).toList());
 
     private UserDefinition() {
     }

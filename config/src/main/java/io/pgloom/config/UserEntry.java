@@ -25,4 +25,12 @@ public record UserEntry(String name, Optional<PoolMode> poolMode, OptionalInt ma
         raw = Collections.unmodifiableMap(new LinkedHashMap<>(raw));
         Objects.requireNonNull(location, "location");
     }
+
+    /**
+     * This user's {@code max_user_client_connections}; empty when the global setting applies (not
+     * written, or 0 or less, as PgBouncer reads it).
+     */
+    public OptionalInt maxUserClientConnections() {
+        return EntryParameters.of(raw).override("max_user_client_connections", 1);
+    }
 }

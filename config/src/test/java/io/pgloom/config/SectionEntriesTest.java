@@ -87,8 +87,8 @@ class SectionEntriesTest {
                 + " auth_query='SELECT usename, passwd FROM pg_shadow WHERE usename=$1' load_balance_hosts=disable"
                 + " max_db_client_connections=100 server_lifetime=600\n");
         assertEquals(6, config.database("app").orElseThrow().raw().size() - 1);
-        assertEquals(List.of("application_name", "load_balance_hosts",
-                        "max_db_client_connections", "server_lifetime").stream()
+        assertEquals(OptionalInt.of(100), config.database("app").orElseThrow().maxDbClientConnections());
+        assertEquals(List.of("application_name", "load_balance_hosts", "server_lifetime").stream()
                         .map(key -> new ConfigWarning("pgbouncer.ini:3", "database 'app': parameter '" + key
                                 + "' is not supported by pgloom yet; ignored")).toList(),
                 config.warnings());
@@ -228,7 +228,8 @@ class SectionEntriesTest {
         PgloomConfig config = load("[pgbouncer]\n[users]\nbob = pool_size=5 reserve_pool_size=1 query_timeout=30"
                 + " idle_transaction_timeout=10 transaction_timeout=60 client_idle_timeout=300"
                 + " max_user_client_connections=50\n");
-        assertEquals(7, config.warnings().size());
+        assertEquals(6, config.warnings().size());
+        assertEquals(OptionalInt.of(50), config.users().get("bob").maxUserClientConnections());
         assertEquals(new ConfigWarning("pgbouncer.ini:3", "user 'bob': parameter 'client_idle_timeout' is not"
                 + " supported by pgloom yet; ignored"), config.warnings().getFirst());
     }

@@ -71,9 +71,12 @@ class SettingsTest {
                 "ignore_startup_parameters", "pidfile", "logfile", "verbose", "max_packet_size",
                 "listen_backlog", "tcp_keepalive", "conffile", "job_name", "max_prepared_statements",
                 "admin_users", "stats_users", "stats_period", "log_connections", "log_disconnections",
-                "log_pooler_errors", "log_stats", "unix_socket_dir", "unix_socket_mode", "unix_socket_group"), supported);
+                "log_pooler_errors", "log_stats", "unix_socket_dir", "unix_socket_mode", "unix_socket_group",
+                "max_db_client_connections", "max_user_client_connections",
+                "query_wait_notify", "application_name_add_host", "login_notify_message", "server_round_robin",
+                "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout"), supported);
         assertFalse(Settings.byName("track_extra_parameters").orElseThrow().supported());
-        assertFalse(Settings.byName("application_name_add_host").orElseThrow().supported());
+        assertFalse(Settings.byName("pkt_buf").orElseThrow().supported());
     }
 
     @Test

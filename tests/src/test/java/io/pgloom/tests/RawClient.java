@@ -39,6 +39,8 @@ public final class RawClient implements AutoCloseable {
     public int backendPid;
     public int backendSecret;
     public final Map<String, String> parameters = new LinkedHashMap<>();
+    /** NoticeResponses received during login, in order. */
+    public final List<ErrorResponse> loginNotices = new java.util.ArrayList<>();
 
     public record Message(char type, byte[] body) {
         public String text() {
@@ -227,6 +229,7 @@ public final class RawClient implements AutoCloseable {
                     backendPid = b.getInt();
                     backendSecret = b.getInt();
                 }
+                case 'N' -> loginNotices.add(m.error());
                 case 'E' -> throw new LoginFailed(m.error());
                 case 'Z' -> {
                     return this;

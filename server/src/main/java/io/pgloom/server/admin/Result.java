@@ -1,5 +1,6 @@
 package io.pgloom.server.admin;
 
+import io.pgloom.server.protocol.ErrorResponse;
 import io.pgloom.server.protocol.MessageBuilder;
 import java.io.ByteArrayOutputStream;
 import java.math.BigInteger;
@@ -73,12 +74,7 @@ final class Result {
     }
 
     Result notice(String message, String detail) {
-        MessageBuilder m = new MessageBuilder('N').byte1('S').cstring("NOTICE").byte1('V').cstring("NOTICE")
-                .byte1('C').cstring("00000").byte1('M').cstring(message);
-        if (detail != null) {
-            m.byte1('D').cstring(detail);
-        }
-        notices.add(m.byte1(0).build());
+        notices.add(new ErrorResponse("NOTICE", "00000", message, detail).encode());
         return this;
     }
 

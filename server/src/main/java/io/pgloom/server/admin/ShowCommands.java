@@ -130,7 +130,7 @@ final class ShowCommands {
                     lifetime, db.poolMode().map(m -> m.configName()).orElse(null),
                     db.hosts().size() > 1 ? "round-robin" : null,
                     db.maxDbConnections().orElse(s.integer("max_db_connections")),
-                    pooler.serverConnections(db.name(), true), maxDbClients,
+                    pooler.serverConnections(db.name(), true), db.maxDbClientConnections().orElse(maxDbClients),
                     clients.getOrDefault(db.name(), 0), pooler.isPaused(db.name()) ? 1 : 0, pooler.isDisabled(db.name()) ? 1 : 0);
         }
         if (!consoleListed) {
@@ -205,7 +205,9 @@ final class ShowCommands {
             r.row(name, padded(u, "pool_size"), padded(u, "reserve_pool_size"),
                     u == null ? null : u.poolMode().map(m -> m.configName()).orElse(null),
                     u != null && u.maxUserConnections().isPresent() ? u.maxUserConnections().getAsInt() : s.integer("max_user_connections"),
-                    pooler.serverConnections(name, false), s.integer("max_user_client_connections"),
+                    pooler.serverConnections(name, false),
+                    u == null ? s.integer("max_user_client_connections")
+                            : u.maxUserClientConnections().orElse(s.integer("max_user_client_connections")),
                     clients.getOrDefault(name, 0));
         }
         return r;

@@ -8,6 +8,9 @@ import io.pgloom.config.ScramSecret;
  */
 public final class ScramSecrets {
 
+    /** PostgreSQL's (and PgBouncer's scram_iterations') default PBKDF2 cost. */
+    public static final int DEFAULT_ITERATIONS = ScramFunctions.DEFAULT_ITERATIONS;
+
     private ScramSecrets() {
     }
 
@@ -22,8 +25,12 @@ public final class ScramSecrets {
      * authenticates with SCRAM.
      */
     public static ScramSecret fromPassword(String password) {
-        return fromPassword(password, ScramFunctions.randomBytes(ScramFunctions.DEFAULT_SALT_LENGTH),
-                ScramFunctions.DEFAULT_ITERATIONS);
+        return fromPassword(password, DEFAULT_ITERATIONS);
+    }
+
+    /** As {@link #fromPassword(String)} with {@code iterations} PBKDF2 rounds (scram_iterations). */
+    public static ScramSecret fromPassword(String password, int iterations) {
+        return fromPassword(password, ScramFunctions.randomBytes(ScramFunctions.DEFAULT_SALT_LENGTH), iterations);
     }
 
     static ScramSecret fromPreparedPassword(byte[] preparedPassword, byte[] salt, int iterations) {

@@ -70,12 +70,20 @@ public final class ScramServerExchange {
      *     salt cannot be predicted from the user name alone
      */
     public static ScramServerExchange mock(String user, byte[] instanceSecret) {
+        return mock(user, instanceSecret, ScramFunctions.DEFAULT_ITERATIONS);
+    }
+
+    /**
+     * As {@link #mock(String, byte[])}, announcing {@code iterations}: the scram_iterations that a
+     * real user's derived secret has, so the iteration count does not tell the two apart either.
+     */
+    public static ScramServerExchange mock(String user, byte[] instanceSecret, int iterations) {
         byte[] seed = (user + "\0").getBytes(StandardCharsets.UTF_8);
         byte[] material = new byte[seed.length + instanceSecret.length];
         System.arraycopy(seed, 0, material, 0, seed.length);
         System.arraycopy(instanceSecret, 0, material, seed.length, instanceSecret.length);
         byte[] salt = Arrays.copyOf(ScramFunctions.sha256(material), ScramFunctions.DEFAULT_SALT_LENGTH);
-        ScramSecret unreachable = new ScramSecret(ScramFunctions.DEFAULT_ITERATIONS, salt,
+        ScramSecret unreachable = new ScramSecret(iterations, salt,
                 ScramFunctions.randomBytes(ScramFunctions.KEY_LENGTH),
                 ScramFunctions.randomBytes(ScramFunctions.KEY_LENGTH));
         return new ScramServerExchange(user, unreachable, ScramFunctions.newNonce(), true);

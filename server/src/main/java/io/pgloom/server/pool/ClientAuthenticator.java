@@ -211,7 +211,7 @@ final class ClientAuthenticator {
         if (!known) {
             // An unknown user (or an md5 hash, which cannot do SCRAM) gets a mock exchange that looks
             // like a real one and always fails, so the answer does not reveal whether the user exists.
-            exchange = ScramServerExchange.mock(user, MOCK_SECRET);
+            exchange = ScramServerExchange.mock(user, MOCK_SECRET, pooler.scramIterations());
         } else {
             stored = pooler.scramSecret(secret.get());
             exchange = new ScramServerExchange(user, stored);

@@ -14,6 +14,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.SocketException;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -46,6 +47,9 @@ public final class ClientSession implements Runnable {
     private static final byte[] SSL_REFUSED = {'N'};
     /** How long sending a client its final error may take before its connection is closed anyway. */
     static final long FINAL_WRITE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+    /** query_wait_notify's notice, in PgBouncer's words (applications may match on them). */
+    private static final byte[] QUEUED_NOTICE =
+            ErrorResponse.notice("No server connection available in postgres backend, client being queued").encode();
 
     private final Pooler pooler;
     private final ClientTransport transport;
@@ -87,6 +91,8 @@ public final class ClientSession implements Runnable {
     private boolean tlsRefused;
     /** Set once the login reply went out (client thread only): errors after it are not refusals. */
     private boolean loggedIn;
+    /** Counted in the pooler's per-database and per-user client counts (client thread only). */
+    boolean countedByName;
     private volatile long lastActivityNanos = System.nanoTime();
     /** For SHOW CLIENTS' connect_time. */
     private final long connectMillis = System.currentTimeMillis();
@@ -146,6 +152,12 @@ public final class ClientSession implements Runnable {
         // The peer is formatted only when needed: no string per idle client.
         return ptr() + " " + (startupSeen ? user + "@" + databaseName : "(no startup packet yet)")
                 + " from " + transport.peer();
+    }
+
+    /** The client's address and port as PgBouncer writes them: {@code host:port}, {@code [v6]:port}. */
+    private String peer() {
+        String host = transport.remoteAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + transport.remotePort();
     }
 
     /**
@@ -225,6 +237,11 @@ public final class ClientSession implements Runnable {
             out.write(Backend.negotiateProtocolVersion(0, startup.protocolOptions()));
         }
         takeStartupParameters(startup.parameters(), settings.ignoreStartupParameters());
+        if (settings.applicationNameAddHost()) {
+            // PgBouncer's application_name_add_host: "app" stands in for a client that set none.
+            String name = tracked[APPLICATION_NAME];
+            tracked[APPLICATION_NAME] = (name == null ? "app" : name) + " - " + peer();
+        }
         if (!pooler.admitClient(this)) {
             throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "no more connections allowed (max_client_conn)");
         }
@@ -236,6 +253,10 @@ public final class ClientSession implements Runnable {
                 .orElseThrow(() -> PgloomError.fatal(SqlState.INVALID_CATALOG_NAME, "no such database: " + databaseName));
         if (!console && pooler.isDisabled(databaseName)) {
             throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "database \"" + databaseName + "\" is disabled");
+        }
+        String overLimit = pooler.admitByName(this, db, databaseName, user);
+        if (overLimit != null) {
+            throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, overLimit);
         }
         ClientAuthenticator authenticator = new ClientAuthenticator(pooler, this, out, user);
         // The answers are read here rather than in the authenticator: see ClientAuthenticator.
@@ -298,6 +319,9 @@ public final class ClientSession implements Runnable {
                 reply.writeBytes(Backend.parameterStatus(p.getKey(), p.getValue()));
             }
             reply.writeBytes(Backend.backendKeyData(cancelPid, cancelSecret));
+            if (!settings.loginNotifyMessage().isEmpty()) {
+                reply.writeBytes(ErrorResponse.notice(settings.loginNotifyMessage()).encode());
+            }
             reply.writeBytes(Backend.readyForQuery('I'));
             this.out.write(reply.toByteArray());
             this.out.flush();
@@ -790,15 +814,21 @@ public final class ClientSession implements Runnable {
         } finally {
             linkLock.unlock();
         }
+        // cancel_wait_timeout bounds the whole forwarding, connect included (0: no limit).
+        long limit = pooler.settings().cancelWaitTimeout().toNanos();
+        long deadline = System.nanoTime() + limit;
         try (Socket c = new Socket()) {
-            c.connect(new java.net.InetSocketAddress(s.host, s.port), millis(pooler.settings().serverConnectTimeout()));
+            c.connect(new java.net.InetSocketAddress(s.host, s.port), limit > 0 ? millisLeft(deadline) : 0);
             c.getOutputStream().write(new MessageBuilder().int32(StartupRequest.CANCEL_REQUEST)
                     .int32(s.backendPid).int32(s.backendSecret).build());
             c.getOutputStream().flush();
-            c.setSoTimeout(10_000);
+            c.setSoTimeout(limit > 0 ? millisLeft(deadline) : 0);
             // PostgreSQL closes the cancel connection once it has signalled the backend.
             c.getInputStream().read();
             log.info("{}: cancel forwarded to {}", this, s);
+        } catch (SocketTimeoutException e) {
+            log.warn("{}: gave up forwarding cancel to {}: cancel_wait_timeout ({} s) reached", this, s,
+                    pooler.settings().cancelWaitTimeout().toMillis() / 1000.0);
         } catch (IOException e) {
             log.warn("{}: could not forward cancel to {}: {}", this, s, e.toString());
         } finally {
@@ -856,6 +886,31 @@ public final class ClientSession implements Runnable {
 
     String user() {
         return user;
+    }
+
+    String databaseName() {
+        return databaseName;
+    }
+
+    /**
+     * query_wait_notify: tells this client, while it waits in its pool's line, that it is queued.
+     * Only after its login reply went out (the first client of a pool waits during login) and never
+     * during a link: a waiting client has no server writing to it, so the notice cannot split a
+     * server's message. Called on the client's own thread.
+     */
+    void noticeQueued() {
+        if (!loggedIn || closing) {
+            return;
+        }
+        writeLock.lock();
+        try {
+            out.write(QUEUED_NOTICE);
+            out.flush();
+        } catch (IOException e) {
+            log.debug("{}: could not send the query_wait_notify notice: {}", this, e.getMessage());
+        } finally {
+            writeLock.unlock();
+        }
     }
 
     boolean isLinked() {
@@ -971,6 +1026,11 @@ public final class ClientSession implements Runnable {
     static String age(long millis) {
         long ms = Math.max(0, millis);
         return ms / 1000 + "." + String.format(Locale.ROOT, "%03d", ms % 1000) + "s";
+    }
+
+    /** Milliseconds until {@code deadline} (nanoTime), at least 1: a socket timeout of 0 would mean none. */
+    private static int millisLeft(long deadline) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, (deadline - System.nanoTime()) / 1_000_000));
     }
 
     private static int millis(java.time.Duration d) {

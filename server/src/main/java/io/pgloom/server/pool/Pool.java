@@ -59,7 +59,10 @@ public final class Pool {
 
     /** Package-private so that a test can hold it and show that no reader waits for it. */
     final ReentrantLock lock = new ReentrantLock();
-    /** Most recently used first: a warm connection is reused, the coldest idle ones time out. */
+    /**
+     * Most recently used first: a warm connection is reused, the coldest idle ones time out. With
+     * server_round_robin, released connections join at the end instead, so all take turns.
+     */
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     /** Every logged-in server connection. Copy-on-write: written under the lock, read by views without it. */
@@ -74,6 +77,14 @@ public final class Pool {
     /** {@link PoolerSettings#checkAfterNanos}, kept here so the reuse path pays one comparison. */
     private volatile long checkAfterNanos;
     private long loginRetryUntilNanos;
+    /**
+     * Clients logged into this pool, and since when (nanoTime) it has had none: what
+     * pool_idle_timeout and autodb_idle_timeout judge. Changed once per login and logout only,
+     * inside the pooler's map operation on this pool's key, so a pool is never freed under a
+     * client that is joining it.
+     */
+    private int clientsJoined;
+    private long unusedSinceNanos = System.nanoTime();
     /** ParameterStatus values of the first server login: what a new client is told at login. */
     private volatile Map<String, String> welcomeParameters;
     private int nextHost;
@@ -190,8 +201,15 @@ public final class Pool {
         long start = System.nanoTime();
         long waitLimit = settings.queryWaitTimeout().toNanos();
         long deadline = waitLimit > 0 ? start + waitLimit : Long.MAX_VALUE;
+        long notifyLimit = settings.queryWaitNotify().toNanos();
+        // query_wait_notify: once per acquire, on this (the client's) thread, outside the lock.
+        long notifyAt = notifyLimit > 0 && client != null ? start + notifyLimit : Long.MAX_VALUE;
         Waiter me = null;
         while (true) {
+            if (me != null && System.nanoTime() - notifyAt >= 0) {
+                notifyAt = Long.MAX_VALUE;
+                client.noticeQueued();
+            }
             boolean open = false;
             ServerConnection reused = null;
             lock.lock();
@@ -245,6 +263,9 @@ public final class Pool {
                     }
                     if (loginRetryUntilNanos > now) {
                         wait = Math.min(wait, loginRetryUntilNanos - now);
+                    }
+                    if (notifyAt != Long.MAX_VALUE) {
+                        wait = Math.max(1, Math.min(wait, notifyAt - now));
                     }
                     // Bounded so a missed signal (a budget freed in another pool) costs at most this.
                     wait = Math.min(wait, TimeUnit.MILLISECONDS.toNanos(500));
@@ -541,9 +562,12 @@ public final class Pool {
     void release(ServerConnection s) {
         if (s.cancelsInFlight.get() > 0) {
             // A cancel is on its way to this backend: reusing it now could cancel another client's query.
+            // A forwarded cancel gives up after cancel_wait_timeout; 0 (no limit) waits at most 10 s here.
+            long waitNanos = settings.cancelWaitTimeout().toNanos();
+            long limit = waitNanos > 0 ? waitNanos : TimeUnit.SECONDS.toNanos(10);
             Thread.ofVirtual().start(() -> {
-                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (s.cancelsInFlight.get() > 0 && System.nanoTime() < until) {
+                long until = System.nanoTime() + limit;
+                while (s.cancelsInFlight.get() > 0 && System.nanoTime() - until < 0) {
                     Thread.onSpinWait();
                     try {
                         Thread.sleep(1);
@@ -586,6 +610,9 @@ public final class Pool {
             if (w != null) {
                 w.granted = s;
                 w.wakeup.signal();
+            } else if (settings.serverRoundRobin()) {
+                idle.addLast(s); // server_round_robin: FIFO, so every server takes its turn
+                s.inIdle = true;
             } else {
                 idle.addFirst(s);
                 s.inIdle = true;
@@ -770,6 +797,33 @@ public final class Pool {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** A client logged in. Called inside the pooler's map operation on this pool's key. */
+    void clientJoined() {
+        clientsJoined++;
+    }
+
+    /** Used without a client joining (auth_query): its unused time starts again. Inside the pooler's map operation. */
+    void touched(long now) {
+        if (clientsJoined == 0) {
+            unusedSinceNanos = now;
+        }
+    }
+
+    /** A client of this pool left. Called inside the pooler's map operation on this pool's key. */
+    void clientLeft(long now) {
+        if (--clientsJoined == 0) {
+            unusedSinceNanos = now;
+        }
+    }
+
+    /**
+     * Whether this pool may be freed: no client and no server connection for {@code limitNanos}.
+     * Called inside the pooler's map operation on this pool's key.
+     */
+    boolean unusedFor(long limitNanos, long now) {
+        return clientsJoined == 0 && now - unusedSinceNanos >= limitNanos && serverCount() == 0;
     }
 
     /** Counts for logs; {@code checking} is PgBouncer's sv_tested. */

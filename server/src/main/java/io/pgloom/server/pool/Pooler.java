@@ -71,10 +71,16 @@ public final class Pooler implements AutoCloseable {
     private final ConcurrentHashMap<PoolKey, Pool> pools = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, ConnectionBudget> dbBudgets = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, ConnectionBudget> userBudgets = new ConcurrentHashMap<>();
-    /** SCRAM secrets derived from plain auth_file passwords: 4096 PBKDF2 rounds once per user, not per login. */
+    /**
+     * SCRAM secrets derived from plain auth_file passwords: scram_iterations PBKDF2 rounds once per
+     * user, not per login. Emptied by every reload and SET, so a new scram_iterations applies.
+     */
     private final ConcurrentHashMap<UserSecret, ScramSecret> derivedScram = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<ClientSession, Boolean> clients = new ConcurrentHashMap<>();
     private final AtomicInteger admitted = new AtomicInteger();
+    /** Clients counted per database name and per login user name, for max_db/user_client_connections. */
+    private final ConcurrentHashMap<String, AtomicInteger> clientsPerDatabase = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, AtomicInteger> clientsPerUser = new ConcurrentHashMap<>();
     private final CancelKeys cancelKeys;
     private final TaskScope serverScope = new TaskScope("servers");
     private final ClientJanitor janitor = new ClientJanitor(this);
@@ -88,9 +94,9 @@ public final class Pooler implements AutoCloseable {
     private final PoolStats consoleStats = new PoolStats();
     /** pgloom's own metrics, fed by the data path; the metrics listener exports them. */
     private final PoolerMetrics metrics = new PoolerMetrics();
-    /** nanoTime of the stats_period tick before the last one: PgBouncer's old_stamp, where averages start. */
     /** Makes a stats_period tick atomic for readers of the averages' base; never taken on the data path. */
     private final java.util.concurrent.locks.ReentrantLock statsLock = new java.util.concurrent.locks.ReentrantLock();
+    /** nanoTime of the stats_period tick before the last one: PgBouncer's old_stamp, where averages start. */
     private long statsOlderStamp = System.nanoTime() - 1_000_000_000L;
     private long statsNewerStamp = System.nanoTime();
 
@@ -163,7 +169,14 @@ public final class Pooler implements AutoCloseable {
         if (secret.kind() == UserSecret.Kind.SCRAM) {
             return ScramSecret.parseOrExplain(secret.secret());
         }
-        return derivedScram.computeIfAbsent(secret, s -> ScramSecrets.fromPassword(s.secret()));
+        int iterations = scramIterations();
+        return derivedScram.computeIfAbsent(secret, s -> ScramSecrets.fromPassword(s.secret(), iterations));
+    }
+
+    /** scram_iterations; a value below 1, which PBKDF2 cannot use, stands for the default 4096. */
+    int scramIterations() {
+        int iterations = settings.scramIterations();
+        return iterations > 0 ? iterations : ScramSecrets.DEFAULT_ITERATIONS;
     }
 
     boolean hasAuthFile() {
@@ -181,7 +194,33 @@ public final class Pooler implements AutoCloseable {
 
     /** The pool a client of {@code db} logged in as {@code clientUser} uses. */
     Pool pool(DatabaseEntry db, String clientUser) {
-        return serverUserPool(db, db.user() != null ? db.user() : clientUser);
+        return serverUserPool(db, db.user() != null ? db.user() : clientUser, true);
+    }
+
+    /**
+     * pool_idle_timeout and autodb_idle_timeout: frees each pool that has had no client and no
+     * server connection for that long (autodb_idle_timeout for a database made from the {@code *}
+     * entry, pool_idle_timeout for the others; 0 = never). A later client makes it anew.
+     */
+    private void freeUnusedPools(long now) {
+        long poolLimit = settings.poolIdleTimeout().toNanos();
+        long autodbLimit = settings.autodbIdleTimeout().toNanos();
+        for (PoolKey key : pools.keySet()) {
+            boolean auto = config.databases().stream().noneMatch(d -> d.name().equals(key.database()));
+            long limit = auto ? autodbLimit : poolLimit;
+            if (limit <= 0) {
+                continue;
+            }
+            boolean[] freed = {false};
+            pools.computeIfPresent(key, (k, p) -> {
+                freed[0] = p.unusedFor(limit, now);
+                return freed[0] ? null : p;
+            });
+            if (freed[0]) {
+                log.info("{}: pool freed after {} s unused ({})", key, limit / 1_000_000_000.0,
+                        auto ? "autodb_idle_timeout" : "pool_idle_timeout");
+            }
+        }
     }
 
     private int dbLimit(DatabaseEntry db) {
@@ -199,14 +238,28 @@ public final class Pooler implements AutoCloseable {
      * one login to the next.
      */
     Pool authPool(DatabaseEntry authDb, String authUser) {
-        return serverUserPool(authDb, authUser);
+        return serverUserPool(authDb, authUser, false);
     }
 
-    private Pool serverUserPool(DatabaseEntry db, String serverUser) {
+    /**
+     * The pool of {@code serverUser} on {@code db}, made if missing. A client that joins it counts
+     * towards keeping it; auth_query's own use only restarts its unused time (its servers keep it
+     * while a query runs). compute, not computeIfAbsent: this is atomic with freeUnusedPools'
+     * removal of the key.
+     */
+    private Pool serverUserPool(DatabaseEntry db, String serverUser, boolean clientJoins) {
         PoolKey key = new PoolKey(db.name(), serverUser);
-        return pools.computeIfAbsent(key, k -> new Pool(k, this, db, settings, credentials(db, serverUser),
-                dbBudgets.computeIfAbsent(db.name(), n -> new ConnectionBudget(dbLimit(db))),
-                userBudgets.computeIfAbsent(serverUser, n -> new ConnectionBudget(userLimit(n)))));
+        return pools.compute(key, (k, existing) -> {
+            Pool p = existing != null ? existing : new Pool(k, this, db, settings, credentials(db, serverUser),
+                    dbBudgets.computeIfAbsent(db.name(), n -> new ConnectionBudget(dbLimit(db))),
+                    userBudgets.computeIfAbsent(serverUser, n -> new ConnectionBudget(userLimit(n))));
+            if (clientJoins) {
+                p.clientJoined();
+            } else {
+                p.touched(System.nanoTime());
+            }
+            return p;
+        });
     }
 
     private ServerCredentials credentials(DatabaseEntry db, String serverUser) {
@@ -234,10 +287,50 @@ public final class Pooler implements AutoCloseable {
         return max <= 0 || n <= max;
     }
 
+    /**
+     * Counts a client against max_db_client_connections and max_user_client_connections (the
+     * entry's own limit, else the global one; 0 = none), as PgBouncer does before authentication.
+     * The client counts even when refused, until {@link #clientGone}, like max_client_conn. An
+     * admin_users member logging into the admin console is never refused, as in PgBouncer.
+     *
+     * @return the refusal's message, or null when the client is within both limits
+     */
+    String admitByName(ClientSession client, DatabaseEntry db, String database, String user) {
+        client.countedByName = true;
+        int perDatabase = clientsPerDatabase.computeIfAbsent(database, n -> new AtomicInteger()).incrementAndGet();
+        int perUser = clientsPerUser.computeIfAbsent(user, n -> new AtomicInteger()).incrementAndGet();
+        if (db == null && settings.adminUsers().contains(user)) {
+            return null;
+        }
+        int dbLimit = db != null && db.maxDbClientConnections().isPresent()
+                ? db.maxDbClientConnections().getAsInt() : settings.maxDbClientConnections();
+        if (dbLimit > 0 && perDatabase > dbLimit) {
+            return "client connections exceeded (max_db_client_connections)";
+        }
+        UserEntry u = config.users().get(user);
+        int userLimit = u != null && u.maxUserClientConnections().isPresent()
+                ? u.maxUserClientConnections().getAsInt() : settings.maxUserClientConnections();
+        if (userLimit > 0 && perUser > userLimit) {
+            return "client connections exceeded (max_user_client_connections)";
+        }
+        return null;
+    }
+
     void clientGone(ClientSession client) {
         if (clients.remove(client) != null) {
             admitted.decrementAndGet();
             cancelKeys.forget(client);
+            Pool p = client.pool();
+            if (p != null) {
+                pools.computeIfPresent(p.key(), (k, same) -> {
+                    same.clientLeft(System.nanoTime());
+                    return same;
+                });
+            }
+            if (client.countedByName) {
+                clientsPerDatabase.get(client.databaseName()).decrementAndGet();
+                clientsPerUser.get(client.user()).decrementAndGet();
+            }
         }
     }
 
@@ -289,6 +382,7 @@ public final class Pooler implements AutoCloseable {
                     log.error("maintenance of pool {} failed", p.key(), e);
                 }
             }
+            freeUnusedPools(now);
         }
     }
 

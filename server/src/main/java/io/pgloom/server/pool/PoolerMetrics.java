@@ -113,7 +113,8 @@ public final class PoolerMetrics {
 
     /** Why a client was turned away: a short, fixed set of label values (never free text). */
     enum ClientRefusal {
-        MAX_CLIENT_CONN("max_client_conn"), SHUTTING_DOWN("shutting_down"), UNKNOWN_DATABASE("unknown_database"),
+        MAX_CLIENT_CONN("max_client_conn"), MAX_DB_CLIENT_CONNECTIONS("max_db_client_connections"),
+        MAX_USER_CLIENT_CONNECTIONS("max_user_client_connections"), SHUTTING_DOWN("shutting_down"), UNKNOWN_DATABASE("unknown_database"),
         AUTH_FAILED("auth_failed"), LOGIN_TIMEOUT("client_login_timeout"), QUERY_WAIT_TIMEOUT("query_wait_timeout"),
         SERVER_LOGIN_FAILED("server_login_failed"), PROTOCOL_ERROR("protocol_error"), OTHER("other");
 
@@ -129,6 +130,12 @@ public final class PoolerMetrics {
             String message = error.message() == null ? "" : error.message();
             if (message.contains("max_client_conn")) {
                 return MAX_CLIENT_CONN;
+            }
+            if (message.endsWith("(max_db_client_connections)")) {
+                return MAX_DB_CLIENT_CONNECTIONS;
+            }
+            if (message.endsWith("(max_user_client_connections)")) {
+                return MAX_USER_CLIENT_CONNECTIONS;
             }
             if (message.equals("client_login_timeout")) {
                 return LOGIN_TIMEOUT;

@@ -44,7 +44,17 @@ public record PoolerSettings(
         Set<String> statsUsers,
         boolean logConnections,
         boolean logDisconnections,
-        boolean logPoolerErrors) {
+        boolean logPoolerErrors,
+        int maxDbClientConnections,
+        int maxUserClientConnections,
+        Duration queryWaitNotify,
+        boolean applicationNameAddHost,
+        String loginNotifyMessage,
+        boolean serverRoundRobin,
+        Duration cancelWaitTimeout,
+        int scramIterations,
+        Duration poolIdleTimeout,
+        Duration autodbIdleTimeout) {
 
     /** PgBouncer's spelling for "send an empty query" in server_check_query. */
     static final String EMPTY_QUERY = "<empty>";
@@ -109,6 +119,16 @@ public record PoolerSettings(
                 Set.copyOf(v.list("stats_users")),
                 v.bool("log_connections"),
                 v.bool("log_disconnections"),
-                v.bool("log_pooler_errors"));
+                v.bool("log_pooler_errors"),
+                v.integer("max_db_client_connections"),
+                v.integer("max_user_client_connections"),
+                v.time("query_wait_notify"),
+                v.bool("application_name_add_host"),
+                v.string("login_notify_message"),
+                v.bool("server_round_robin"),
+                v.time("cancel_wait_timeout"),
+                v.integer("scram_iterations"),
+                v.time("pool_idle_timeout"),
+                v.time("autodb_idle_timeout"));
     }
 }

@@ -18,8 +18,14 @@ public record ErrorResponse(String severity, String sqlState, String message, St
         return new ErrorResponse("ERROR", sqlState, message, null);
     }
 
+    /** A NoticeResponse from pgloom itself: severity NOTICE, SQLSTATE 00000 (successful completion). */
+    public static ErrorResponse notice(String message) {
+        return new ErrorResponse("NOTICE", "00000", message, null);
+    }
+
+    /** The message: a NoticeResponse ('N') for severity NOTICE, an ErrorResponse ('E') otherwise. */
     public byte[] encode() {
-        MessageBuilder m = new MessageBuilder('E')
+        MessageBuilder m = new MessageBuilder(severity.equals("NOTICE") ? 'N' : 'E')
                 .byte1('S').cstring(severity)
                 .byte1('V').cstring(severity)
                 .byte1('C').cstring(sqlState)

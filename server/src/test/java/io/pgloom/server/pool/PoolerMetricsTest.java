@@ -24,6 +24,10 @@ class PoolerMetricsTest {
     @Test
     void clientRefusalsByTheErrorsPgloomSends() {
         assertEquals(ClientRefusal.MAX_CLIENT_CONN, refusal(SqlState.PROTOCOL_VIOLATION, "no more connections allowed (max_client_conn)"));
+        assertEquals(ClientRefusal.MAX_DB_CLIENT_CONNECTIONS,
+                refusal(SqlState.PROTOCOL_VIOLATION, "client connections exceeded (max_db_client_connections)"));
+        assertEquals(ClientRefusal.MAX_USER_CLIENT_CONNECTIONS,
+                refusal(SqlState.PROTOCOL_VIOLATION, "client connections exceeded (max_user_client_connections)"));
         assertEquals(ClientRefusal.LOGIN_TIMEOUT, refusal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout"));
         assertEquals(ClientRefusal.QUERY_WAIT_TIMEOUT, refusal(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout"));
         assertEquals(ClientRefusal.SHUTTING_DOWN, refusal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
