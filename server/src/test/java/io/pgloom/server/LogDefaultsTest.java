@@ -42,8 +42,8 @@ class LogDefaultsTest {
     @Test
     void logsOneLinePerEventToStderrAtInfo() {
         String err = stderrOf(context -> {
-            context.getLogger("io.pgloom.server.pool.Listener").info("listening on {}:{}", "127.0.0.1", 6432);
-            context.getLogger("io.pgloom.server.pool.Listener").debug("not shown at INFO");
+            context.getLogger("io.pgloom.server.net.Listener").info("listening on {}:{}", "127.0.0.1", 6432);
+            context.getLogger("io.pgloom.server.net.Listener").debug("not shown at INFO");
         });
         assertTrue(err.matches("\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO  Listener: listening on 127\\.0\\.0\\.1:6432\\R"),
                 err);
@@ -98,7 +98,7 @@ class LogDefaultsTest {
                 for (int i = 0; i < threads; i++) {
                     int n = i;
                     Thread.ofVirtual().start(() -> {
-                        context.getLogger("io.pgloom.server.pool.ClientSession").info("client {}: login ok", n);
+                        context.getLogger("io.pgloom.server.frontend.ClientSession").info("client {}: login ok", n);
                         logged.countDown();
                         try {
                             release.await();

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgloom.server.protocol.ErrorResponse;
+import io.pgloom.wire.protocol.ErrorResponse;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.sql.Connection;

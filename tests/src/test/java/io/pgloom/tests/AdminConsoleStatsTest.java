@@ -3,7 +3,7 @@ package io.pgloom.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgloom.server.protocol.MessageBuilder;
+import io.pgloom.wire.protocol.MessageBuilder;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.sql.Connection;

@@ -3,7 +3,7 @@ package io.pgloom.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.pgloom.server.auth.Md5Password;
+import io.pgloom.wire.auth.Md5Password;
 import io.pgloom.config.ScramSecret;
 import java.sql.Connection;
 import java.sql.ResultSet;

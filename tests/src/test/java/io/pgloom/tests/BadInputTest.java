@@ -3,7 +3,7 @@ package io.pgloom.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgloom.server.protocol.ErrorResponse;
+import io.pgloom.wire.protocol.ErrorResponse;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgloom.server.protocol.MessageBuilder;
+import io.pgloom.wire.protocol.MessageBuilder;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgloom.server.protocol.ErrorResponse;
-import io.pgloom.server.protocol.MessageBuilder;
+import io.pgloom.wire.protocol.ErrorResponse;
+import io.pgloom.wire.protocol.MessageBuilder;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.sql.Connection;

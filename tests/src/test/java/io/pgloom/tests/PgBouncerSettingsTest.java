@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgloom.server.auth.ScramClientExchange;
-import io.pgloom.server.protocol.ErrorResponse;
-import io.pgloom.server.protocol.MessageBuilder;
+import io.pgloom.wire.auth.ScramClientExchange;
+import io.pgloom.wire.protocol.ErrorResponse;
+import io.pgloom.wire.protocol.MessageBuilder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

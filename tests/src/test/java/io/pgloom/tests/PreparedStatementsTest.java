@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgloom.server.protocol.ErrorResponse;
-import io.pgloom.server.protocol.MessageBuilder;
+import io.pgloom.wire.protocol.ErrorResponse;
+import io.pgloom.wire.protocol.MessageBuilder;
 import java.nio.file.Files;
 import java.sql.BatchUpdateException;
 import java.sql.Connection;

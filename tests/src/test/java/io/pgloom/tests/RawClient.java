@@ -1,9 +1,9 @@
 package io.pgloom.tests;
 
-import io.pgloom.server.auth.Md5Password;
-import io.pgloom.server.auth.ScramClientExchange;
-import io.pgloom.server.protocol.ErrorResponse;
-import io.pgloom.server.protocol.MessageBuilder;
+import io.pgloom.wire.auth.Md5Password;
+import io.pgloom.wire.auth.ScramClientExchange;
+import io.pgloom.wire.protocol.ErrorResponse;
+import io.pgloom.wire.protocol.MessageBuilder;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -187,13 +187,13 @@ public final class RawClient implements AutoCloseable {
     public RawClient login(String user, String password, String database, Map<String, String> extra) throws IOException {
         try {
             return loginOrFail(user, password, database, extra);
-        } catch (io.pgloom.server.auth.AuthFailure e) {
+        } catch (io.pgloom.wire.auth.AuthFailure e) {
             throw new IOException("SCRAM exchange failed: " + e.getMessage(), e);
         }
     }
 
     private RawClient loginOrFail(String user, String password, String database, Map<String, String> extra)
-            throws IOException, io.pgloom.server.auth.AuthFailure {
+            throws IOException, io.pgloom.wire.auth.AuthFailure {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("user", user);
         p.put("database", database);

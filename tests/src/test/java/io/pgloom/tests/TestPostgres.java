@@ -1,6 +1,6 @@
 package io.pgloom.tests;
 
-import io.pgloom.server.embedded.EmbeddedPostgres;
+import io.pgloom.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.DriverManager;

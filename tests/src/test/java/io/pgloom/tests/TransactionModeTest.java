@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgloom.server.protocol.MessageBuilder;
+import io.pgloom.wire.protocol.MessageBuilder;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;

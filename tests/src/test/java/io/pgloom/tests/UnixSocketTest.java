@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.pgloom.server.PgloomServer;
-import io.pgloom.server.protocol.ErrorResponse;
+import io.pgloom.wire.protocol.ErrorResponse;
 import java.io.File;
 import java.io.IOException;
 import java.net.ConnectException;

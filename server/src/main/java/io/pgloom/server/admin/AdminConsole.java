@@ -1,12 +1,12 @@
 package io.pgloom.server.admin;
 
 import io.pgloom.config.AuthType;
-import io.pgloom.server.pool.ConsoleClient;
-import io.pgloom.server.pool.PgloomError;
-import io.pgloom.server.pool.Pooler;
-import io.pgloom.server.pool.PoolerSettings;
-import io.pgloom.server.protocol.Backend;
-import io.pgloom.server.protocol.SqlState;
+import io.pgloom.server.frontend.ConsoleClient;
+import io.pgloom.wire.protocol.PgloomError;
+import io.pgloom.server.control.Pooler;
+import io.pgloom.server.control.PoolerSettings;
+import io.pgloom.wire.protocol.Backend;
+import io.pgloom.wire.protocol.SqlState;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.LinkedHashMap;

@@ -1,6 +1,6 @@
 package io.pgloom.server.admin;
 
-import io.pgloom.server.pool.Pooler;
+import io.pgloom.server.control.Pooler;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;

@@ -1,7 +1,7 @@
 package io.pgloom.server.admin;
 
-import io.pgloom.server.protocol.ErrorResponse;
-import io.pgloom.server.protocol.MessageBuilder;
+import io.pgloom.wire.protocol.ErrorResponse;
+import io.pgloom.wire.protocol.MessageBuilder;
 import java.io.ByteArrayOutputStream;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;

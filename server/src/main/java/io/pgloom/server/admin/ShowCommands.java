@@ -11,7 +11,7 @@ import io.pgloom.server.pool.ConnectionView;
 import io.pgloom.server.pool.PoolStats;
 import io.pgloom.server.pool.PoolStats.Totals;
 import io.pgloom.server.pool.PoolView;
-import io.pgloom.server.pool.Pooler;
+import io.pgloom.server.control.Pooler;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryUsage;

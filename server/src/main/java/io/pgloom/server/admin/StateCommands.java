@@ -2,8 +2,8 @@ package io.pgloom.server.admin;
 
 import io.pgloom.server.admin.AdminConsole.ConsoleError;
 import io.pgloom.server.admin.AdminConsole.Handler;
-import io.pgloom.server.pool.Pooler;
-import io.pgloom.server.protocol.SqlState;
+import io.pgloom.server.control.Pooler;
+import io.pgloom.wire.protocol.SqlState;
 import java.util.Locale;
 import java.util.function.BiConsumer;
 

@@ -1,6 +1,6 @@
 package io.pgloom.server.cli;
 
-import io.pgloom.server.embedded.EmbeddedPostgres;
+import io.pgloom.embedded.EmbeddedPostgres;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;

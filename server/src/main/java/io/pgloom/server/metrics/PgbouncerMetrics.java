@@ -1,7 +1,7 @@
 package io.pgloom.server.metrics;
 
 import io.pgloom.server.admin.ConsoleTables;
-import io.pgloom.server.pool.Pooler;
+import io.pgloom.server.control.Pooler;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;

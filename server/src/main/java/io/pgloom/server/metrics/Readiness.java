@@ -3,7 +3,7 @@ package io.pgloom.server.metrics;
 import io.pgloom.config.DatabaseEntry;
 import io.pgloom.server.admin.ConsoleTables;
 import io.pgloom.server.pool.PoolView;
-import io.pgloom.server.pool.Pooler;
+import io.pgloom.server.control.Pooler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;

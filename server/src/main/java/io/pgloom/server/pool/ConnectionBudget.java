@@ -6,15 +6,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A cap on server connections shared by several pools: max_db_connections across the users of a
  * database, max_user_connections across the databases of a user. Zero means no cap.
  */
-final class ConnectionBudget {
+public final class ConnectionBudget {
     private final AtomicInteger used = new AtomicInteger();
     private volatile int limit;
 
-    ConnectionBudget(int limit) {
+    public ConnectionBudget(int limit) {
         this.limit = limit;
     }
 
-    void setLimit(int limit) {
+    public void setLimit(int limit) {
         this.limit = limit;
     }
 
@@ -35,7 +35,7 @@ final class ConnectionBudget {
         used.decrementAndGet();
     }
 
-    int used() {
+    public int used() {
         return used.get();
     }
 }

@@ -21,7 +21,7 @@ public record ConnectionView(String type, String user, String database, String s
                              String applicationName, int preparedStatements, int id) {
 
     /** Wall-clock time of a {@link System#nanoTime} reading, for connect_time and request_time. */
-    static long epochMillis(long nanoTime, long nowNanos, long nowMillis) {
+    public static long epochMillis(long nanoTime, long nowNanos, long nowMillis) {
         return nowMillis - (nowNanos - nanoTime) / 1_000_000;
     }
 }

@@ -1,9 +1,17 @@
 package io.pgloom.server.pool;
 
+import io.pgloom.server.backend.ServerConnection;
+import io.pgloom.server.control.Pooler;
+import io.pgloom.server.control.PoolerMetrics;
+import io.pgloom.server.control.PoolerSettings;
+import io.pgloom.server.frontend.ClientSession;
+import io.pgloom.wire.backend.ServerCredentials;
+import io.pgloom.wire.protocol.PgloomError;
+
 import io.pgloom.config.DatabaseEntry;
 import io.pgloom.config.PoolMode;
 import io.pgloom.server.TaskScope;
-import io.pgloom.server.protocol.SqlState;
+import io.pgloom.wire.protocol.SqlState;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -55,7 +63,7 @@ public final class Pool {
     private final ConnectionBudget dbBudget;
     private final ConnectionBudget userBudget;
     /** What SHOW STATS and the metrics add up; the data path only adds to it. */
-    final PoolStats stats;
+    public final PoolStats stats;
 
     /** Package-private so that a test can hold it and show that no reader waits for it. */
     final ReentrantLock lock = new ReentrantLock();
@@ -89,7 +97,7 @@ public final class Pool {
     private volatile Map<String, String> welcomeParameters;
     private int nextHost;
 
-    Pool(PoolKey key, Pooler pooler, DatabaseEntry database, PoolerSettings settings, ServerCredentials credentials,
+    public Pool(PoolKey key, Pooler pooler, DatabaseEntry database, PoolerSettings settings, ServerCredentials credentials,
             ConnectionBudget dbBudget, ConnectionBudget userBudget) {
         this.key = key;
         this.pooler = pooler;
@@ -106,27 +114,27 @@ public final class Pool {
         return key;
     }
 
-    PoolerSettings settings() {
+    public PoolerSettings settings() {
         return settings;
     }
 
-    PoolerMetrics metrics() {
+    public PoolerMetrics metrics() {
         return pooler.metrics();
     }
 
-    TaskScope scope() {
+    public TaskScope scope() {
         return pooler.serverScope();
     }
 
-    DatabaseEntry database() {
+    public DatabaseEntry database() {
         return database;
     }
 
-    PoolMode poolMode() {
+    public PoolMode poolMode() {
         return pooler.poolMode(database, key.user());
     }
 
-    void reconfigure(DatabaseEntry database, PoolerSettings settings, ServerCredentials credentials) {
+    public void reconfigure(DatabaseEntry database, PoolerSettings settings, ServerCredentials credentials) {
         this.database = database;
         this.settings = settings;
         this.checkAfterNanos = settings.checkAfterNanos();
@@ -139,7 +147,7 @@ public final class Pool {
      * wins, so a changed password is followed at the next login. The config's password or md5 hash,
      * when there is one, still comes first.
      */
-    void learnCredentials(ServerCredentials c) {
+    public void learnCredentials(ServerCredentials c) {
         learned = c;
     }
 
@@ -162,7 +170,7 @@ public final class Pool {
         return database.minPoolSize().orElse(settings.minPoolSize());
     }
 
-    Map<String, String> welcomeParameters() {
+    public Map<String, String> welcomeParameters() {
         return welcomeParameters;
     }
 
@@ -184,7 +192,7 @@ public final class Pool {
      * Takes a server connection for {@code client}, opening one if the pool has room, else
      * waiting in line. Throws {@link PgloomError} on query_wait_timeout or a server login error.
      */
-    ServerConnection acquire(ClientSession client) throws PgloomError, InterruptedException {
+    public ServerConnection acquire(ClientSession client) throws PgloomError, InterruptedException {
         return acquire(client, false);
     }
 
@@ -193,7 +201,7 @@ public final class Pool {
      * throws PgBouncer's {@code server login has been failing} at once instead of waiting for
      * server_login_retry (PgBouncer's check_fast_fail): for a client in the middle of its login.
      */
-    ServerConnection acquireOrFail(ClientSession client) throws PgloomError, InterruptedException {
+    public ServerConnection acquireOrFail(ClientSession client) throws PgloomError, InterruptedException {
         return acquire(client, true);
     }
 
@@ -559,7 +567,7 @@ public final class Pool {
     }
 
     /** Hands a server connection that finished its work to the longest waiter, or back to idle. */
-    void release(ServerConnection s) {
+    public void release(ServerConnection s) {
         if (s.cancelsInFlight.get() > 0) {
             // A cancel is on its way to this backend: reusing it now could cancel another client's query.
             // A forwarded cancel gives up after cancel_wait_timeout; 0 (no limit) waits at most 10 s here.
@@ -623,7 +631,7 @@ public final class Pool {
     }
 
     /** A connection closed: forget it and let a waiter open a replacement. */
-    void discard(ServerConnection s) {
+    public void discard(ServerConnection s) {
         lock.lock();
         try {
             if (s.beingChecked || !all.remove(s)) {
@@ -648,7 +656,7 @@ public final class Pool {
         }
     }
 
-    void wakeHead() {
+    public void wakeHead() {
         lock.lock();
         try {
             wakeHeadIfIdleOrRoom();
@@ -658,7 +666,7 @@ public final class Pool {
     }
 
     /** Periodic care: idle timeout, lifetime, min_pool_size. Runs on the pooler's maintenance thread. */
-    void maintain(long now) {
+    public void maintain(long now) {
         List<ServerConnection> toClose = new ArrayList<>();
         int missing;
         lock.lock();
@@ -710,7 +718,7 @@ public final class Pool {
     }
 
     /** Query timeouts: linked servers whose current request has run too long are closed. */
-    void checkQueryTimeouts(long now) {
+    public void checkQueryTimeouts(long now) {
         long limit = settings.queryTimeout().toNanos();
         if (limit <= 0) {
             return;
@@ -724,7 +732,7 @@ public final class Pool {
         }
     }
 
-    void closeAll(String reason) {
+    public void closeAll(String reason) {
         List<ServerConnection> snapshot;
         lock.lock();
         try {
@@ -737,7 +745,7 @@ public final class Pool {
     }
 
     /** PAUSE: closes the idle servers now; the others are closed as they are released. */
-    void closeIdle(String reason) {
+    public void closeIdle(String reason) {
         List<ServerConnection> snapshot;
         lock.lock();
         try {
@@ -759,7 +767,7 @@ public final class Pool {
      * RECONNECT (and RELOAD of a changed connection string): every server now open is closed as
      * soon as it is released, the idle ones at once; new ones may be opened meanwhile.
      */
-    void reconnect() {
+    public void reconnect() {
         lock.lock();
         try {
             all.forEach(s -> s.closeNeeded = true);
@@ -770,7 +778,7 @@ public final class Pool {
     }
 
     /** Server connections open or opening: PAUSE waits for none. */
-    int serverCount() {
+    public int serverCount() {
         lock.lock();
         try {
             return all.size() + opening;
@@ -780,7 +788,7 @@ public final class Pool {
     }
 
     /** Whether a server marked by RECONNECT is still open: WAIT_CLOSE waits for none. */
-    boolean hasCloseNeeded() {
+    public boolean hasCloseNeeded() {
         lock.lock();
         try {
             return all.stream().anyMatch(s -> s.closeNeeded);
@@ -790,7 +798,7 @@ public final class Pool {
     }
 
     /** Wakes every waiter (RESUME): each re-checks, the head takes its turn first. */
-    void wakeAll() {
+    public void wakeAll() {
         lock.lock();
         try {
             waiters.forEach(w -> w.wakeup.signal());
@@ -800,19 +808,19 @@ public final class Pool {
     }
 
     /** A client logged in. Called inside the pooler's map operation on this pool's key. */
-    void clientJoined() {
+    public void clientJoined() {
         clientsJoined++;
     }
 
     /** Used without a client joining (auth_query): its unused time starts again. Inside the pooler's map operation. */
-    void touched(long now) {
+    public void touched(long now) {
         if (clientsJoined == 0) {
             unusedSinceNanos = now;
         }
     }
 
     /** A client of this pool left. Called inside the pooler's map operation on this pool's key. */
-    void clientLeft(long now) {
+    public void clientLeft(long now) {
         if (--clientsJoined == 0) {
             unusedSinceNanos = now;
         }
@@ -822,7 +830,7 @@ public final class Pool {
      * Whether this pool may be freed: no client and no server connection for {@code limitNanos}.
      * Called inside the pooler's map operation on this pool's key.
      */
-    boolean unusedFor(long limitNanos, long now) {
+    public boolean unusedFor(long limitNanos, long now) {
         return clientsJoined == 0 && now - unusedSinceNanos >= limitNanos && serverCount() == 0;
     }
 
@@ -830,7 +838,7 @@ public final class Pool {
     record Counts(int active, int idle, int checking, int opening, int waiting) {
     }
 
-    Counts counts() {
+    public Counts counts() {
         lock.lock();
         try {
             return new Counts(all.size() - idle.size() - checking, idle.size(), checking, opening, waiters.size());
@@ -854,7 +862,7 @@ public final class Pool {
      * server_reset_query (tested), and idle but kept out of the pool until a cancel sent to it is
      * done (being canceled).
      */
-    PoolView view(long now, long nowMillis) {
+    public PoolView view(long now, long nowMillis) {
         int waitingNow = waiting;
         Waiter head = oldestWaiter;
         long maxWait = waitingNow > 0 && head != null ? Math.max(0, now - head.since) : 0;
@@ -866,7 +874,7 @@ public final class Pool {
     }
 
     /** The server connections this pool has logged in, as of now (a copy-on-write snapshot; no lock). */
-    List<ServerConnection> servers() {
+    public List<ServerConnection> servers() {
         return all;
     }
 

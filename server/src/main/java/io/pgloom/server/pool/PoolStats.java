@@ -1,5 +1,7 @@
 package io.pgloom.server.pool;
 
+import io.pgloom.server.control.PoolerMetrics;
+
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -14,19 +16,19 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class PoolStats {
     final LongAdder serverAssignments = new LongAdder();
-    final LongAdder transactions = new LongAdder();
-    final LongAdder queries = new LongAdder();
+    public final LongAdder transactions = new LongAdder();
+    public final LongAdder queries = new LongAdder();
     /** Bytes read from clients (PgBouncer's client_bytes, shown as total_received). */
-    final LongAdder bytesReceived = new LongAdder();
+    public final LongAdder bytesReceived = new LongAdder();
     /** Bytes read from servers for clients (PgBouncer's server_bytes, shown as total_sent). */
-    final LongAdder bytesSent = new LongAdder();
+    public final LongAdder bytesSent = new LongAdder();
     final LongAdder transactionNanos = new LongAdder();
     final LongAdder queryNanos = new LongAdder();
     final LongAdder waitNanos = new LongAdder();
-    final LongAdder clientParses = new LongAdder();
-    final LongAdder serverParses = new LongAdder();
-    final LongAdder binds = new LongAdder();
-    final LongAdder clientLogins = new LongAdder();
+    public final LongAdder clientParses = new LongAdder();
+    public final LongAdder serverParses = new LongAdder();
+    public final LongAdder binds = new LongAdder();
+    public final LongAdder clientLogins = new LongAdder();
 
     /** This pool's histograms and server-open counter; null for the console, which has no pool. */
     private final PoolerMetrics.PoolSeries series;
@@ -95,12 +97,12 @@ public final class PoolStats {
     }
 
     /** Totals as of the tick before the last one: the base of PgBouncer's averages (see {@link Pooler#statsBase}). */
-    Totals older() {
+    public Totals older() {
         return older;
     }
 
     /** The stats_period tick: what was newest becomes the older base. Stats-period thread only. */
-    void rotate() {
+    public void rotate() {
         older = newer;
         newer = totals();
     }
@@ -117,7 +119,7 @@ public final class PoolStats {
     }
 
     /** A server was linked to a client after the client waited {@code waitedNanos} for it. */
-    void assigned(long waitedNanos) {
+    public void assigned(long waitedNanos) {
         serverAssignments.increment();
         waitNanos.add(waitedNanos);
         if (series != null) {
@@ -126,7 +128,7 @@ public final class PoolStats {
     }
 
     /** A request got its ReadyForQuery {@code nanos} after it was sent (PgBouncer's query_time). */
-    void queryDone(long nanos) {
+    public void queryDone(long nanos) {
         queryNanos.add(nanos);
         if (series != null) {
             series.query().observe(nanos / 1e9);
@@ -134,7 +136,7 @@ public final class PoolStats {
     }
 
     /** A transaction ended {@code nanos} after its first request (PgBouncer's xact_time). */
-    void transactionDone(long nanos) {
+    public void transactionDone(long nanos) {
         transactionNanos.add(nanos);
         if (series != null) {
             series.transaction().observe(nanos / 1e9);

@@ -41,7 +41,7 @@ public record PoolView(String database, String user, PoolMode poolMode, List<Con
     }
 
     /** A copy that knows how many clients of the pool are connected in all. */
-    PoolView withClients(int connected) {
+    public PoolView withClients(int connected) {
         return new PoolView(database, user, poolMode, servers, waitingClients,
                 Math.max(0, connected - waitingClients), loggingIn, maxWaitNanos, stats);
     }

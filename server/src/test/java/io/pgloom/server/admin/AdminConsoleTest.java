@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgloom.config.SettingValues;
 import io.pgloom.server.admin.AdminConsole.Command;
 import io.pgloom.server.admin.AdminConsole.Right;
-import io.pgloom.server.pool.PoolerSettings;
+import io.pgloom.server.control.PoolerSettings;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 

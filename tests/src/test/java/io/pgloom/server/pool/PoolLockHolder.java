@@ -1,5 +1,7 @@
 package io.pgloom.server.pool;
 
+import io.pgloom.server.control.Pooler;
+
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 

@@ -1,0 +1,1094 @@
+package io.pgloom.server.frontend;
+
+import io.pgloom.server.backend.ServerConnection;
+import io.pgloom.server.control.Pooler;
+import io.pgloom.server.control.PoolerMetrics;
+import io.pgloom.server.control.PoolerSettings;
+import io.pgloom.server.login.ClientAuthenticator;
+import io.pgloom.server.net.ClientTransport;
+import io.pgloom.server.pool.ConnectionView;
+import io.pgloom.server.pool.Pool;
+import io.pgloom.server.pool.PoolStats;
+import io.pgloom.server.statements.PreparedStatements;
+import io.pgloom.wire.backend.ServerCredentials;
+import io.pgloom.wire.protocol.PgloomError;
+
+import io.pgloom.config.DatabaseEntry;
+import io.pgloom.config.PoolMode;
+import io.pgloom.wire.protocol.Backend;
+import io.pgloom.wire.protocol.Bytes;
+import io.pgloom.wire.protocol.ErrorResponse;
+import io.pgloom.wire.protocol.FrameReader;
+import io.pgloom.wire.protocol.MessageBuilder;
+import io.pgloom.wire.protocol.ProtocolException;
+import io.pgloom.wire.protocol.SqlState;
+import io.pgloom.wire.protocol.StartupRequest;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.SocketException;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection, from startup packet to close.
+ *
+ * <p>Threading: everything in {@link #run} happens in the client's own virtual thread, which is the
+ * only reader of the client socket and, while linked, the only writer to the linked server. The
+ * linked server's reader thread writes server frames to this client and calls
+ * {@link #serverReady}, {@link #parameterChanged} and {@link #serverLost}. Link state (server,
+ * pending, inBatch) is guarded by {@link #linkLock}; writes to the client socket by
+ * {@link #writeLock}. Both are uncontended almost always.
+ */
+public final class ClientSession implements Runnable {
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+    /** Startup parameters that follow the client to whichever server it gets (PgBouncer's varcache). */
+    static final List<String> TRACKED = List.of("client_encoding", "DateStyle", "TimeZone", "IntervalStyle",
+            "standard_conforming_strings", "application_name");
+    private static final int APPLICATION_NAME = TRACKED.indexOf("application_name");
+    /** Lower-case name of each TRACKED parameter to its index there. */
+    private static final Map<String, Integer> TRACKED_INDEX = trackedIndex();
+    private static final byte[] SSL_REFUSED = {'N'};
+    /** How long sending a client its final error may take before its connection is closed anyway. */
+    static final long FINAL_WRITE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+    /** query_wait_notify's notice, in PgBouncer's words (applications may match on them). */
+    private static final byte[] QUEUED_NOTICE =
+            ErrorResponse.notice("No server connection available in postgres backend, client being queued").encode();
+
+    private final Pooler pooler;
+    private final ClientTransport transport;
+    private final OutputStream out;
+    private final FrameReader reader;
+    final ReentrantLock linkLock = new ReentrantLock();
+    private final ReentrantLock writeLock = new ReentrantLock();
+
+    private String user = "-";
+    private String databaseName = "-";
+    private Pool pool;
+    private PoolMode poolMode = PoolMode.SESSION;
+    /**
+     * Named prepared statements, tracked in transaction and statement mode when
+     * max_prepared_statements is above 0 at login; null means they pass through untouched (session
+     * mode: the client owns its server, so its names are safe there as they are).
+     */
+    private PreparedStatements statements;
+    /**
+     * Tracked parameter values as this client last set or was told them, by index in TRACKED (null:
+     * not set). Guarded by linkLock. An array rather than a map: idle clients are many, and a map
+     * with six entries costs ten times the memory.
+     */
+    private final String[] tracked = new String[TRACKED.size()];
+    public int cancelPid;
+    public int cancelSecret;
+
+    // Link state, guarded by linkLock.
+    private ServerConnection server;
+    private int pending;
+    private boolean inBatch;
+    private char transactionStatus = 'I';
+    private volatile boolean closing;
+    /** Why this client goes, for its one disconnect line; the first reason noted wins. */
+    private volatile String closeReason;
+    /** Set once the startup packet is read: before it, user and database are unknown. */
+    private boolean startupSeen;
+    /** The client asked for TLS and was told no: the likely reason if it hangs up before its startup packet. */
+    private boolean tlsRefused;
+    /** Set once the login reply went out (client thread only): errors after it are not refusals. */
+    private boolean loggedIn;
+    /** Counted in the pooler's per-database and per-user client counts (client thread only). */
+    public boolean countedByName;
+    private volatile long lastActivityNanos = System.nanoTime();
+    /** For SHOW CLIENTS' connect_time. */
+    private final long connectMillis = System.currentTimeMillis();
+    /** Since when (nanoTime) this client waits in its pool's line for a server; 0 when not waiting. Written under the pool's lock. */
+    public volatile long waitingSinceNanos;
+    /** Where client_login_timeout counts from. */
+    private final long connectNanos = System.nanoTime();
+    /**
+     * Set once the login is over (the login reply sent, or the admin console took over): from then
+     * on the janitor judges idle timeouts instead of client_login_timeout. Written once.
+     */
+    private volatile boolean handshakeDone;
+    /**
+     * True while this client's thread takes a server from the pool (and sets its parameters): it
+     * waits, it is not idle, so client_idle_timeout does not apply. Written twice per acquire,
+     * never per message.
+     */
+    private volatile boolean acquiring;
+    /** Set by the janitor when it has sent this client off for a timeout (janitor thread only). */
+    private boolean timedOut;
+    /**
+     * When a final error is being sent: the nanoTime after which the janitor closes the transport
+     * even if the write has not finished (a client that does not read must not hold a thread, or
+     * the write lock, forever). 0: no final write under way.
+     */
+    private volatile long forceCloseAtNanos;
+
+    public ClientSession(Pooler pooler, ClientTransport transport) throws IOException {
+        this.pooler = pooler;
+        this.transport = transport;
+        this.out = transport.output();
+        // 128 bytes hold a startup packet, a password and a short query: a client that logs in and
+        // sits idle keeps no more (it is parked on this buffer). One that sends more grows it, and
+        // it rests at 512 between messages, so typical queries cost no allocation.
+        this.reader = new FrameReader(transport.input(), 128, 512, 64 * 1024);
+    }
+
+    /** A client that came in over TCP. */
+    public ClientSession(Pooler pooler, Socket socket) throws IOException {
+        this(pooler, new ClientTransport.Tcp(socket));
+    }
+
+    private static Map<String, Integer> trackedIndex() {
+        Map<String, Integer> m = new HashMap<>();
+        for (int i = 0; i < TRACKED.size(); i++) {
+            m.put(TRACKED.get(i).toLowerCase(Locale.ROOT), i);
+        }
+        return Map.copyOf(m);
+    }
+
+    /**
+     * The client as every log line about it names it: {@code C-<id> user@database from address:port},
+     * with {@code (no startup packet yet)} in place of user@database before they are known.
+     */
+    @Override
+    public String toString() {
+        // The peer is formatted only when needed: no string per idle client.
+        return ptr() + " " + (startupSeen ? user + "@" + databaseName : "(no startup packet yet)")
+                + " from " + transport.peer();
+    }
+
+    /** The client's address and port as PgBouncer writes them: {@code host:port}, {@code [v6]:port}. */
+    private String peer() {
+        String host = transport.remoteAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + transport.remotePort();
+    }
+
+    /**
+     * The client's thread: handshake, then relay until either side goes away. The session itself is
+     * the thread's task (no method-reference wrapper): one frame less on every idle client's stack.
+     */
+    @Override
+    public void run() {
+        pooler.janitor().add(this);
+        try {
+            transport.configure(pooler.settings().tcpKeepalive());
+            if (!handshake()) {
+                return;
+            }
+            relay();
+        } catch (PgloomError e) {
+            refuseOrClose(e.response(), e.logReason());
+        } catch (ProtocolException e) {
+            refuseOrClose(new ErrorResponse("FATAL", e.sqlState(), e.getMessage(), null), null);
+        } catch (PgloomErrorIo e) {
+            refuseOrClose(e.response, null);
+        } catch (EOFException e) {
+            noteCloseReason(startupSeen ? "client closed the connection"
+                    : tlsRefused ? "client closed the connection after pgloom refused TLS (pgloom has no TLS yet)"
+                    : "client closed the connection before its startup packet");
+        } catch (SocketException e) {
+            noteCloseReason(stopped() ? "pgloom is shutting down" : "client connection lost: " + e.getMessage());
+        } catch (IOException e) {
+            noteCloseReason(stopped() ? "pgloom is shutting down" : "client connection failed: " + e);
+        } catch (InterruptedException e) {
+            refuse(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"), null);
+        } finally {
+            disconnect();
+        }
+    }
+
+    // ---------------------------------------------------------------- handshake
+
+    private boolean handshake() throws IOException, PgloomError, InterruptedException {
+        PoolerSettings settings = pooler.settings();
+        // Until the login is over, the janitor closes this client after client_login_timeout.
+        // Replies are written under the write lock: the janitor may send its error meanwhile.
+        OutputStream out = new LockedOutput();
+        StartupRequest.Startup startup = null;
+        while (true) {
+            byte[] body = reader.readStartupMessage(StartupRequest.MAX_LENGTH);
+            StartupRequest request = StartupRequest.decode(body, 0, body.length);
+            switch (request) {
+                case StartupRequest.SslRequest ssl -> {
+                    // No TLS yet: 'N' tells the client to go on in plain text (or give up if it requires TLS).
+                    tlsRefused = true;
+                    out.write(SSL_REFUSED);
+                    out.flush();
+                }
+                case StartupRequest.GssEncRequest gss -> {
+                    out.write(SSL_REFUSED);
+                    out.flush();
+                }
+                case StartupRequest.Cancel cancel -> {
+                    noteCloseReason("cancel request handled");
+                    pooler.cancel(cancel.processId(), cancel.secretKey());
+                    return false;
+                }
+                case StartupRequest.Startup s -> {
+                    startup = s;
+                }
+            }
+            if (startup != null) {
+                break;
+            }
+        }
+        user = startup.user();
+        databaseName = startup.database();
+        startupSeen = true;
+        if (startup.minorVersion() > 0 || !startup.protocolOptions().isEmpty()) {
+            // We speak 3.0 only; tell a newer client so it can go on with 3.0.
+            out.write(Backend.negotiateProtocolVersion(0, startup.protocolOptions()));
+        }
+        takeStartupParameters(startup.parameters(), settings.ignoreStartupParameters());
+        if (settings.applicationNameAddHost()) {
+            // PgBouncer's application_name_add_host: "app" stands in for a client that set none.
+            String name = tracked[APPLICATION_NAME];
+            tracked[APPLICATION_NAME] = (name == null ? "app" : name) + " - " + peer();
+        }
+        if (!pooler.admitClient(this)) {
+            throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "no more connections allowed (max_client_conn)");
+        }
+        if (pooler.isShuttingDown()) {
+            throw PgloomError.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down");
+        }
+        boolean console = Pooler.CONSOLE_DATABASE.equals(databaseName);
+        DatabaseEntry db = console ? null : pooler.database(databaseName)
+                .orElseThrow(() -> PgloomError.fatal(SqlState.INVALID_CATALOG_NAME, "no such database: " + databaseName));
+        if (!console && pooler.isDisabled(databaseName)) {
+            throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "database \"" + databaseName + "\" is disabled");
+        }
+        String overLimit = pooler.admitByName(this, db, databaseName, user);
+        if (overLimit != null) {
+            throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, overLimit);
+        }
+        ClientAuthenticator authenticator = new ClientAuthenticator(pooler, this, out, user);
+        // The answers are read here rather than in the authenticator: see ClientAuthenticator.
+        for (boolean more = authenticator.start(settings.authType(), db); more; ) {
+            out.flush();
+            more = authenticator.accept(reader.readMessage(ClientAuthenticator.MAX_AUTH_MESSAGE));
+        }
+        ClientAuthenticator.Result auth = authenticator.result();
+        if (console) {
+            handshakeDone = true;
+            pooler.serveConsole(new ConsoleClient(this, reader));
+            noteCloseReason("client close request");
+            return false;
+        }
+        pool = pooler.pool(db, user);
+        // Keep the pool's equal copies of the names instead of this login's: two strings fewer per client.
+        if (pool.key().database().equals(databaseName)) {
+            databaseName = pool.key().database();
+        }
+        if (pool.key().user().equals(user)) {
+            user = pool.key().user();
+        }
+        ServerCredentials learned = auth.serverCredentials(user);
+        if (learned != null && pool.key().user().equals(user)) {
+            // Only for the client's own user: a pool of a forced user= logs in with that user's secret.
+            pool.learnCredentials(learned);
+        }
+        poolMode = pool.poolMode();
+        if (poolMode != PoolMode.SESSION && settings.maxPreparedStatements() > 0) {
+            statements = new PreparedStatements(pooler.statementRegistry(), pool, this);
+        }
+        Map<String, String> welcome = pool.welcomeParameters();
+        if (welcome == null) {
+            // The first client of a pool waits for one server login to learn what to tell clients.
+            ServerConnection s = pool.acquire(this);
+            welcome = s.parameters;
+            pool.release(s);
+        }
+        writeLock.lock();
+        try {
+            Map<String, String> params = new LinkedHashMap<>(welcome);
+            linkLock.lock();
+            try {
+                for (int i = 0; i < tracked.length; i++) {
+                    String name = TRACKED.get(i);
+                    if (tracked[i] != null) {
+                        params.put(name, tracked[i]);
+                    } else {
+                        // The client now knows the welcome value of what it did not set itself.
+                        tracked[i] = welcome.get(name);
+                    }
+                }
+            } finally {
+                linkLock.unlock();
+            }
+            // The whole login reply in one write: one syscall, not one per message.
+            java.io.ByteArrayOutputStream reply = new java.io.ByteArrayOutputStream(512);
+            reply.writeBytes(Backend.authenticationOk());
+            for (Map.Entry<String, String> p : params.entrySet()) {
+                reply.writeBytes(Backend.parameterStatus(p.getKey(), p.getValue()));
+            }
+            reply.writeBytes(Backend.backendKeyData(cancelPid, cancelSecret));
+            if (!settings.loginNotifyMessage().isEmpty()) {
+                reply.writeBytes(ErrorResponse.notice(settings.loginNotifyMessage()).encode());
+            }
+            reply.writeBytes(Backend.readyForQuery('I'));
+            this.out.write(reply.toByteArray());
+            this.out.flush();
+        } finally {
+            writeLock.unlock();
+        }
+        lastActivityNanos = System.nanoTime();
+        handshakeDone = true;
+        pool.stats.clientLogins.increment();
+        loggedIn = true;
+        pooler.metrics().clientAccepted();
+        if (settings.logConnections()) {
+            log.info("{}: login ok ({} mode)", this, poolMode.configName());
+        }
+        return true;
+    }
+
+    private void takeStartupParameters(Map<String, String> params, Set<String> ignored) throws ProtocolException {
+        for (Map.Entry<String, String> p : params.entrySet()) {
+            String name = p.getKey();
+            String lower = name.toLowerCase(Locale.ROOT);
+            if (lower.equals("user") || lower.equals("database")) {
+                continue;
+            }
+            Integer index = TRACKED_INDEX.get(lower);
+            if (index != null) {
+                tracked[index] = p.getValue();
+            } else if (!ignored.contains(lower)) {
+                throw new ProtocolException("unsupported startup parameter: " + name);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- relay
+
+    private void relay() throws IOException, PgloomError, InterruptedException {
+        FrameReader r = reader;
+        int maxPacket = pooler.settings().maxPacketSize();
+        PreparedStatements named = statements;
+        PoolStats stats = pool.stats;
+        while (true) {
+            ServerConnection target = null;
+            if (r.available() == 0) {
+                r.shrinkIfEmpty();
+                if (named != null) {
+                    named.shrinkIfIdle();
+                }
+            }
+            if (!readWithTimeouts()) {
+                if (r.available() > 0) {
+                    throw new ProtocolException("unexpected end of stream within a message");
+                }
+                noteCloseReason("client closed the connection");
+                return;
+            }
+            byte[] buf = r.buffer();
+            int spanStart = r.position();
+            int wholeFrame = 0;
+            long received = 0; // bytes of the frames relayed in this round, added to the pool's counter once
+            while (r.available() >= 5) {
+                int at = r.position();
+                char type = (char) (buf[at] & 0xff);
+                int len = Bytes.int32(buf, at + 1);
+                if (len < 4 || (maxPacket > 0 && Integer.toUnsignedLong(len) + 1 > maxPacket)) {
+                    throw new ProtocolException("invalid message length " + Integer.toUnsignedString(len)
+                            + " for message type '" + FrameReader.printable(type) + "'"
+                            + (len >= 4 ? " (max_packet_size " + maxPacket + ")" : ""));
+                }
+                int frame = len + 1;
+                boolean counts;
+                switch (type) {
+                    case 'Q', 'S', 'F' -> counts = true;
+                    case 'P', 'B', 'D', 'E', 'C', 'H', 'd', 'c', 'f' -> counts = false;
+                    case 'X' -> {
+                        flush(target, buf, spanStart, at);
+                        noteCloseReason("client close request");
+                        return;
+                    }
+                    default -> throw new ProtocolException("unsupported pkt type: " + (int) type
+                            + " ('" + FrameReader.printable(type) + "')");
+                }
+                if (named != null) {
+                    int need = named.bytesNeeded(type, buf, at, r.available(), frame);
+                    if (r.available() < need) {
+                        wholeFrame = need; // read more before linking or counting it
+                        break;
+                    }
+                }
+                received += frame;
+                ServerConnection s = link(type, counts);
+                if (s != target) {
+                    flush(target, buf, spanStart, at);
+                    spanStart = at;
+                    target = s;
+                }
+                boolean dropped = false;
+                if (named != null) {
+                    int keep = named.onMessage(s, type, buf, spanStart, at, frame, r.available());
+                    if (keep != PreparedStatements.UNCHANGED) {
+                        spanStart = at + keep; // what came before and the rewritten start are composed
+                        dropped = keep == frame;
+                    }
+                }
+                if (r.available() < frame) {
+                    // Pass the part we have and stream the rest: a big COPY row or query is never buffered whole.
+                    flush(target, buf, Math.min(spanStart, r.limit()), r.limit());
+                    int remaining = frame - r.available();
+                    r.advance(r.available());
+                    ServerConnection to = target;
+                    FrameReader.Sink sink = dropped ? (b, off, n) -> { } : (b, off, n) -> flush(to, b, off, off + n);
+                    try {
+                        r.passThrough(remaining, sink);
+                    } catch (EOFException e) {
+                        throw new ProtocolException("unexpected end of stream within a message");
+                    }
+                    buf = r.buffer();
+                    spanStart = r.position();
+                    continue;
+                }
+                r.advance(frame);
+            }
+            flush(target, buf, spanStart, r.position());
+            if (received > 0) {
+                stats.bytesReceived.add(received);
+                received = 0;
+            }
+            if (wholeFrame > 0) {
+                r.ensureFits(wholeFrame);
+            }
+        }
+    }
+
+    /**
+     * Reads more; false at end of stream. client_idle_timeout and idle_transaction_timeout are the
+     * janitor's business ({@link #overdue}): it closes the transport, and this read fails.
+     */
+    private boolean readWithTimeouts() throws IOException {
+        boolean more = reader.fill();
+        lastActivityNanos = System.nanoTime();
+        return more;
+    }
+
+    /**
+     * Janitor thread: the FATAL error this client has earned by {@code now} (client_login_timeout,
+     * client_idle_timeout, idle transaction timeout), or null. Takes the link lock only for a
+     * client idle longer than the smallest idle timeout.
+     */
+    ErrorResponse overdue(long now, PoolerSettings s) {
+        if (closing || timedOut) {
+            return null;
+        }
+        if (!handshakeDone) {
+            long limit = s.clientLoginTimeout().toNanos();
+            return limit > 0 && now - connectNanos >= limit
+                    ? ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout") : null;
+        }
+        long clientIdle = s.clientIdleTimeout().toNanos();
+        long idleTransaction = s.idleTransactionTimeout().toNanos();
+        long smallest = smallestPositive(clientIdle, idleTransaction);
+        // pool == null: the admin console, which has no idle timeout.
+        if (smallest == 0 || pool == null || acquiring || now - lastActivityNanos < smallest) {
+            return null;
+        }
+        linkLock.lock();
+        try {
+            long idle = now - lastActivityNanos;
+            if (server == null) {
+                return clientIdle > 0 && idle >= clientIdle
+                        ? ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "client_idle_timeout") : null;
+            }
+            if (pending == 0 && transactionStatus != 'I' && idleTransaction > 0 && idle >= idleTransaction) {
+                return ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "idle transaction timeout");
+            }
+            return null;
+        } finally {
+            linkLock.unlock();
+        }
+    }
+
+    /**
+     * Janitor thread: a final error is taking too long to send; closes the transport, which wakes
+     * the writer. True if it did.
+     */
+    boolean forceCloseIfDue(long now) {
+        long at = forceCloseAtNanos;
+        if (at != 0 && now - at >= 0) {
+            forceCloseAtNanos = 0;
+            transport.close();
+            return true;
+        }
+        return false;
+    }
+
+    /** Janitor thread: marks this client as sent off, so the next tick does not send it off again. */
+    void markTimedOut() {
+        timedOut = true;
+    }
+
+    /**
+     * Sends this client off for a timeout {@link #overdue} found, on a thread of its own (the
+     * janitor never writes). Before login it counts as a refused client, as a refusal does.
+     */
+    void timeOut(ErrorResponse error) {
+        if (!handshakeDone && !closing) {
+            pooler.metrics().clientRefused(PoolerMetrics.ClientRefusal.of(error));
+        }
+        closeWith(error);
+    }
+
+    private static long smallestPositive(long a, long b) {
+        if (a <= 0) {
+            return Math.max(b, 0);
+        }
+        return b <= 0 ? a : Math.min(a, b);
+    }
+
+    private void flush(ServerConnection target, byte[] buf, int from, int to) throws IOException {
+        if (target != null && (to > from || statements != null)) {
+            try {
+                if (statements != null) {
+                    statements.send(target, buf, from, to);
+                } else {
+                    target.out.write(buf, from, to - from);
+                }
+            } catch (IOException e) {
+                // The server went away under us; its reader thread tells this client what happened.
+                log.debug("{}: write to {} failed: {}", this, target, e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Makes sure this client has a server for a frame of {@code type} and counts the request,
+     * atomically with respect to the server thread deciding to release the link.
+     */
+    private ServerConnection link(char type, boolean expectsReady) throws PgloomError, InterruptedException, IOException {
+        linkLock.lock();
+        try {
+            if (server != null) {
+                count(type, expectsReady);
+                return server;
+            }
+        } finally {
+            linkLock.unlock();
+        }
+        acquiring = true;
+        try {
+            long waitStart = System.nanoTime();
+            ServerConnection s = pool.acquire(this);
+            pool.stats.assigned(System.nanoTime() - waitStart);
+            if (statements != null) {
+                statements.linked();
+            }
+            syncParameters(s);
+            linkLock.lock();
+            try {
+                server = s;
+                s.client = this;
+                count(type, expectsReady);
+                // Linked from now: idle judgement starts afresh, not from the read before the wait.
+                lastActivityNanos = System.nanoTime();
+            } finally {
+                linkLock.unlock();
+            }
+            return s;
+        } finally {
+            acquiring = false;
+        }
+    }
+
+    private void count(char type, boolean expectsReady) {
+        if (expectsReady) {
+            server.requestsSent++;
+            // PgBouncer's query_count and xact_count: a request that ends with ReadyForQuery is a
+            // query; the first one on a server outside a transaction starts a transaction.
+            PoolStats stats = pool.stats;
+            stats.queries.increment();
+            long now = System.nanoTime();
+            if (pending == 0) {
+                server.queryStartNanos = now;
+            }
+            if (server.xactStartNanos == 0) {
+                server.xactStartNanos = now;
+                stats.transactions.increment();
+            }
+            pending++;
+            inBatch = false;
+        } else if (type != 'H' && type != 'd' && type != 'c' && type != 'f') {
+            // Extended-protocol messages before a Sync: the server holds an unnamed statement or
+            // portal for this client, so it must stay linked until the Sync's ReadyForQuery.
+            inBatch = true;
+        }
+    }
+
+    /** Sets on a newly linked server the tracked parameters whose values differ from this client's. */
+    private void syncParameters(ServerConnection s) throws IOException {
+        StringBuilder sql = null;
+        linkLock.lock();
+        try {
+            for (int i = 0; i < tracked.length; i++) {
+                String name = TRACKED.get(i);
+                String value = tracked[i];
+                if (value != null && !value.equals(s.parameters.get(name))) {
+                    if (sql == null) {
+                        sql = new StringBuilder();
+                    }
+                    sql.append("SET ").append(name).append(" = ").append(quoteLiteral(value)).append(';');
+                }
+            }
+        } finally {
+            linkLock.unlock();
+        }
+        if (sql != null) {
+            s.sendInternal(sql.toString());
+        }
+    }
+
+    static String quoteLiteral(String v) {
+        return "'" + v.replace("'", "''") + "'";
+    }
+
+    // ---------------------------------------------------------------- called by the server thread
+
+    /** Server frames for this client. */
+    public void writeFromServer(ServerConnection from, byte[] buf, int off, int len) throws IOException {
+        writeLock.lock();
+        try {
+            out.write(buf, off, len);
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** A ParameterStatus passed through (or swallowed during our own SET): remember the server's word for it. */
+    public void parameterChanged(String name, String value) {
+        Integer index = TRACKED_INDEX.get(name.toLowerCase(Locale.ROOT));
+        if (index != null) {
+            linkLock.lock();
+            try {
+                tracked[index] = value;
+            } finally {
+                linkLock.unlock();
+            }
+        }
+    }
+
+    /**
+     * The server answered ReadyForQuery: release it if the pool mode allows, then pass the client
+     * the server's frames {@code buf[from, to)}, which end with that ReadyForQuery. Releasing
+     * first is what PgBouncer's single thread does too: a client that sends its next query the
+     * moment it reads ReadyForQuery finds the server already back in the pool.
+     */
+    public void serverReady(ServerConnection s, char status, byte[] buf, int from, int to) throws IOException {
+        boolean release = false;
+        boolean statementModeViolation = false;
+        linkLock.lock();
+        try {
+            if (server == s) {
+                transactionStatus = status;
+                if (pending > 0) {
+                    pending--;
+                }
+                long now = System.nanoTime();
+                lastActivityNanos = now;
+                countTimes(s, status, now);
+                s.queryStartNanos = pending > 0 ? now : 0;
+                if (pending == 0 && !inBatch && poolMode != PoolMode.SESSION) {
+                    if (status == 'I') {
+                        release = true;
+                        server = null;
+                        s.client = null;
+                    } else if (poolMode == PoolMode.STATEMENT) {
+                        statementModeViolation = true;
+                        server = null;
+                        s.client = null;
+                    }
+                }
+            }
+        } finally {
+            linkLock.unlock();
+        }
+        if (release) {
+            // server_reset_query_always: PgBouncer resets after every transaction, not only at disconnect.
+            s.giveBack(pooler.settings().serverResetQueryAlways());
+            try {
+                if (to > from) {
+                    writeFromServer(s, buf, from, to - from);
+                }
+            } catch (IOException e) {
+                // The server is no longer ours to fail; this client's own thread sees it is gone.
+                log.debug("{}: could not pass ReadyForQuery: {}", this, e.getMessage());
+            }
+            if (pooler.isShuttingDown()) {
+                closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
+            }
+            return;
+        }
+        if (to > from) {
+            writeFromServer(s, buf, from, to - from);
+        }
+        if (statementModeViolation) {
+            s.close("transaction blocks not allowed in statement pooling mode");
+            closeWith(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "transaction blocks not allowed in statement pooling mode"));
+        }
+    }
+
+    /** PgBouncer's query_time and xact_time, at a ReadyForQuery. Under the link lock. */
+    private void countTimes(ServerConnection s, char status, long now) {
+        PoolStats stats = s.pool.stats;
+        if (s.queryStartNanos != 0) {
+            stats.queryDone(now - s.queryStartNanos);
+        }
+        if (status == 'I' && s.xactStartNanos != 0) {
+            stats.transactionDone(now - s.xactStartNanos);
+            s.xactStartNanos = 0;
+        }
+    }
+
+    /** The linked server connection died. Tell the client; keep it if nothing it relied on was lost. */
+    public void serverLost(ServerConnection s, String reason) {
+        int lostRequests;
+        boolean inTransaction;
+        linkLock.lock();
+        try {
+            if (server != s) {
+                return;
+            }
+            server = null;
+            s.client = null;
+            lostRequests = pending;
+            inTransaction = transactionStatus != 'I' || inBatch;
+            pending = 0;
+            inBatch = false;
+            transactionStatus = 'I';
+        } finally {
+            linkLock.unlock();
+        }
+        if (closing) {
+            return;
+        }
+        if (poolMode == PoolMode.SESSION || inTransaction) {
+            // Session state or an open transaction is gone: the client must learn it the hard way, as
+            // from PostgreSQL itself, rather than go on as if it still had them.
+            closeWith(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "server closed the connection unexpectedly: " + reason));
+            return;
+        }
+        // Autocommit requests in transaction/statement mode: fail them, keep the client; its next
+        // transaction gets a fresh server.
+        ErrorResponse lost = ErrorResponse.error(SqlState.CONNECTION_FAILURE,
+                "server closed the connection unexpectedly: " + reason + "; the request was not completed");
+        if (lostRequests > 0) {
+            poolerError(lost, lostRequests + " request(s) failed, client kept");
+        }
+        writeLock.lock();
+        try {
+            for (int i = 0; i < lostRequests; i++) {
+                out.write(lost.encode());
+                out.write(Backend.readyForQuery('I'));
+            }
+            out.flush();
+        } catch (IOException e) {
+            log.debug("{}: could not report the lost server: {}", this, e.getMessage());
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    public void queryTimedOut(ServerConnection s) {
+        linkLock.lock();
+        try {
+            if (server != s) {
+                return;
+            }
+        } finally {
+            linkLock.unlock();
+        }
+        closeWith(ErrorResponse.fatal(SqlState.QUERY_CANCELED, "query timeout"));
+    }
+
+    /** Sends a cancel for this client's current query to the server it is linked to right now. */
+    public void forwardCancel() {
+        ServerConnection s;
+        linkLock.lock();
+        try {
+            s = server;
+            if (s == null || pending == 0) {
+                return; // nothing running: a stale cancel must not hit whoever holds that server next
+            }
+            s.cancelsInFlight.incrementAndGet();
+        } finally {
+            linkLock.unlock();
+        }
+        // cancel_wait_timeout bounds the whole forwarding, connect included (0: no limit).
+        long limit = pooler.settings().cancelWaitTimeout().toNanos();
+        long deadline = System.nanoTime() + limit;
+        try (Socket c = new Socket()) {
+            c.connect(new java.net.InetSocketAddress(s.host, s.port), limit > 0 ? millisLeft(deadline) : 0);
+            c.getOutputStream().write(new MessageBuilder().int32(StartupRequest.CANCEL_REQUEST)
+                    .int32(s.backendPid).int32(s.backendSecret).build());
+            c.getOutputStream().flush();
+            c.setSoTimeout(limit > 0 ? millisLeft(deadline) : 0);
+            // PostgreSQL closes the cancel connection once it has signalled the backend.
+            c.getInputStream().read();
+            log.info("{}: cancel forwarded to {}", this, s);
+        } catch (SocketTimeoutException e) {
+            log.warn("{}: gave up forwarding cancel to {}: cancel_wait_timeout ({} s) reached", this, s,
+                    pooler.settings().cancelWaitTimeout().toMillis() / 1000.0);
+        } catch (IOException e) {
+            log.warn("{}: could not forward cancel to {}: {}", this, s, e.toString());
+        } finally {
+            s.cancelsInFlight.decrementAndGet();
+        }
+    }
+
+    public Map<String, String> trackedParameters() {
+        linkLock.lock();
+        try {
+            Map<String, String> copy = new LinkedHashMap<>();
+            for (int i = 0; i < tracked.length; i++) {
+                if (tracked[i] != null) {
+                    copy.put(TRACKED.get(i), tracked[i]);
+                }
+            }
+            return copy;
+        } finally {
+            linkLock.unlock();
+        }
+    }
+
+    /** This client's name in logs and SHOW CLIENTS' ptr column. */
+    public String ptr() {
+        return "C-" + Integer.toHexString(cancelPid);
+    }
+
+    /**
+     * This client as a SHOW CLIENTS row, read without any lock: {@code linked} is the server whose
+     * (volatile) {@code client} field names this client, or null; whether it waits is its own
+     * volatile field. application_name is read from the tracked values without the link lock: a
+     * String reference, never torn, and a String is immutable, so the read sees an old or a new
+     * value whole.
+     */
+    public ConnectionView view(String database, ServerConnection linked, long now, long nowMillis) {
+        long waitingSince = waitingSinceNanos;
+        String state = waitingSince != 0 ? "waiting" : linked != null ? "active" : "idle";
+        PreparedStatements named = statements;
+        String applicationName = tracked[APPLICATION_NAME];
+        return new ConnectionView("C", user, database, state, transport.remoteAddress(), transport.remotePort(),
+                transport.localAddress(), transport.localPort(), connectMillis,
+                ConnectionView.epochMillis(lastActivityNanos, now, nowMillis), waitingSince != 0 ? Math.max(0, now - waitingSince) : 0,
+                false, ptr(), linked == null ? "" : "S-" + linked.id, 0, applicationName == null ? "" : applicationName,
+                named == null ? 0 : named.size(), cancelPid);
+    }
+
+    void touch() {
+        lastActivityNanos = System.nanoTime();
+    }
+
+    /** The pool this client logged into; null before that and for the admin console. */
+    public Pool pool() {
+        return pool;
+    }
+
+    public String user() {
+        return user;
+    }
+
+    public String databaseName() {
+        return databaseName;
+    }
+
+    /**
+     * query_wait_notify: tells this client, while it waits in its pool's line, that it is queued.
+     * Only after its login reply went out (the first client of a pool waits during login) and never
+     * during a link: a waiting client has no server writing to it, so the notice cannot split a
+     * server's message. Called on the client's own thread.
+     */
+    public void noticeQueued() {
+        if (!loggedIn || closing) {
+            return;
+        }
+        writeLock.lock();
+        try {
+            out.write(QUEUED_NOTICE);
+            out.flush();
+        } catch (IOException e) {
+            log.debug("{}: could not send the query_wait_notify notice: {}", this, e.getMessage());
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    public boolean isLinked() {
+        linkLock.lock();
+        try {
+            return server != null;
+        } finally {
+            linkLock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- closing
+
+    /** Sends a FATAL error and closes; the client thread then ends through its read failing. */
+    public void closeWith(ErrorResponse error) {
+        if (closing) {
+            return;
+        }
+        refuse(error, null);
+        closing = true;
+        transport.close();
+    }
+
+    /** Sends a FATAL error; before login ok it also counts as a refused client, by reason. */
+    private void refuseOrClose(ErrorResponse error, String logReason) {
+        if (!loggedIn && !closing) {
+            pooler.metrics().clientRefused(PoolerMetrics.ClientRefusal.of(error));
+        }
+        refuse(error, logReason);
+    }
+
+    /** Sends a FATAL error, which is then why this client goes; {@code logReason} null: its message. */
+    private void refuse(ErrorResponse error, String logReason) {
+        if (closing) {
+            return;
+        }
+        noteCloseReason(logReason != null ? logReason : error.message());
+        poolerError(error, null);
+        // Armed before taking the lock: a server thread blocked writing to a client that does not
+        // read holds it. The janitor closes the transport once this passes, which ends either write.
+        long deadline = System.nanoTime() + FINAL_WRITE_NANOS;
+        forceCloseAtNanos = deadline == 0 ? 1 : deadline;
+        writeLock.lock();
+        try {
+            out.write(error.encode());
+            out.flush();
+        } catch (IOException e) {
+            log.debug("{}: could not send the error: {}", this, e.getMessage());
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** True when this thread's read failed because pgloom is stopping: its listener's scope interrupts it. */
+    private boolean stopped() {
+        return Thread.currentThread().isInterrupted() || pooler.isShuttingDown();
+    }
+
+    /** Notes why this client goes, unless a reason was noted first (the first cause is the real one). */
+    private void noteCloseReason(String reason) {
+        if (closeReason == null) {
+            closeReason = reason;
+        }
+    }
+
+    /**
+     * Logs an error pgloom itself sends this client (not one PostgreSQL sent), if log_pooler_errors
+     * is on; {@code context}, if not null, says what it meant for the client.
+     */
+    public void poolerError(ErrorResponse error, String context) {
+        if (pooler.settings().logPoolerErrors()) {
+            log.warn("{}: pooler error: {}{}", this, error, context == null ? "" : "; " + context);
+        }
+    }
+
+    /** Final cleanup on the client thread: give back or close the server, close the socket. */
+    private void disconnect() {
+        closing = true;
+        ServerConnection s;
+        boolean clean;
+        linkLock.lock();
+        try {
+            s = server;
+            clean = s != null && pending == 0 && !inBatch && s.transactionStatus == 'I' && s.internalPending == 0;
+            server = null;
+            if (s != null) {
+                s.client = null;
+            }
+        } finally {
+            linkLock.unlock();
+        }
+        if (s != null) {
+            if (!clean) {
+                // A transaction or request is open on it: closing the backend rolls it back for sure.
+                s.close("client disconnected while the server was not idle");
+            } else {
+                s.giveBack(poolMode == PoolMode.SESSION || pooler.settings().serverResetQueryAlways());
+            }
+        }
+        transport.close();
+        forceCloseAtNanos = 0;
+        pooler.janitor().remove(this);
+        if (pooler.settings().logDisconnections()) {
+            // Before clientGone: once SHOW CLIENTS no longer lists this client, its line is written.
+            String reason = closeReason;
+            log.info("{}: closing because: {} (age={})", this, reason == null ? "session ended" : reason,
+                    age(System.currentTimeMillis() - connectMillis));
+        }
+        pooler.clientGone(this);
+    }
+
+    /** A connection's age for the log: seconds with milliseconds, as {@code 12.345s}. */
+    public static String age(long millis) {
+        long ms = Math.max(0, millis);
+        return ms / 1000 + "." + String.format(Locale.ROOT, "%03d", ms % 1000) + "s";
+    }
+
+    /** Milliseconds until {@code deadline} (nanoTime), at least 1: a socket timeout of 0 would mean none. */
+    private static int millisLeft(long deadline) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, (deadline - System.nanoTime()) / 1_000_000));
+    }
+
+    private static int millis(java.time.Duration d) {
+        long ms = d.toMillis();
+        return ms <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, ms);
+    }
+
+    /**
+     * The client's output during the handshake, where the janitor may write a timeout error at any
+     * moment: each write and flush holds the write lock, so the two never interleave bytes.
+     */
+    private final class LockedOutput extends OutputStream {
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            writeLock.lock();
+            try {
+                out.write(b, off, len);
+            } finally {
+                writeLock.unlock();
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            writeLock.lock();
+            try {
+                out.flush();
+            } finally {
+                writeLock.unlock();
+            }
+        }
+    }
+
+    /** A PgloomError that must travel through IOException-only code (the read path). */
+    static final class PgloomErrorIo extends IOException {
+        final ErrorResponse response;
+
+        PgloomErrorIo(ErrorResponse response) {
+            super(response.message());
+            this.response = response;
+        }
+    }
+}

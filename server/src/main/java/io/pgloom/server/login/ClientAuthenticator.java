@@ -1,0 +1,270 @@
+package io.pgloom.server.login;
+
+import io.pgloom.server.control.Pooler;
+import io.pgloom.server.frontend.ClientSession;
+import io.pgloom.wire.backend.ServerCredentials;
+import io.pgloom.wire.protocol.PgloomError;
+
+import io.pgloom.config.AuthType;
+import io.pgloom.config.DatabaseEntry;
+import io.pgloom.config.UserSecret;
+import io.pgloom.wire.auth.AuthFailure;
+import io.pgloom.wire.auth.Md5Password;
+import io.pgloom.config.ScramSecret;
+import io.pgloom.wire.auth.ScramSecrets;
+import io.pgloom.wire.auth.ScramServerExchange;
+import io.pgloom.wire.protocol.Backend;
+import io.pgloom.wire.protocol.Bytes;
+import io.pgloom.wire.protocol.FrameReader;
+import io.pgloom.wire.protocol.ProtocolException;
+import io.pgloom.wire.protocol.SqlState;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * Authenticates one client against auth_file, by auth_type, on the client's thread. A user
+ * missing from auth_file is looked up with auth_query ({@link AuthQuery}) when the database has an
+ * auth_user, and the fetched secret is then used exactly as an auth_file entry would be.
+ *
+ * <p>An unknown user goes through the same exchange as a known one (against a secret nobody
+ * knows) and gets the same error as a wrong password, so the answer does not reveal which user
+ * names exist.
+ *
+ * <p>The exchange is driven from outside: {@link #start} sends the first request, and the caller
+ * reads each answer itself and hands it to {@link #accept}. The caller's thread therefore parks
+ * for the client's answer at the caller's own stack depth, not several authenticator frames
+ * deeper. That matters for idle clients: a virtual thread's stack chunk on the heap keeps the
+ * size of the deepest stack the thread ever parked with, and after the login the thread parks
+ * for good in the idle read.
+ */
+public final class ClientAuthenticator {
+    private static final SecureRandom RANDOM = io.pgloom.wire.auth.Entropy.newGenerator();
+    /** Largest password, SASLInitialResponse or SASLResponse message accepted. */
+    public static final int MAX_AUTH_MESSAGE = 8192;
+    private static final byte[] MOCK_SECRET = new byte[32];
+
+    static {
+        RANDOM.nextBytes(MOCK_SECRET);
+    }
+
+    /** What the client's next message answers. */
+    private enum Awaiting { NOTHING, CLEARTEXT, MD5, SASL_INITIAL, SASL_FINAL }
+
+    private final Pooler pooler;
+    private final ClientSession session;
+    private final OutputStream out;
+    private final String user;
+
+    private Awaiting awaiting = Awaiting.NOTHING;
+    private Optional<UserSecret> secret = Optional.empty();
+    /** Whether auth_query ran, and whether {@link #secret} came from it rather than from auth_file. */
+    private boolean queried;
+    private boolean fetched;
+    /** For the log: why there is no secret to check against. */
+    private String missing = "unknown user";
+    private byte[] md5Salt;
+    /** SCRAM only: the exchange, the stored secret (null for the mock exchange of an unknown user). */
+    private ScramServerExchange exchange;
+    private ScramSecret stored;
+    private byte[] scramClientKey;
+    private byte[] scramServerKey;
+
+    /**
+     * What a successful login leaves for logging into the server as this user: keys a SCRAM
+     * login recovered (usable without the password), and the secret auth_query fetched.
+     *
+     * @param fetched the secret auth_query fetched; null for an auth_file user
+     */
+    public record Result(byte[] scramClientKey, byte[] scramServerKey, UserSecret fetched) {
+
+        /** What pgloom learned from this login to log into the server as {@code user}; null if nothing. */
+        public ServerCredentials serverCredentials(String user) {
+            if (fetched != null && fetched.kind() != UserSecret.Kind.SCRAM) {
+                return fetched.kind() == UserSecret.Kind.PLAIN
+                        ? new ServerCredentials(user, fetched.secret(), null, null, null)
+                        : new ServerCredentials(user, null, fetched.secret(), null, null);
+            }
+            return scramClientKey == null ? null : ServerCredentials.none(user).withScramKeys(scramClientKey, scramServerKey);
+        }
+    }
+
+    public ClientAuthenticator(Pooler pooler, ClientSession session, OutputStream out, String user) {
+        this.pooler = pooler;
+        this.session = session;
+        this.out = out;
+        this.user = user;
+    }
+
+    /**
+     * Begins the exchange for {@code type}: sends the first request, if the type has one. A user
+     * missing from auth_file is looked up with auth_query first, if {@code db} has an auth_user.
+     *
+     * @param db the database the client logs into; null for the admin console, which runs no auth_query
+     * @return true if the client must now send a message for {@link #accept}
+     */
+    public boolean start(AuthType type, DatabaseEntry db) throws IOException, PgloomError, InterruptedException {
+        secret = pooler.userSecret(user);
+        if (secret.isEmpty() && db != null && type != AuthType.ANY) {
+            AuthQuery.Lookup found = AuthQuery.lookup(pooler, session, db, user);
+            secret = Optional.ofNullable(found.secret());
+            queried = found != AuthQuery.Lookup.NOT_CONFIGURED;
+            fetched = secret.isPresent();
+            if (found.why() != null) {
+                missing = found.why();
+            }
+        }
+        switch (type) {
+            case TRUST -> {
+                if (secret.isEmpty() && (pooler.hasAuthFile() || queried)) {
+                    throw failed(missing + ", auth_type trust");
+                }
+            }
+            case ANY -> {
+                // nothing to check
+            }
+            case PLAIN -> {
+                out.write(Backend.authenticationCleartext());
+                awaiting = Awaiting.CLEARTEXT;
+            }
+            case MD5 -> {
+                if (secret.isPresent() && secret.get().kind() == UserSecret.Kind.SCRAM) {
+                    startScram(); // PgBouncer: an md5 setup still logs SCRAM secrets in with SCRAM
+                } else {
+                    md5Salt = new byte[4];
+                    RANDOM.nextBytes(md5Salt);
+                    out.write(Backend.authenticationMd5(md5Salt));
+                    awaiting = Awaiting.MD5;
+                }
+            }
+            case SCRAM_SHA_256 -> startScram();
+            default -> throw PgloomError.fatal(SqlState.INVALID_AUTHORIZATION,
+                    "auth_type " + type.configName() + " is not supported by pgloom yet");
+        }
+        return awaiting != Awaiting.NOTHING;
+    }
+
+    /**
+     * Takes the client's answer to the last request; throws if it does not authenticate the
+     * client, sends the next request if there is one.
+     *
+     * @return true if the client must send another message
+     */
+    public boolean accept(FrameReader.Message m) throws IOException, PgloomError {
+        if (m.type() != 'p') {
+            throw new ProtocolException("expected password response, got message type " + (int) m.type());
+        }
+        byte[] body = m.body();
+        Awaiting answered = awaiting;
+        awaiting = Awaiting.NOTHING;
+        switch (answered) {
+            case CLEARTEXT -> {
+                if (secret.isEmpty() || !matchesPlain(secret.get(), cstring(body))) {
+                    throw failed(secret.isEmpty() ? missing + ", auth_type plain" : "wrong password, auth_type plain");
+                }
+            }
+            case MD5 -> {
+                if (secret.isEmpty() || !Md5Password.verify(secret.get().secret(), user, md5Salt, cstring(body))) {
+                    throw failed(secret.isEmpty() ? missing + ", md5" : "wrong password, md5");
+                }
+            }
+            case SASL_INITIAL -> saslInitial(body);
+            case SASL_FINAL -> saslFinal(body);
+            case NOTHING -> throw new IllegalStateException("no authentication request is outstanding");
+        }
+        return awaiting != Awaiting.NOTHING;
+    }
+
+    /** What a successful exchange leaves for the server login. */
+    public Result result() {
+        return new Result(scramClientKey, scramServerKey, fetched ? secret.get() : null);
+    }
+
+    /** The refusal the client sees, the same whatever went wrong; {@code why} goes to the log only. */
+    private PgloomError failed(String why) {
+        return PgloomError.fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"")
+                .withLogDetail(why);
+    }
+
+    private static String cstring(byte[] b) {
+        int end = 0;
+        while (end < b.length && b[end] != 0) {
+            end++;
+        }
+        return new String(b, 0, end, StandardCharsets.UTF_8);
+    }
+
+    private boolean matchesPlain(UserSecret s, String given) {
+        return switch (s.kind()) {
+            case PLAIN -> MessageDigest.isEqual(s.secret().getBytes(StandardCharsets.UTF_8), given.getBytes(StandardCharsets.UTF_8));
+            case MD5 -> MessageDigest.isEqual(s.secret().getBytes(StandardCharsets.UTF_8),
+                    Md5Password.hash(user, given).getBytes(StandardCharsets.UTF_8));
+            case SCRAM -> {
+                ScramSecret stored = ScramSecret.parseOrExplain(s.secret());
+                ScramSecret computed = ScramSecrets.fromPassword(given, stored.salt(), stored.iterations());
+                yield MessageDigest.isEqual(stored.storedKey(), computed.storedKey());
+            }
+        };
+    }
+
+    private void startScram() throws IOException {
+        boolean known = secret.isPresent() && secret.get().kind() != UserSecret.Kind.MD5;
+        if (!known) {
+            // An unknown user (or an md5 hash, which cannot do SCRAM) gets a mock exchange that looks
+            // like a real one and always fails, so the answer does not reveal whether the user exists.
+            exchange = ScramServerExchange.mock(user, MOCK_SECRET, pooler.scramIterations());
+        } else {
+            stored = pooler.scramSecret(secret.get());
+            exchange = new ScramServerExchange(user, stored);
+        }
+        out.write(Backend.authenticationSasl(ScramServerExchange.mechanisms()));
+        awaiting = Awaiting.SASL_INITIAL;
+    }
+
+    private void saslInitial(byte[] initial) throws IOException, PgloomError {
+        String mechanism = cstring(initial);
+        int at = mechanism.getBytes(StandardCharsets.UTF_8).length + 1;
+        if (at + 4 > initial.length) {
+            throw new ProtocolException("malformed SASLInitialResponse");
+        }
+        int len = Bytes.int32(initial, at);
+        if (len < 0 || at + 4 + len > initial.length) {
+            throw new ProtocolException("malformed SASLInitialResponse");
+        }
+        try {
+            byte[] serverFirst = exchange.clientFirst(mechanism, Arrays.copyOfRange(initial, at + 4, at + 4 + len));
+            out.write(Backend.authenticationSaslContinue(serverFirst));
+            awaiting = Awaiting.SASL_FINAL;
+        } catch (AuthFailure e) {
+            throw scramFailed(e);
+        }
+    }
+
+    private void saslFinal(byte[] clientFinal) throws IOException, PgloomError {
+        try {
+            byte[] serverFinal = exchange.clientFinal(clientFinal);
+            if (stored == null) {
+                throw failed(scramUnknown());
+            }
+            out.write(Backend.authenticationSaslFinal(serverFinal));
+            scramClientKey = exchange.clientKey();
+            scramServerKey = stored.serverKey();
+        } catch (AuthFailure e) {
+            throw scramFailed(e);
+        }
+    }
+
+    private PgloomError scramFailed(AuthFailure e) {
+        return failed(stored == null ? scramUnknown() : "SCRAM: " + e.getMessage());
+    }
+
+    /** Why a mock SCRAM exchange was run: no such user, or a secret SCRAM cannot check. */
+    private String scramUnknown() {
+        return secret.isEmpty() ? missing + ", SCRAM"
+                : "SCRAM cannot check the md5 hash " + (fetched ? "auth_query returned" : "auth_file holds") + " for this user";
+    }
+}

@@ -1,0 +1,179 @@
+package io.pgloom.server.net;
+
+import io.pgloom.server.control.Pooler;
+import io.pgloom.server.frontend.ClientSession;
+
+import io.pgloom.server.TaskScope;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Accepts client connections on one address: a TCP address and port, or a Unix socket file
+ * ({@link UnixSocket}).
+ *
+ * <p>Threading: the owner thread of this listener's scope (a virtual thread) blocks in
+ * {@code accept()} and forks each accepted client's {@link ClientSession} into the scope itself, so
+ * a new client costs no hand-off between threads. Closing the listening socket stops accepting;
+ * closing the scope ends every session it started.
+ */
+public final class Listener implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Listener.class);
+
+    private final SessionFactory sessionFactory;
+    private final Acceptor acceptor;
+    private TaskScope sessions;
+
+    /**
+     * Makes the session for an accepted client. Production always uses {@code new ClientSession};
+     * tests pass one that fails for chosen clients, to prove the acceptor outlives any such failure.
+     */
+    @FunctionalInterface
+    interface SessionFactory {
+        ClientSession open(ClientTransport client) throws IOException;
+    }
+
+    /** What a listener accepts from: a TCP server socket or a Unix socket. */
+    interface Acceptor {
+        /** Blocks until a client connects; throws once closed. */
+        ClientTransport accept() throws IOException;
+
+        boolean isOpen();
+
+        /** Stops accepting (and, for a Unix socket, removes its file). Idempotent. */
+        void close();
+
+        /** The TCP port, or the port number in the Unix socket's name. */
+        int port();
+
+        /** For log lines: {@code 127.0.0.1:6432} or {@code unix:/tmp/.s.PGSQL.6432}. */
+        String describe();
+    }
+
+    /** A TCP listener on {@code host}:{@code port} (0: any free port). */
+    public Listener(Pooler pooler, String host, int port, int backlog) throws IOException {
+        this(host, port, backlog, client -> new ClientSession(pooler, client));
+    }
+
+    Listener(String host, int port, int backlog, SessionFactory sessionFactory) throws IOException {
+        this(new TcpAcceptor(host, port, backlog), sessionFactory);
+    }
+
+    private Listener(Acceptor acceptor, SessionFactory sessionFactory) {
+        this.acceptor = acceptor;
+        this.sessionFactory = sessionFactory;
+    }
+
+    /**
+     * A listener on the Unix socket {@code <dir>/.s.PGSQL.<port>}, with file mode {@code mode} and,
+     * unless {@code group} is blank, that group. Throws, naming the file, if another process
+     * accepts on it or the mode or group cannot be applied; a stale file is replaced.
+     */
+    public static Listener unix(Pooler pooler, Path dir, int port, int mode, String group, int backlog) throws IOException {
+        return new Listener(UnixSocket.bind(dir, port, mode, group, backlog), client -> new ClientSession(pooler, client));
+    }
+
+    public void start() {
+        sessions = new TaskScope("clients-" + acceptor.describe(), this::acceptLoop);
+        log.info("listening on {}", acceptor.describe());
+    }
+
+    public int port() {
+        return acceptor.port();
+    }
+
+    /** {@code 127.0.0.1:6432} or {@code unix:/tmp/.s.PGSQL.6432}. */
+    public String describe() {
+        return acceptor.describe();
+    }
+
+    private void acceptLoop(TaskScope scope) {
+        while (acceptor.isOpen()) {
+            ClientTransport client;
+            try {
+                client = acceptor.accept();
+            } catch (IOException e) {
+                if (acceptor.isOpen()) {
+                    log.warn("accept failed on {}: {}", acceptor.describe(), e.toString());
+                    continue;
+                }
+                return;
+            }
+            try {
+                ClientSession session = sessionFactory.open(client);
+                if (!scope.start("client-" + client.remotePort(), session)) {
+                    client.close();
+                }
+            } catch (IOException | RuntimeException | Error e) {
+                // Nothing may end this loop while the listener is open: a dead acceptor leaves the
+                // port in LISTEN with connections queued that nobody ever accepts. Drop this one
+                // client and go on; after an Error (out of memory), pause briefly so we do not spin.
+                client.close();
+                log.error("could not start a session for {}: {}", client.peer(), e.toString());
+                if (e instanceof Error) {
+                    try {
+                        Thread.sleep(100);
+                    } catch (InterruptedException ie) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Stops accepting new clients; sessions already running go on. */
+    public void stopAccepting() {
+        acceptor.close();
+    }
+
+    /** Stops accepting and ends every session of this listener. */
+    @Override
+    public void close() {
+        stopAccepting();
+        if (sessions != null) {
+            sessions.close();
+        }
+    }
+
+    private static final class TcpAcceptor implements Acceptor {
+        private final ServerSocket serverSocket;
+
+        TcpAcceptor(String host, int port, int backlog) throws IOException {
+            serverSocket = new ServerSocket();
+            serverSocket.setReuseAddress(true);
+            serverSocket.bind(new InetSocketAddress(host, port), backlog);
+        }
+
+        @Override
+        public ClientTransport accept() throws IOException {
+            return new ClientTransport.Tcp(serverSocket.accept());
+        }
+
+        @Override
+        public boolean isOpen() {
+            return !serverSocket.isClosed();
+        }
+
+        @Override
+        public void close() {
+            try {
+                serverSocket.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+
+        @Override
+        public int port() {
+            return serverSocket.getLocalPort();
+        }
+
+        @Override
+        public String describe() {
+            return serverSocket.getInetAddress().getHostAddress() + ":" + serverSocket.getLocalPort();
+        }
+    }
+}
