@@ -20,6 +20,8 @@ SCALE=${SCALE:-10}                # pgbench -i -s
 PG_PORT=${PG_PORT:-25432}
 PGLOOM_PORT=${PGLOOM_PORT:-26432}
 PGBOUNCER_PORT=${PGBOUNCER_PORT:-27432}
+PGLOOM_BASE_PORT=${PGLOOM_BASE_PORT:-28432}
+BASE_REV=${BASE_REV:-}            # a git revision: also run pgloom built from it (target pgloom_base), for before/after
 OUT_DIR=${OUT_DIR:-$here/out}
 PERF_STAT=${PERF_STAT:-0}         # 1: count the pooler's syscalls and context switches per transaction (perf stat)
 # PGLOOM_JAVA_OPTS is passed through to the pgloom launcher (JFR, NMT, heap flags...).
@@ -40,7 +42,11 @@ declare -A SCENARIO_NAME=(
   [d]="TPC-B-like, 10 clients"
   [e]="select-only, connect per tx, 10 clients"
 )
-declare -A PORT=([direct]=$PG_PORT [pgloom]=$PGLOOM_PORT [pgbouncer]=$PGBOUNCER_PORT)
+declare -A PORT=([direct]=$PG_PORT [pgloom]=$PGLOOM_PORT [pgbouncer]=$PGBOUNCER_PORT [pgloom_base]=$PGLOOM_BASE_PORT)
+if [ -n "$BASE_REV" ] && [[ " $TARGETS " != *" pgloom_base "* ]]; then
+  TARGETS=$(echo " $TARGETS " | sed 's/ pgloom / pgloom pgloom_base /; s/^ //; s/ $//')
+  [[ " $TARGETS " == *" pgloom_base "* ]] || TARGETS="$TARGETS pgloom_base"
+fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 run_dir=$OUT_DIR/$stamp
@@ -163,9 +169,24 @@ if [ ! -f "$root/server/target/pgloom.jar" ]; then
   (cd "$root" && JAVA_HOME=$("$root/bin/find-jdk25") mvn -B -q -o package -DskipTests)
 fi
 
+base_jar=
+if [[ " $TARGETS " == *" pgloom_base "* ]]; then
+  [ -n "$BASE_REV" ] || { say "target pgloom_base needs BASE_REV (a git revision to build)"; exit 1; }
+  base_src=$run_dir/base-src
+  say "building pgloom at $BASE_REV for pgloom_base"
+  git -C "$root" worktree add -q --detach "$base_src" "$BASE_REV"
+  (cd "$base_src" && JAVA_HOME=$("$root/bin/find-jdk25") mvn -B -q -o package -DskipTests) >"$run_dir/base-build.log" 2>&1 \
+    || { tail -20 "$run_dir/base-build.log" >&2; git -C "$root" worktree remove --force "$base_src"; exit 1; }
+  base_jar=$run_dir/pgloom-base.jar
+  cp "$base_src/server/target/pgloom.jar" "$base_jar"
+  echo "pgloom_base commit: $(git -C "$base_src" rev-parse --short HEAD)" >"$run_dir/base-commit.txt"
+  git -C "$root" worktree remove --force "$base_src"
+fi
+
 {
   echo "date: $(date -u)"
   echo "pgloom commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  [ -z "$base_jar" ] || cat "$run_dir/base-commit.txt"
   echo "nproc: $(nproc)"
   free -h | sed 's/^/free: /'
   echo "uname: $(uname -sr)"
@@ -225,25 +246,32 @@ chmod 644 "$run_dir/userlist.txt"
 write_ini "$PGLOOM_PORT" "$run_dir/pgloom.ini"
 [ -z "$PGLOOM_INI_EXTRA" ] || printf '%s\n' "$PGLOOM_INI_EXTRA" >>"$run_dir/pgloom.ini"
 write_ini "$PGBOUNCER_PORT" "$run_dir/pgbouncer.ini"
+write_ini "$PGLOOM_BASE_PORT" "$run_dir/pgloom-base.ini"
+[ -z "$PGLOOM_INI_EXTRA" ] || printf '%s\n' "$PGLOOM_INI_EXTRA" >>"$run_dir/pgloom-base.ini"
 diff "$run_dir/pgloom.ini" "$run_dir/pgbouncer.ini" >"$run_dir/ini.diff" || true
 
 pgloom_pid=
+pgloom_base_pid=
 pgbouncer_pid=
 
-start_pgloom() {
-  local log=$run_dir/pgloom${1:-}.log launcher
-  say "starting pgloom on $PGLOOM_PORT${PGLOOM_JAVA_OPTS:+ (PGLOOM_JAVA_OPTS=$PGLOOM_JAVA_OPTS)}"
-  "$root/pgloom" run --shutdown-wait 5 "$run_dir/pgloom.ini" >"$log" 2>&1 &
+start_pgloom() { # [log suffix] [base]: base runs the BASE_REV jar on PGLOOM_BASE_PORT
+  local log=$run_dir/pgloom${2:+-base}${1:-}.log launcher port=$PGLOOM_PORT ini=$run_dir/pgloom.ini jar= pid
+  if [ -n "${2:-}" ]; then port=$PGLOOM_BASE_PORT ini=$run_dir/pgloom-base.ini jar=$base_jar; fi
+  say "starting pgloom${2:+ ($BASE_REV)} on $port${PGLOOM_JAVA_OPTS:+ (PGLOOM_JAVA_OPTS=$PGLOOM_JAVA_OPTS)}"
+  PGLOOM_JAR=$jar "$root/pgloom" run --shutdown-wait 5 "$ini" >"$log" 2>&1 &
   launcher=$!
-  remember "$launcher" pgloom
-  wait_listen "$PGLOOM_PORT" 60 "$launcher" pgloom || { tail -20 "$log" >&2; exit 1; }
+  remember "$launcher" "pgloom${2:+_base}"
+  wait_listen "$port" 60 "$launcher" pgloom || { tail -20 "$log" >&2; exit 1; }
   # The launcher execs java, so usually $launcher is the JVM; take the socket's owner to be sure.
-  pgloom_pid=$(listener_pid "$PGLOOM_PORT")
-  is_descendant "$pgloom_pid" "$launcher" || { say "port $PGLOOM_PORT is owned by $pgloom_pid, not by our pgloom"; exit 1; }
-  [[ $(readlink "/proc/$pgloom_pid/exe") == */java ]] || { say "pgloom pid $pgloom_pid is not a java process"; exit 1; }
-  [ "$pgloom_pid" = "$launcher" ] || remember "$pgloom_pid" pgloom-jvm
-  echo "pgloom $pgloom_pid: $(grep 'open files' "/proc/$pgloom_pid/limits")" >>"$run_dir/environment.txt"
+  pid=$(listener_pid "$port")
+  is_descendant "$pid" "$launcher" || { say "port $port is owned by $pid, not by our pgloom"; exit 1; }
+  [[ $(readlink "/proc/$pid/exe") == */java ]] || { say "pgloom pid $pid is not a java process"; exit 1; }
+  [ "$pid" = "$launcher" ] || remember "$pid" "pgloom${2:+_base}-jvm"
+  echo "pgloom${2:+_base} $pid: $(grep 'open files' "/proc/$pid/limits")" >>"$run_dir/environment.txt"
+  if [ -n "${2:-}" ]; then pgloom_base_pid=$pid; else pgloom_pid=$pid; fi
 }
+
+start_pgloom_base() { start_pgloom "${1:-}" base; }
 
 start_pgbouncer() {
   local log=$run_dir/pgbouncer${1:-}.log launcher
@@ -268,7 +296,7 @@ stop_pooler() { # name
   local i pid name
   for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
     read -r pid name <<<"${STARTED[i]}"
-    if [[ $name == "$1"* ]]; then
+    if [[ $name == "$1" || $name == "$1-jvm" || $name == "$1-launcher" ]]; then
       stop_process "$pid" "$name"
       unset 'STARTED[i]'
     fi
@@ -277,6 +305,7 @@ stop_pooler() { # name
 }
 
 if [[ " $TARGETS " == *" pgloom "* ]]; then start_pgloom; fi
+if [[ " $TARGETS " == *" pgloom_base "* ]]; then start_pgloom_base; fi
 if [[ " $TARGETS " == *" pgbouncer "* ]]; then start_pgbouncer; fi
 
 # ------------------------------------------------------------------ or a caller's own load
@@ -312,7 +341,7 @@ cpu_ticks() { # pid -> "utime stime" in clock ticks (fields 14 and 15 of /proc/P
 }
 
 pooler_pid() { # target -> pid of the pooler process, empty for direct
-  case $1 in pgloom) echo "$pgloom_pid" ;; pgbouncer) echo "$pgbouncer_pid" ;; esac
+  case $1 in pgloom) echo "$pgloom_pid" ;; pgloom_base) echo "$pgloom_base_pid" ;; pgbouncer) echo "$pgbouncer_pid" ;; esac
 }
 
 # Sets RESULT to "tps exit failed transactions cpu_s cpu_us_per_tx sys_pct"; the CPU is the pooler's
@@ -387,7 +416,7 @@ idle_test() { # target pid
   if [ "$IDLE_RESTART" = 1 ]; then
     stop_pooler "$t"
     "start_$t" -idle
-    pid=$([ "$t" = pgloom ] && echo "$pgloom_pid" || echo "$pgbouncer_pid")
+    pid=$(pooler_pid "$t")
     sleep 2
   fi
   before=$(rss_kib "$pid")
@@ -431,6 +460,7 @@ idle_test() { # target pid
 
 if [ "$IDLE_CLIENTS" -gt 0 ]; then
   if [[ " $TARGETS " == *" pgloom "* ]]; then idle_test pgloom "$pgloom_pid"; fi
+  if [[ " $TARGETS " == *" pgloom_base "* ]]; then idle_test pgloom_base "$pgloom_base_pid"; fi
   if [[ " $TARGETS " == *" pgbouncer "* ]]; then idle_test pgbouncer "$pgbouncer_pid"; fi
 fi
 
@@ -478,12 +508,16 @@ def ratio(a, b):
     return "-" if a is None or b is None or b == 0 else "%.2f" % (a / b)
 lines = []
 if scenarios.split():
+    base = "pgloom_base" in targets.split()
     hdr = ["scenario", "direct tps", "pgloom tps", "pgbouncer tps", "pgloom/pgbouncer", "pgloom/direct"]
+    if base:
+        hdr += ["base tps", "pgloom/base"]
     rows = []
     for s in scenarios.split():
-        d, l, b = (med(s, t) for t in ("direct", "pgloom", "pgbouncer"))
+        d, l, b, lb = (med(s, t) for t in ("direct", "pgloom", "pgbouncer", "pgloom_base"))
         rows.append([names.get(s, s), fmt(d, (s, "direct") in bad), fmt(l, (s, "pgloom") in bad),
-                     fmt(b, (s, "pgbouncer") in bad), ratio(l, b), ratio(l, d)])
+                     fmt(b, (s, "pgbouncer") in bad), ratio(l, b), ratio(l, d)]
+                    + ([fmt(lb, (s, "pgloom_base") in bad), ratio(l, lb)] if base else []))
     w = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w[i]) if i == 0 else str(c).rjust(w[i]) for i, c in enumerate(cells)) + " |"
     lines.append(line(hdr))
@@ -491,13 +525,16 @@ if scenarios.split():
     lines += [line(r) for r in rows]
     cpu_rows = []
     for s in scenarios.split():
-        l, b = (cpu_med(s, t) for t in ("pgloom", "pgbouncer"))
+        l, b, lb = (cpu_med(s, t) for t in ("pgloom", "pgbouncer", "pgloom_base"))
         ls, bs = (sys_med(s, t) for t in ("pgloom", "pgbouncer"))
         if l is not None or b is not None:
             cpu_rows.append([names.get(s, s), "-" if l is None else "%.1f" % l, "-" if b is None else "%.1f" % b, ratio(l, b),
-                             "-" if ls is None else "%.0f%%" % ls, "-" if bs is None else "%.0f%%" % bs])
+                             "-" if ls is None else "%.0f%%" % ls, "-" if bs is None else "%.0f%%" % bs]
+                            + (["-" if lb is None else "%.1f" % lb, ratio(l, lb)] if base else []))
     if cpu_rows:
         hdr2 = ["scenario", "pgloom CPU us/tx", "pgbouncer CPU us/tx", "pgloom/pgbouncer", "pgloom sys", "pgbouncer sys"]
+        if base:
+            hdr2 += ["base CPU us/tx", "pgloom/base"]
         w2 = [max(len(str(x)) for x in col) for col in zip(hdr2, *cpu_rows)]
         line2 = lambda cells: "| " + " | ".join(str(c).ljust(w2[i]) if i == 0 else str(c).rjust(w2[i]) for i, c in enumerate(cells)) + " |"
         lines.append("")
@@ -527,7 +564,7 @@ if scenarios.split():
         hdr3 = ["scenario", "pooler"] + cols
         rows3 = []
         for s in scenarios.split():
-            for t in ("pgloom", "pgbouncer"):
+            for t in ("pgloom", "pgloom_base", "pgbouncer"):
                 if (s, t) in perf:
                     rows3.append([s, t] + ["%.1f" % statistics.median(x[c] for x in perf[(s, t)]) for c in cols])
         w3 = [max(len(str(x)) for x in col) for col in zip(hdr3, *rows3)]
@@ -544,7 +581,7 @@ if scenarios.split():
     for s in scenarios.split():
         for t in targets.split():
             if (s, t) in runs:
-                lines.append("  %s %-9s %s%s" % (s, t, " ".join("%.0f" % x for x in runs[(s, t)]),
+                lines.append("  %s %-11s %s%s" % (s, t, " ".join("%.0f" % x for x in runs[(s, t)]),
                              "   (pooler CPU us/tx: %s)" % " ".join("%.1f" % x for x in cpu[(s, t)]) if (s, t) in cpu else ""))
 rl = open(rss).read().rstrip()
 if rl:
