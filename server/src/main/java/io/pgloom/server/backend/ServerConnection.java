@@ -40,11 +40,12 @@ import org.slf4j.LoggerFactory;
  * One connection to a PostgreSQL server.
  *
  * <p>Threading: {@link #open} runs on the thread that needs the connection (a client's thread or
- * the pool's maintenance) and logs in through {@link BackendConnector}. After login, the connection's own virtual thread runs {@link #readLoop}
- * for the connection's whole life: it relays server frames to the linked client, and while the
- * connection idles in the pool it stays blocked in read, so a server that closes or crashes is
- * noticed at once. Writes to the server come from the one thread that holds the link (the linked
- * client's thread), so each direction has exactly one writer.
+ * the pool's maintenance) and logs in through {@link BackendConnector}. After login, the
+ * connection's own virtual thread runs {@link #readLoop} for the connection's whole life: it
+ * relays server frames to the linked client, and while the connection idles in the pool it stays
+ * blocked in read, so a server that closes or crashes is noticed at once. Writes to the server
+ * come from the one thread that holds the link (the linked client's thread), so each direction
+ * has exactly one writer.
  */
 public final class ServerConnection {
     private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
