@@ -10,8 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A structured scope that any thread may start tasks in. This is the only class that touches
- * the {@link StructuredTaskScope} preview API, so a later JDK's API change touches one file.
+ * A structured scope that any thread may start tasks in. This class and {@link DeadlineScope}
+ * (short rounds with one deadline) are the only ones that touch the {@link StructuredTaskScope}
+ * preview API, so a later JDK's API change touches this package only.
  *
  * <p>Threading: {@code StructuredTaskScope} lets only its owner thread fork. Sessions and pools
  * need to start tasks from other threads (a client thread opens a server connection), so the

@@ -7,27 +7,23 @@ import io.pgloom.server.pool.PoolStats;
 import io.pgloom.server.statements.PreparedStatements;
 import io.pgloom.server.statements.ResponseQueue;
 import io.pgloom.server.statements.ServerStatementCache;
+import io.pgloom.wire.backend.BackendConnection;
+import io.pgloom.wire.backend.BackendConnector;
+import io.pgloom.wire.backend.BackendOptions;
+import io.pgloom.wire.backend.Endpoint;
 import io.pgloom.wire.backend.ServerCredentials;
-import io.pgloom.wire.protocol.PgloomError;
-
-import io.pgloom.wire.auth.AuthFailure;
-import io.pgloom.wire.auth.Md5Password;
-import io.pgloom.wire.auth.ScramClientExchange;
 import io.pgloom.wire.protocol.Bytes;
 import io.pgloom.wire.protocol.ErrorResponse;
 import io.pgloom.wire.protocol.FrameReader;
 import io.pgloom.wire.protocol.Frontend;
 import io.pgloom.wire.protocol.MessageBuilder;
-import io.pgloom.wire.protocol.SqlState;
-import io.pgloom.wire.protocol.StartupRequest;
+import io.pgloom.wire.protocol.ParameterStatus;
+import io.pgloom.wire.protocol.PgloomError;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -44,11 +40,12 @@ import org.slf4j.LoggerFactory;
  * One connection to a PostgreSQL server.
  *
  * <p>Threading: {@link #open} runs on the thread that needs the connection (a client's thread or
- * the pool's maintenance). After login, the connection's own virtual thread runs {@link #readLoop}
- * for the connection's whole life: it relays server frames to the linked client, and while the
- * connection idles in the pool it stays blocked in read, so a server that closes or crashes is
- * noticed at once. Writes to the server come from the one thread that holds the link (the linked
- * client's thread), so each direction has exactly one writer.
+ * the pool's maintenance) and logs in through {@link BackendConnector}. After login, the
+ * connection's own virtual thread runs {@link #readLoop} for the connection's whole life: it
+ * relays server frames to the linked client, and while the connection idles in the pool it stays
+ * blocked in read, so a server that closes or crashes is noticed at once. Writes to the server
+ * come from the one thread that holds the link (the linked client's thread), so each direction
+ * has exactly one writer.
  */
 public final class ServerConnection {
     private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
@@ -58,17 +55,19 @@ public final class ServerConnection {
     public final Pool pool;
     public final String host;
     public final int port;
+    public final Endpoint endpoint;
+    /** What opened this connection: cancels for its backend go the same way. */
+    public final BackendConnector connector;
     private final Socket socket;
-    private final InputStream in;
     public final OutputStream out;
     private final FrameReader reader;
     /** This end's address, taken once: Socket#getLocalAddress takes the socket's state lock, which every read and write take too. */
     private final String localAddr;
     private final int localPort;
     /** The server's current values of the parameters it reports (ParameterStatus). */
-    public final Map<String, String> parameters = new HashMap<>();
-    public int backendPid;
-    public int backendSecret;
+    public final Map<String, String> parameters;
+    public final int backendPid;
+    public final int backendSecret;
     final long createdNanos = System.nanoTime();
     /** Jittered so that connections opened together do not all expire together. */
     final long lifetimeNanos;
@@ -121,14 +120,19 @@ public final class ServerConnection {
     /** ReadyForQuery messages read from this server: the reader thread's own count. */
     private long readySeen;
 
-    private ServerConnection(Pool pool, String host, int port, Socket socket) throws IOException {
+    private ServerConnection(Pool pool, BackendConnector connector, BackendConnection login) {
         this.pool = pool;
-        this.host = host;
-        this.port = port;
-        this.socket = socket;
-        this.in = socket.getInputStream();
-        this.out = socket.getOutputStream();
-        this.reader = new FrameReader(in, 8192, 256 * 1024);
+        this.connector = connector;
+        this.endpoint = login.endpoint();
+        this.host = endpoint.host();
+        this.port = endpoint.port();
+        this.socket = login.socket();
+        this.out = login.out();
+        this.reader = login.reader();
+        this.parameters = new HashMap<>(login.parameters());
+        this.backendPid = login.processId();
+        this.backendSecret = login.secretKey();
+        this.transactionStatus = login.transactionStatus();
         this.localAddr = socket.getLocalAddress().getHostAddress();
         this.localPort = socket.getLocalPort();
         long lifetime = pool.settings().serverLifetime().toNanos();
@@ -143,150 +147,18 @@ public final class ServerConnection {
      */
     public static ServerConnection open(Pool pool, String host, int port, String database, Map<String, String> startupParameters,
             ServerCredentials credentials, int connectTimeoutMillis) throws IOException, PgloomError {
-        Socket socket = new Socket();
+        BackendConnector connector = new BackendConnector(new BackendOptions(connectTimeoutMillis, pool.settings().tcpKeepalive()));
+        BackendConnection login = connector.login(new Endpoint(host, port), database, startupParameters, credentials);
         try {
-            socket.setTcpNoDelay(true);
-            socket.setKeepAlive(pool.settings().tcpKeepalive());
-            socket.connect(new InetSocketAddress(host, port), connectTimeoutMillis);
-            ServerConnection c = new ServerConnection(pool, host, port, socket);
-            socket.setSoTimeout(connectTimeoutMillis > 0 ? connectTimeoutMillis : 0);
-            c.login(database, startupParameters, credentials);
-            socket.setSoTimeout(0);
-            return c;
-        } catch (IOException | PgloomError | RuntimeException e) {
+            return new ServerConnection(pool, connector, login);
+        } catch (RuntimeException e) {
             try {
-                socket.close();
+                login.socket().close();
             } catch (IOException ignored) {
                 // already failing
             }
             throw e;
         }
-    }
-
-    private void login(String database, Map<String, String> startupParameters, ServerCredentials credentials)
-            throws IOException, PgloomError {
-        try {
-            loginExchange(database, startupParameters, credentials);
-        } catch (AuthFailure e) {
-            throw PgloomError.fatal(SqlState.INVALID_PASSWORD, "pgloom could not log into the server as \""
-                    + credentials.user() + "\": " + e.getMessage());
-        }
-    }
-
-    private void loginExchange(String database, Map<String, String> startupParameters, ServerCredentials credentials)
-            throws IOException, PgloomError, AuthFailure {
-        MessageBuilder startup = new MessageBuilder().int32(StartupRequest.PROTOCOL_3)
-                .cstring("user").cstring(credentials.user())
-                .cstring("database").cstring(database);
-        startupParameters.forEach((k, v) -> startup.cstring(k).cstring(v));
-        out.write(startup.byte1(0).build());
-        out.flush();
-        ScramClientExchange scram = null;
-        while (true) {
-            FrameReader.Message m = reader.readMessage(1 << 20);
-            byte[] b = m.body();
-            switch (m.type()) {
-                case 'R' -> {
-                    if (b.length < 4) {
-                        throw new IOException("malformed authentication request from server");
-                    }
-                    int code = Bytes.int32(b, 0);
-                    switch (code) {
-                        case 0 -> { }
-                        case 3 -> sendPassword(requirePlain(credentials, "password"));
-                        case 5 -> {
-                            if (b.length < 8) {
-                                throw new IOException("malformed md5 request from server");
-                            }
-                            byte[] salt = java.util.Arrays.copyOfRange(b, 4, 8);
-                            String hash = credentials.md5Hash() != null ? credentials.md5Hash()
-                                    : credentials.password() != null ? Md5Password.hash(credentials.user(), credentials.password())
-                                    : null;
-                            if (hash == null) {
-                                throw noCredentials(credentials, "md5");
-                            }
-                            sendPassword(Md5Password.response(hash, salt));
-                        }
-                        case 10 -> {
-                            if (credentials.password() != null) {
-                                scram = new ScramClientExchange(credentials.password());
-                            } else if (credentials.hasScramKeys()) {
-                                scram = ScramClientExchange.withKeys(credentials.scramClientKey(), credentials.scramServerKey());
-                            } else {
-                                throw noCredentials(credentials, "scram-sha-256");
-                            }
-                            byte[] first = scram.clientFirstMessage();
-                            out.write(new MessageBuilder('p').cstring("SCRAM-SHA-256").int32(first.length).bytes(first).build());
-                            out.flush();
-                        }
-                        case 11 -> {
-                            if (scram == null) {
-                                throw new IOException("server sent SASLContinue without SASL");
-                            }
-                            byte[] fin = scram.clientFinalMessage(java.util.Arrays.copyOfRange(b, 4, b.length));
-                            out.write(new MessageBuilder('p').bytes(fin).build());
-                            out.flush();
-                        }
-                        case 12 -> {
-                            if (scram == null) {
-                                throw new IOException("server sent SASLFinal without SASL");
-                            }
-                            scram.verifyServerFinal(java.util.Arrays.copyOfRange(b, 4, b.length));
-                        }
-                        default -> throw PgloomError.fatal(SqlState.FEATURE_NOT_SUPPORTED,
-                                "server asked for an authentication method pgloom does not support (code " + code + ")");
-                    }
-                }
-                case 'S' -> {
-                    String[] kv = nameValue(b);
-                    parameters.put(kv[0], kv[1]);
-                }
-                case 'K' -> {
-                    if (b.length >= 8) {
-                        backendPid = Bytes.int32(b, 0);
-                        backendSecret = Bytes.int32(b, 4);
-                    }
-                }
-                case 'E' -> throw new PgloomError(ErrorResponse.decode(b, 0, b.length));
-                case 'N', 'v' -> { }
-                case 'Z' -> {
-                    return;
-                }
-                default -> throw new IOException("unexpected message '" + FrameReader.printable(m.type()) + "' during server login");
-            }
-        }
-    }
-
-    private static PgloomError noCredentials(ServerCredentials c, String method) {
-        return PgloomError.fatal(SqlState.INVALID_PASSWORD,
-                "pgloom has no password for user \"" + c.user() + "\" that " + method
-                        + " authentication to the server can use (set password= in [databases] or a plain/md5 secret in auth_file)");
-    }
-
-    private static String requirePlain(ServerCredentials c, String method) throws PgloomError {
-        if (c.password() == null) {
-            throw noCredentials(c, method);
-        }
-        return c.password();
-    }
-
-    private void sendPassword(String password) throws IOException {
-        out.write(new MessageBuilder('p').cstring(password).build());
-        out.flush();
-    }
-
-    static String[] nameValue(byte[] b) {
-        int nul = 0;
-        while (nul < b.length && b[nul] != 0) {
-            nul++;
-        }
-        int end = nul + 1;
-        while (end < b.length && b[end] != 0) {
-            end++;
-        }
-        String name = new String(b, 0, Math.min(nul, b.length), StandardCharsets.UTF_8);
-        String value = nul + 1 <= end && end <= b.length ? new String(b, nul + 1, end - nul - 1, StandardCharsets.UTF_8) : "";
-        return new String[] {name, value};
     }
 
     /**
@@ -302,8 +174,8 @@ public final class ServerConnection {
             if (m.type() == 'E') {
                 failed = ErrorResponse.decode(m.body(), 0, m.body().length);
             } else if (m.type() == 'S') {
-                String[] kv = nameValue(m.body());
-                parameters.put(kv[0], kv[1]);
+                ParameterStatus p = ParameterStatus.decode(m.body(), 0, m.body().length);
+                parameters.put(p.name(), p.value());
             } else if (m.type() == 'Z') {
                 transactionStatus = (char) m.body()[0];
                 break;
@@ -573,10 +445,10 @@ public final class ServerConnection {
                     throw new IOException("server sent '" + FrameReader.printable(type) + "' while idle in the pool");
                 }
                 if (type == 'S') {
-                    String[] kv = nameValue(java.util.Arrays.copyOfRange(buf, at + 5, at + frame));
-                    parameters.put(kv[0], kv[1]);
+                    ParameterStatus p = ParameterStatus.decode(buf, at + 5, at + frame);
+                    parameters.put(p.name(), p.value());
                     if (c != null) {
-                        c.parameterChanged(kv[0], kv[1]);
+                        c.parameterChanged(p.name(), p.value());
                     }
                 }
                 if (swallow) {

@@ -827,17 +827,9 @@ public final class ClientSession implements Runnable {
         } finally {
             linkLock.unlock();
         }
-        // cancel_wait_timeout bounds the whole forwarding, connect included (0: no limit).
-        long limit = pooler.settings().cancelWaitTimeout().toNanos();
-        long deadline = System.nanoTime() + limit;
-        try (Socket c = new Socket()) {
-            c.connect(new java.net.InetSocketAddress(s.host, s.port), limit > 0 ? millisLeft(deadline) : 0);
-            c.getOutputStream().write(new MessageBuilder().int32(StartupRequest.CANCEL_REQUEST)
-                    .int32(s.backendPid).int32(s.backendSecret).build());
-            c.getOutputStream().flush();
-            c.setSoTimeout(limit > 0 ? millisLeft(deadline) : 0);
-            // PostgreSQL closes the cancel connection once it has signalled the backend.
-            c.getInputStream().read();
+        try {
+            // cancel_wait_timeout bounds the whole forwarding, connect included (0: no limit).
+            s.connector.cancel(s.endpoint, s.backendPid, s.backendSecret, pooler.settings().cancelWaitTimeout());
             log.info("{}: cancel forwarded to {}", this, s);
         } catch (SocketTimeoutException e) {
             log.warn("{}: gave up forwarding cancel to {}: cancel_wait_timeout ({} s) reached", this, s,
@@ -1039,11 +1031,6 @@ public final class ClientSession implements Runnable {
     public static String age(long millis) {
         long ms = Math.max(0, millis);
         return ms / 1000 + "." + String.format(Locale.ROOT, "%03d", ms % 1000) + "s";
-    }
-
-    /** Milliseconds until {@code deadline} (nanoTime), at least 1: a socket timeout of 0 would mean none. */
-    private static int millisLeft(long deadline) {
-        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, (deadline - System.nanoTime()) / 1_000_000));
     }
 
     private static int millis(java.time.Duration d) {

@@ -1,17 +1,21 @@
 package io.pgloom.server.metrics;
 
 import io.pgloom.config.DatabaseEntry;
+import io.pgloom.server.DeadlineScope;
 import io.pgloom.server.admin.ConsoleTables;
 import io.pgloom.server.pool.PoolView;
 import io.pgloom.server.control.Pooler;
+import io.pgloom.wire.backend.BackendConnector;
+import io.pgloom.wire.backend.BackendOptions;
+import io.pgloom.wire.backend.Endpoint;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -25,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * current evidence). Otherwise pgloom tries a TCP connect to each of its hosts, with a
  * {@link #PROBE_TIMEOUT_MILLIS} timeout, and remembers the answer for {@link #PROBE_CACHE_NANOS}
  * so a probe every second from HAProxy and Kubernetes costs at most one connect per host per
- * few seconds. Probes of several hosts run at once on virtual threads.
+ * few seconds. Probes of several hosts run at once, in one {@link DeadlineScope} round that
+ * ends, and cancels what is still connecting, after twice the probe timeout.
  *
  * <p>Threading: called on the HTTP server's threads; the probe cache is a concurrent map.
  */
@@ -37,7 +42,9 @@ public final class Readiness {
     }
 
     private final Pooler pooler;
-    private final Map<String, Probe> probes = new ConcurrentHashMap<>();
+    /** Only probes: a bare TCP connect uses none of the options. */
+    private final BackendConnector connector = new BackendConnector(BackendOptions.DEFAULT);
+    private final Map<Endpoint, Probe> probes = new ConcurrentHashMap<>();
 
     public Readiness(Pooler pooler) {
         this.pooler = pooler;
@@ -119,33 +126,31 @@ public final class Readiness {
 
     /** A probe result per database without a live server connection: reachable if any host answers. */
     private Map<String, Probe> probeAll(List<DatabaseEntry> databases, Map<String, Integer> liveServers) {
-        Map<String, Thread> running = new LinkedHashMap<>();
+        Map<Endpoint, Callable<Probe>> due = new LinkedHashMap<>();
         for (DatabaseEntry db : databases) {
             if (liveServers.getOrDefault(db.name(), 0) > 0) {
                 continue;
             }
             for (String host : db.hosts()) {
-                String endpoint = host + ":" + db.port();
+                Endpoint endpoint = new Endpoint(host, db.port());
                 Probe cached = probes.get(endpoint);
-                if ((cached == null || System.nanoTime() - cached.atNanos() > PROBE_CACHE_NANOS) && !running.containsKey(endpoint)) {
-                    running.put(endpoint, Thread.ofVirtual().name("ready-probe " + endpoint)
-                            .start(() -> probes.put(endpoint, connect(host, db.port()))));
+                if (cached == null || System.nanoTime() - cached.atNanos() > PROBE_CACHE_NANOS) {
+                    due.putIfAbsent(endpoint, () -> probe(endpoint));
                 }
             }
         }
-        for (Thread t : running.values()) {
+        if (!due.isEmpty()) {
             try {
-                t.join(PROBE_TIMEOUT_MILLIS * 2L);
+                probes.putAll(DeadlineScope.callAll("ready-probe", due, Duration.ofMillis(PROBE_TIMEOUT_MILLIS * 2L)));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                break;
             }
         }
         Map<String, Probe> result = new HashMap<>();
         for (DatabaseEntry db : databases) {
             Probe best = new Probe(0, false, db.hosts().isEmpty() ? "no host configured (unix sockets are not supported)" : "not probed");
             for (String host : db.hosts()) {
-                Probe p = probes.get(host + ":" + db.port());
+                Probe p = probes.get(new Endpoint(host, db.port()));
                 if (p != null && (p.reachable() || !best.reachable())) {
                     best = p;
                 }
@@ -155,12 +160,12 @@ public final class Readiness {
         return result;
     }
 
-    private static Probe connect(String host, int port) {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(host, port), PROBE_TIMEOUT_MILLIS);
+    private Probe probe(Endpoint endpoint) {
+        try {
+            connector.probe(endpoint, PROBE_TIMEOUT_MILLIS);
             return new Probe(System.nanoTime(), true, null);
         } catch (IOException e) {
-            return new Probe(System.nanoTime(), false, host + ":" + port + " " + e.getMessage());
+            return new Probe(System.nanoTime(), false, endpoint + " " + e.getMessage());
         }
     }
 }

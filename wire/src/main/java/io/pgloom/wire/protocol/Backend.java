@@ -7,37 +7,30 @@ public final class Backend {
     private Backend() {
     }
 
-    public static final int AUTH_OK = 0;
-    public static final int AUTH_CLEARTEXT = 3;
-    public static final int AUTH_MD5 = 5;
-    public static final int AUTH_SASL = 10;
-    public static final int AUTH_SASL_CONTINUE = 11;
-    public static final int AUTH_SASL_FINAL = 12;
-
     public static byte[] authenticationOk() {
-        return new MessageBuilder('R').int32(AUTH_OK).build();
+        return new MessageBuilder('R').int32(AuthCode.OK.code()).build();
     }
 
     public static byte[] authenticationCleartext() {
-        return new MessageBuilder('R').int32(AUTH_CLEARTEXT).build();
+        return new MessageBuilder('R').int32(AuthCode.CLEARTEXT_PASSWORD.code()).build();
     }
 
     public static byte[] authenticationMd5(byte[] salt) {
-        return new MessageBuilder('R').int32(AUTH_MD5).bytes(salt).build();
+        return new MessageBuilder('R').int32(AuthCode.MD5_PASSWORD.code()).bytes(salt).build();
     }
 
     public static byte[] authenticationSasl(List<String> mechanisms) {
-        MessageBuilder m = new MessageBuilder('R').int32(AUTH_SASL);
+        MessageBuilder m = new MessageBuilder('R').int32(AuthCode.SASL.code());
         mechanisms.forEach(m::cstring);
         return m.byte1(0).build();
     }
 
     public static byte[] authenticationSaslContinue(byte[] data) {
-        return new MessageBuilder('R').int32(AUTH_SASL_CONTINUE).bytes(data).build();
+        return new MessageBuilder('R').int32(AuthCode.SASL_CONTINUE.code()).bytes(data).build();
     }
 
     public static byte[] authenticationSaslFinal(byte[] data) {
-        return new MessageBuilder('R').int32(AUTH_SASL_FINAL).bytes(data).build();
+        return new MessageBuilder('R').int32(AuthCode.SASL_FINAL.code()).bytes(data).build();
     }
 
     public static byte[] parameterStatus(String name, String value) {

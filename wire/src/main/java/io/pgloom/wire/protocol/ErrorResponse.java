@@ -1,6 +1,5 @@
 package io.pgloom.wire.protocol;
 
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -39,18 +38,16 @@ public record ErrorResponse(String severity, String sqlState, String message, St
     /** Decodes the fields of an 'E' or 'N' body (the bytes after the length). */
     public static Map<Character, String> fields(byte[] b, int off, int end) {
         Map<Character, String> fields = new LinkedHashMap<>();
-        int i = off;
-        while (i < end && b[i] != 0) {
-            char code = (char) (b[i] & 0xff);
-            int start = ++i;
-            while (i < end && b[i] != 0) {
-                i++;
+        MessageReader r = new MessageReader(b, off, end);
+        try {
+            // Fields until the terminating NUL (or the end, if a sender left it out).
+            while (r.peek() > 0) {
+                char code = (char) r.byte1();
+                fields.put(code, r.cstring());
             }
-            if (i >= end) {
-                break; // unterminated field: keep what was complete
-            }
-            fields.put(code, new String(b, start, i - start, StandardCharsets.UTF_8));
-            i++;
+        } catch (ProtocolException unterminated) {
+            // An unterminated last field: keep those that were complete. The error must still
+            // reach the client, so a sloppy sender costs a field, not the message.
         }
         return fields;
     }

@@ -1,6 +1,5 @@
 package io.pgloom.wire.protocol;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,7 +39,8 @@ public sealed interface StartupRequest {
         if (len < 4) {
             throw new ProtocolException("invalid startup packet layout: too short");
         }
-        int code = Bytes.int32(b, off);
+        MessageReader r = new MessageReader(b, off, off + len);
+        int code = r.int32();
         switch (code) {
             case SSL_REQUEST -> {
                 return new SslRequest();
@@ -52,7 +52,7 @@ public sealed interface StartupRequest {
                 if (len != 12) {
                     throw new ProtocolException("invalid length of cancel request: " + (len + 4));
                 }
-                return new Cancel(Bytes.int32(b, off + 4), Bytes.int32(b, off + 8));
+                return new Cancel(r.int32(), r.int32());
             }
             default -> {
             }
@@ -64,31 +64,22 @@ public sealed interface StartupRequest {
         }
         Map<String, String> params = new LinkedHashMap<>();
         List<String> options = new ArrayList<>();
-        int i = off + 4;
-        int end = off + len;
         while (true) {
-            if (i >= end) {
-                throw new ProtocolException("invalid startup packet layout: expected terminator as last byte");
-            }
-            if (b[i] == 0) {
-                if (i != end - 1) {
-                    throw new ProtocolException("invalid startup packet layout: expected terminator as last byte");
-                }
+            if (r.peek() == 0 && r.remaining() == 1) {
                 break;
             }
-            int nameEnd = indexOfNul(b, i, end);
-            int valueEnd = nameEnd < 0 ? -1 : indexOfNul(b, nameEnd + 1, end);
-            if (valueEnd < 0) {
-                throw new ProtocolException("invalid startup packet layout: expected terminator as last byte");
+            // Anything else but a name and value, each terminated, breaks the layout; so does a
+            // NUL that is not the last byte (an empty name would end the list early).
+            if (r.peek() <= 0) {
+                throw badLayout();
             }
-            String name = new String(b, i, nameEnd - i, StandardCharsets.UTF_8);
-            String value = new String(b, nameEnd + 1, valueEnd - nameEnd - 1, StandardCharsets.UTF_8);
+            String name = cstring(r);
+            String value = cstring(r);
             if (name.startsWith("_pq_.")) {
                 options.add(name);
             } else {
                 params.put(name, value);
             }
-            i = valueEnd + 1;
         }
         String user = params.get("user");
         if (user == null || user.isEmpty()) {
@@ -97,12 +88,14 @@ public sealed interface StartupRequest {
         return new Startup(code & 0xffff, params, options);
     }
 
-    private static int indexOfNul(byte[] b, int from, int end) {
-        for (int i = from; i < end; i++) {
-            if (b[i] == 0) {
-                return i;
-            }
+    private static String cstring(MessageReader r) throws ProtocolException {
+        if (!r.hasCString()) {
+            throw badLayout();
         }
-        return -1;
+        return r.cstring();
+    }
+
+    private static ProtocolException badLayout() {
+        return new ProtocolException("invalid startup packet layout: expected terminator as last byte");
     }
 }
