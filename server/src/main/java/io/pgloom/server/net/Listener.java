@@ -62,7 +62,7 @@ public final class Listener implements AutoCloseable {
         this(new TcpAcceptor(host, port, backlog), sessionFactory);
     }
 
-    private Listener(Acceptor acceptor, SessionFactory sessionFactory) {
+    Listener(Acceptor acceptor, SessionFactory sessionFactory) {
         this.acceptor = acceptor;
         this.sessionFactory = sessionFactory;
     }
