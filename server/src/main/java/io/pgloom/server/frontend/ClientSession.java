@@ -29,15 +29,14 @@ import java.io.InputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.SocketException;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import static io.pgloom.server.frontend.TrackedParameters.APPLICATION_NAME;
+import static io.pgloom.server.frontend.TrackedParameters.TRACKED;
 
 /**
  * One client connection, from startup packet to close.
@@ -54,12 +53,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ClientSession implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
-    /** Startup parameters that follow the client to whichever server it gets (PgBouncer's varcache). */
-    static final List<String> TRACKED = List.of("client_encoding", "DateStyle", "TimeZone", "IntervalStyle",
-            "standard_conforming_strings", "application_name");
-    private static final int APPLICATION_NAME = TRACKED.indexOf("application_name");
-    /** Lower-case name of each TRACKED parameter to its index there. */
-    private static final Map<String, Integer> TRACKED_INDEX = trackedIndex();
     /** Encrypts a client that asks for TLS: none yet, so clients are told 'N'. The listener's TLS context plugs in here. */
     private static final Transport.Upgrade TLS = null;
     /** query_wait_notify's notice, in PgBouncer's words (applications may match on them). */
@@ -84,9 +77,8 @@ public final class ClientSession implements Runnable {
      */
     private PreparedStatements statements;
     /**
-     * Tracked parameter values as this client last set or was told them, by index in TRACKED (null:
-     * not set). Guarded by linkLock. An array rather than a map: idle clients are many, and a map
-     * with six entries costs ten times the memory.
+     * Tracked parameter values as this client last set or was told them, by index in
+     * {@link TrackedParameters#TRACKED} (null: not set). Guarded by linkLock.
      */
     private final String[] tracked = new String[TRACKED.size()];
     public int cancelPid;
@@ -141,14 +133,6 @@ public final class ClientSession implements Runnable {
      */
     static FrameReader newReader(InputStream in) {
         return new FrameReader(in, 128, 512, 64 * 1024);
-    }
-
-    private static Map<String, Integer> trackedIndex() {
-        Map<String, Integer> m = new HashMap<>();
-        for (int i = 0; i < TRACKED.size(); i++) {
-            m.put(TRACKED.get(i).toLowerCase(Locale.ROOT), i);
-        }
-        return Map.copyOf(m);
     }
 
     /**
@@ -223,7 +207,7 @@ public final class ClientSession implements Runnable {
         databaseName = startup.database();
         startupSeen = true;
         negotiation.answerProtocolVersion(startup);
-        takeStartupParameters(startup.parameters(), settings.ignoreStartupParameters());
+        TrackedParameters.takeStartup(startup.parameters(), settings.ignoreStartupParameters(), tracked);
         if (settings.applicationNameAddHost()) {
             // PgBouncer's application_name_add_host: "app" stands in for a client that set none.
             String name = tracked[APPLICATION_NAME];
@@ -284,18 +268,10 @@ public final class ClientSession implements Runnable {
         }
         out.lock();
         try {
-            Map<String, String> params = new LinkedHashMap<>(welcome);
+            Map<String, String> params;
             linkLock.lock();
             try {
-                for (int i = 0; i < tracked.length; i++) {
-                    String name = TRACKED.get(i);
-                    if (tracked[i] != null) {
-                        params.put(name, tracked[i]);
-                    } else {
-                        // The client now knows the welcome value of what it did not set itself.
-                        tracked[i] = welcome.get(name);
-                    }
-                }
+                params = TrackedParameters.welcome(welcome, tracked);
             } finally {
                 linkLock.unlock();
             }
@@ -323,22 +299,6 @@ public final class ClientSession implements Runnable {
             log.info("{}: login ok ({} mode)", this, poolMode.configName());
         }
         return true;
-    }
-
-    private void takeStartupParameters(Map<String, String> params, Set<String> ignored) throws ProtocolException {
-        for (Map.Entry<String, String> p : params.entrySet()) {
-            String name = p.getKey();
-            String lower = name.toLowerCase(Locale.ROOT);
-            if (lower.equals("user") || lower.equals("database")) {
-                continue;
-            }
-            Integer index = TRACKED_INDEX.get(lower);
-            if (index != null) {
-                tracked[index] = p.getValue();
-            } else if (!ignored.contains(lower)) {
-                throw new ProtocolException("unsupported startup parameter: " + name);
-            }
-        }
     }
 
     // ---------------------------------------------------------------- relay
@@ -630,7 +590,7 @@ public final class ClientSession implements Runnable {
 
     /** A ParameterStatus passed through (or swallowed during our own SET): remember the server's word for it. */
     public void parameterChanged(String name, String value) {
-        Integer index = TRACKED_INDEX.get(name.toLowerCase(Locale.ROOT));
+        Integer index = TrackedParameters.indexOf(name);
         if (index != null) {
             linkLock.lock();
             try {
@@ -812,13 +772,7 @@ public final class ClientSession implements Runnable {
     public Map<String, String> trackedParameters() {
         linkLock.lock();
         try {
-            Map<String, String> copy = new LinkedHashMap<>();
-            for (int i = 0; i < tracked.length; i++) {
-                if (tracked[i] != null) {
-                    copy.put(TRACKED.get(i), tracked[i]);
-                }
-            }
-            return copy;
+            return TrackedParameters.asMap(tracked);
         } finally {
             linkLock.unlock();
         }
