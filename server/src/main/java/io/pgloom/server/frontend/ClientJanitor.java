@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: {@link #add} and {@link #remove} run on client threads; the loop on its own
  * thread. The loop never writes to a client: each send-off runs on a virtual thread of its own,
  * and a final write that a client does not read is cut short here by closing its transport once
- * {@link ClientSession#FINAL_WRITE_NANOS} have passed.
+ * {@link ClientOutput#FINAL_WRITE_NANOS} have passed.
  */
 public final class ClientJanitor {
     private static final Logger log = LoggerFactory.getLogger(ClientJanitor.class);
@@ -67,9 +67,9 @@ public final class ClientJanitor {
     private void tick(TaskScope scope, long now) {
         PoolerSettings settings = pooler.settings();
         for (ClientSession c : sessions) {
-            if (c.forceCloseIfDue(now)) {
+            if (c.output().forceCloseIfDue(now)) {
                 log.debug("{}: final error not taken within {} ms, connection closed", c,
-                        ClientSession.FINAL_WRITE_NANOS / 1_000_000);
+                        ClientOutput.FINAL_WRITE_NANOS / 1_000_000);
                 continue;
             }
             ErrorResponse error = c.overdue(now, settings);

@@ -5,7 +5,7 @@ import io.pgloom.server.control.Pooler;
 import io.pgloom.server.control.PoolerMetrics;
 import io.pgloom.server.control.PoolerSettings;
 import io.pgloom.server.login.ClientAuthenticator;
-import io.pgloom.server.net.ClientTransport;
+import io.pgloom.server.net.Transport;
 import io.pgloom.server.pool.ConnectionView;
 import io.pgloom.server.pool.Pool;
 import io.pgloom.server.pool.PoolStats;
@@ -19,25 +19,23 @@ import io.pgloom.wire.protocol.Backend;
 import io.pgloom.wire.protocol.Bytes;
 import io.pgloom.wire.protocol.ErrorResponse;
 import io.pgloom.wire.protocol.FrameReader;
-import io.pgloom.wire.protocol.MessageBuilder;
 import io.pgloom.wire.protocol.ProtocolException;
 import io.pgloom.wire.protocol.SqlState;
 import io.pgloom.wire.protocol.StartupRequest;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.OutputStream;
+import java.io.InputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.SocketException;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import static io.pgloom.server.frontend.TrackedParameters.APPLICATION_NAME;
+import static io.pgloom.server.frontend.TrackedParameters.TRACKED;
 
 /**
  * One client connection, from startup packet to close.
@@ -46,30 +44,26 @@ import org.slf4j.LoggerFactory;
  * only reader of the client socket and, while linked, the only writer to the linked server. The
  * linked server's reader thread writes server frames to this client and calls
  * {@link #serverReady}, {@link #parameterChanged} and {@link #serverLost}. Link state (server,
- * pending, inBatch) is guarded by {@link #linkLock}; writes to the client socket by
- * {@link #writeLock}. Both are uncontended almost always.
+ * pending, inBatch) is guarded by {@link #linkLock}; writes to the client socket go through its
+ * {@link ClientOutput}, which holds the write lock. Both locks are uncontended almost always.
+ *
+ * <p>The way in: {@link Negotiation} reads what comes before the StartupMessage, then the login
+ * (admission, {@link ClientAuthenticator}, the pool, the login reply), then the relay.
  */
 public final class ClientSession implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
-    /** Startup parameters that follow the client to whichever server it gets (PgBouncer's varcache). */
-    static final List<String> TRACKED = List.of("client_encoding", "DateStyle", "TimeZone", "IntervalStyle",
-            "standard_conforming_strings", "application_name");
-    private static final int APPLICATION_NAME = TRACKED.indexOf("application_name");
-    /** Lower-case name of each TRACKED parameter to its index there. */
-    private static final Map<String, Integer> TRACKED_INDEX = trackedIndex();
-    private static final byte[] SSL_REFUSED = {'N'};
-    /** How long sending a client its final error may take before its connection is closed anyway. */
-    static final long FINAL_WRITE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+    /** Encrypts a client that asks for TLS: none yet, so clients are told 'N'. The listener's TLS context plugs in here. */
+    private static final Transport.Upgrade TLS = null;
     /** query_wait_notify's notice, in PgBouncer's words (applications may match on them). */
     private static final byte[] QUEUED_NOTICE =
             ErrorResponse.notice("No server connection available in postgres backend, client being queued").encode();
 
     private final Pooler pooler;
-    private final ClientTransport transport;
-    private final OutputStream out;
-    private final FrameReader reader;
+    /** The client's connection for writing and closing; it knows the transport, which a TLS upgrade replaces. */
+    private final ClientOutput out;
+    /** Client thread only; replaced once if negotiation upgrades the connection. */
+    private FrameReader reader;
     final ReentrantLock linkLock = new ReentrantLock();
-    private final ReentrantLock writeLock = new ReentrantLock();
 
     private String user = "-";
     private String databaseName = "-";
@@ -82,9 +76,8 @@ public final class ClientSession implements Runnable {
      */
     private PreparedStatements statements;
     /**
-     * Tracked parameter values as this client last set or was told them, by index in TRACKED (null:
-     * not set). Guarded by linkLock. An array rather than a map: idle clients are many, and a map
-     * with six entries costs ten times the memory.
+     * Tracked parameter values as this client last set or was told them, by index in
+     * {@link TrackedParameters#TRACKED} (null: not set). Guarded by linkLock.
      */
     private final String[] tracked = new String[TRACKED.size()];
     public int cancelPid;
@@ -100,8 +93,6 @@ public final class ClientSession implements Runnable {
     private volatile String closeReason;
     /** Set once the startup packet is read: before it, user and database are unknown. */
     private boolean startupSeen;
-    /** The client asked for TLS and was told no: the likely reason if it hangs up before its startup packet. */
-    private boolean tlsRefused;
     /** Set once the login reply went out (client thread only): errors after it are not refusals. */
     private boolean loggedIn;
     /** Counted in the pooler's per-database and per-user client counts (client thread only). */
@@ -126,34 +117,21 @@ public final class ClientSession implements Runnable {
     private volatile boolean acquiring;
     /** Set by the janitor when it has sent this client off for a timeout (janitor thread only). */
     private boolean timedOut;
-    /**
-     * When a final error is being sent: the nanoTime after which the janitor closes the transport
-     * even if the write has not finished (a client that does not read must not hold a thread, or
-     * the write lock, forever). 0: no final write under way.
-     */
-    private volatile long forceCloseAtNanos;
 
-    public ClientSession(Pooler pooler, ClientTransport transport) throws IOException {
+    public ClientSession(Pooler pooler, Transport transport) throws IOException {
         this.pooler = pooler;
-        this.transport = transport;
-        this.out = transport.output();
-        // 128 bytes hold a startup packet, a password and a short query: a client that logs in and
-        // sits idle keeps no more (it is parked on this buffer). One that sends more grows it, and
-        // it rests at 512 between messages, so typical queries cost no allocation.
-        this.reader = new FrameReader(transport.input(), 128, 512, 64 * 1024);
+        this.out = new ClientOutput(transport);
+        this.reader = newReader(transport.input());
     }
 
-    /** A client that came in over TCP. */
-    public ClientSession(Pooler pooler, Socket socket) throws IOException {
-        this(pooler, new ClientTransport.Tcp(socket));
-    }
-
-    private static Map<String, Integer> trackedIndex() {
-        Map<String, Integer> m = new HashMap<>();
-        for (int i = 0; i < TRACKED.size(); i++) {
-            m.put(TRACKED.get(i).toLowerCase(Locale.ROOT), i);
-        }
-        return Map.copyOf(m);
+    /**
+     * The reader of a client's stream. 128 bytes hold a startup packet, a password and a short
+     * query: a client that logs in and sits idle keeps no more (it is parked on this buffer). One
+     * that sends more grows it, and it rests at 512 between messages, so typical queries cost no
+     * allocation.
+     */
+    static FrameReader newReader(InputStream in) {
+        return new FrameReader(in, 128, 512, 64 * 1024);
     }
 
     /**
@@ -164,38 +142,44 @@ public final class ClientSession implements Runnable {
     public String toString() {
         // The peer is formatted only when needed: no string per idle client.
         return ptr() + " " + (startupSeen ? user + "@" + databaseName : "(no startup packet yet)")
-                + " from " + transport.peer();
+                + " from " + out.transport().peer();
     }
 
     /** The client's address and port as PgBouncer writes them: {@code host:port}, {@code [v6]:port}. */
     private String peer() {
+        Transport transport = out.transport();
         String host = transport.remoteAddress();
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + transport.remotePort();
     }
 
     /**
-     * The client's thread: handshake, then relay until either side goes away. The session itself is
-     * the thread's task (no method-reference wrapper): one frame less on every idle client's stack.
+     * The client's thread: negotiation, login, then relay until either side goes away. The session
+     * itself is the thread's task (no method-reference wrapper): one frame less on every idle
+     * client's stack. Negotiation and login are each called from here, not one from the other, so
+     * that neither parks for the client deeper than the relay does.
      */
     @Override
     public void run() {
         pooler.janitor().add(this);
         try {
-            transport.configure(pooler.settings().tcpKeepalive());
-            if (!handshake()) {
+            out.transport().configure(pooler.settings().tcpKeepalive());
+            Negotiation negotiation = new Negotiation(reader, out, TLS);
+            StartupRequest.Startup startup = negotiation.run(pooler::cancel);
+            if (startup == null) {
+                noteCloseReason(negotiation.endReason());
                 return;
             }
-            relay();
+            reader = negotiation.reader();
+            if (login(negotiation, startup)) {
+                relay();
+            }
         } catch (PgloomError e) {
             refuseOrClose(e.response(), e.logReason());
         } catch (ProtocolException e) {
             refuseOrClose(new ErrorResponse("FATAL", e.sqlState(), e.getMessage(), null), null);
-        } catch (PgloomErrorIo e) {
-            refuseOrClose(e.response, null);
         } catch (EOFException e) {
-            noteCloseReason(startupSeen ? "client closed the connection"
-                    : tlsRefused ? "client closed the connection after pgloom refused TLS (pgloom has no TLS yet)"
-                    : "client closed the connection before its startup packet");
+            // Before its startup packet, an EOF ends the negotiation, which names the reason.
+            noteCloseReason("client closed the connection");
         } catch (SocketException e) {
             noteCloseReason(stopped() ? "pgloom is shutting down" : "client connection lost: " + e.getMessage());
         } catch (IOException e) {
@@ -207,49 +191,22 @@ public final class ClientSession implements Runnable {
         }
     }
 
-    // ---------------------------------------------------------------- handshake
+    // ---------------------------------------------------------------- login
 
-    private boolean handshake() throws IOException, PgloomError, InterruptedException {
+    /**
+     * Admits and authenticates the client of {@code startup}, picks its pool and sends the login
+     * reply; false if the connection ends here (the admin console served it). Until the login is
+     * over, the janitor closes this client after client_login_timeout, and may write its error
+     * meanwhile: every reply goes through the locked output.
+     */
+    private boolean login(Negotiation negotiation, StartupRequest.Startup startup)
+            throws IOException, PgloomError, InterruptedException {
         PoolerSettings settings = pooler.settings();
-        // Until the login is over, the janitor closes this client after client_login_timeout.
-        // Replies are written under the write lock: the janitor may send its error meanwhile.
-        OutputStream out = new LockedOutput();
-        StartupRequest.Startup startup = null;
-        while (true) {
-            byte[] body = reader.readStartupMessage(StartupRequest.MAX_LENGTH);
-            StartupRequest request = StartupRequest.decode(body, 0, body.length);
-            switch (request) {
-                case StartupRequest.SslRequest ssl -> {
-                    // No TLS yet: 'N' tells the client to go on in plain text (or give up if it requires TLS).
-                    tlsRefused = true;
-                    out.write(SSL_REFUSED);
-                    out.flush();
-                }
-                case StartupRequest.GssEncRequest gss -> {
-                    out.write(SSL_REFUSED);
-                    out.flush();
-                }
-                case StartupRequest.Cancel cancel -> {
-                    noteCloseReason("cancel request handled");
-                    pooler.cancel(cancel.processId(), cancel.secretKey());
-                    return false;
-                }
-                case StartupRequest.Startup s -> {
-                    startup = s;
-                }
-            }
-            if (startup != null) {
-                break;
-            }
-        }
         user = startup.user();
         databaseName = startup.database();
         startupSeen = true;
-        if (startup.minorVersion() > 0 || !startup.protocolOptions().isEmpty()) {
-            // We speak 3.0 only; tell a newer client so it can go on with 3.0.
-            out.write(Backend.negotiateProtocolVersion(0, startup.protocolOptions()));
-        }
-        takeStartupParameters(startup.parameters(), settings.ignoreStartupParameters());
+        negotiation.answerProtocolVersion(startup);
+        TrackedParameters.takeStartup(startup.parameters(), settings.ignoreStartupParameters(), tracked);
         if (settings.applicationNameAddHost()) {
             // PgBouncer's application_name_add_host: "app" stands in for a client that set none.
             String name = tracked[APPLICATION_NAME];
@@ -271,7 +228,7 @@ public final class ClientSession implements Runnable {
         if (overLimit != null) {
             throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, overLimit);
         }
-        ClientAuthenticator authenticator = new ClientAuthenticator(pooler, this, out, user);
+        ClientAuthenticator authenticator = new ClientAuthenticator(pooler, this, out, user, out.transport().info());
         // The answers are read here rather than in the authenticator: see ClientAuthenticator.
         for (boolean more = authenticator.start(settings.authType(), db); more; ) {
             out.flush();
@@ -308,20 +265,12 @@ public final class ClientSession implements Runnable {
             welcome = s.parameters;
             pool.release(s);
         }
-        writeLock.lock();
+        out.lock();
         try {
-            Map<String, String> params = new LinkedHashMap<>(welcome);
+            Map<String, String> params;
             linkLock.lock();
             try {
-                for (int i = 0; i < tracked.length; i++) {
-                    String name = TRACKED.get(i);
-                    if (tracked[i] != null) {
-                        params.put(name, tracked[i]);
-                    } else {
-                        // The client now knows the welcome value of what it did not set itself.
-                        tracked[i] = welcome.get(name);
-                    }
-                }
+                params = TrackedParameters.welcome(welcome, tracked);
             } finally {
                 linkLock.unlock();
             }
@@ -336,10 +285,9 @@ public final class ClientSession implements Runnable {
                 reply.writeBytes(ErrorResponse.notice(settings.loginNotifyMessage()).encode());
             }
             reply.writeBytes(Backend.readyForQuery('I'));
-            this.out.write(reply.toByteArray());
-            this.out.flush();
+            out.send(reply.toByteArray());
         } finally {
-            writeLock.unlock();
+            out.unlock();
         }
         lastActivityNanos = System.nanoTime();
         handshakeDone = true;
@@ -350,22 +298,6 @@ public final class ClientSession implements Runnable {
             log.info("{}: login ok ({} mode)", this, poolMode.configName());
         }
         return true;
-    }
-
-    private void takeStartupParameters(Map<String, String> params, Set<String> ignored) throws ProtocolException {
-        for (Map.Entry<String, String> p : params.entrySet()) {
-            String name = p.getKey();
-            String lower = name.toLowerCase(Locale.ROOT);
-            if (lower.equals("user") || lower.equals("database")) {
-                continue;
-            }
-            Integer index = TRACKED_INDEX.get(lower);
-            if (index != null) {
-                tracked[index] = p.getValue();
-            } else if (!ignored.contains(lower)) {
-                throw new ProtocolException("unsupported startup parameter: " + name);
-            }
-        }
     }
 
     // ---------------------------------------------------------------- relay
@@ -383,7 +315,7 @@ public final class ClientSession implements Runnable {
                     named.shrinkIfIdle();
                 }
             }
-            if (!readWithTimeouts()) {
+            if (!readMore()) {
                 if (r.available() > 0) {
                     throw new ProtocolException("unexpected end of stream within a message");
                 }
@@ -468,10 +400,11 @@ public final class ClientSession implements Runnable {
     }
 
     /**
-     * Reads more; false at end of stream. client_idle_timeout and idle_transaction_timeout are the
-     * janitor's business ({@link #overdue}): it closes the transport, and this read fails.
+     * Reads more, and notes the activity; false at end of stream. There is no read timeout:
+     * client_idle_timeout and idle_transaction_timeout are the janitor's business
+     * ({@link #overdue}): it closes the transport, and this read fails.
      */
-    private boolean readWithTimeouts() throws IOException {
+    private boolean readMore() throws IOException {
         boolean more = reader.fill();
         lastActivityNanos = System.nanoTime();
         return more;
@@ -514,18 +447,9 @@ public final class ClientSession implements Runnable {
         }
     }
 
-    /**
-     * Janitor thread: a final error is taking too long to send; closes the transport, which wakes
-     * the writer. True if it did.
-     */
-    boolean forceCloseIfDue(long now) {
-        long at = forceCloseAtNanos;
-        if (at != 0 && now - at >= 0) {
-            forceCloseAtNanos = 0;
-            transport.close();
-            return true;
-        }
-        return false;
+    /** The client's output, for the janitor to cut a final write short. */
+    ClientOutput output() {
+        return out;
     }
 
     /** Janitor thread: marks this client as sent off, so the next tick does not send it off again. */
@@ -660,17 +584,12 @@ public final class ClientSession implements Runnable {
 
     /** Server frames for this client. */
     public void writeFromServer(ServerConnection from, byte[] buf, int off, int len) throws IOException {
-        writeLock.lock();
-        try {
-            out.write(buf, off, len);
-        } finally {
-            writeLock.unlock();
-        }
+        out.write(buf, off, len);
     }
 
     /** A ParameterStatus passed through (or swallowed during our own SET): remember the server's word for it. */
     public void parameterChanged(String name, String value) {
-        Integer index = TRACKED_INDEX.get(name.toLowerCase(Locale.ROOT));
+        Integer index = TrackedParameters.indexOf(name);
         if (index != null) {
             linkLock.lock();
             try {
@@ -788,7 +707,7 @@ public final class ClientSession implements Runnable {
         if (lostRequests > 0) {
             poolerError(lost, lostRequests + " request(s) failed, client kept");
         }
-        writeLock.lock();
+        out.lock();
         try {
             for (int i = 0; i < lostRequests; i++) {
                 out.write(lost.encode());
@@ -798,7 +717,7 @@ public final class ClientSession implements Runnable {
         } catch (IOException e) {
             log.debug("{}: could not report the lost server: {}", this, e.getMessage());
         } finally {
-            writeLock.unlock();
+            out.unlock();
         }
     }
 
@@ -844,13 +763,7 @@ public final class ClientSession implements Runnable {
     public Map<String, String> trackedParameters() {
         linkLock.lock();
         try {
-            Map<String, String> copy = new LinkedHashMap<>();
-            for (int i = 0; i < tracked.length; i++) {
-                if (tracked[i] != null) {
-                    copy.put(TRACKED.get(i), tracked[i]);
-                }
-            }
-            return copy;
+            return TrackedParameters.asMap(tracked);
         } finally {
             linkLock.unlock();
         }
@@ -873,6 +786,7 @@ public final class ClientSession implements Runnable {
         String state = waitingSince != 0 ? "waiting" : linked != null ? "active" : "idle";
         PreparedStatements named = statements;
         String applicationName = tracked[APPLICATION_NAME];
+        Transport transport = out.transport();
         return new ConnectionView("C", user, database, state, transport.remoteAddress(), transport.remotePort(),
                 transport.localAddress(), transport.localPort(), connectMillis,
                 ConnectionView.epochMillis(lastActivityNanos, now, nowMillis), waitingSince != 0 ? Math.max(0, now - waitingSince) : 0,
@@ -907,14 +821,10 @@ public final class ClientSession implements Runnable {
         if (!loggedIn || closing) {
             return;
         }
-        writeLock.lock();
         try {
-            out.write(QUEUED_NOTICE);
-            out.flush();
+            out.send(QUEUED_NOTICE);
         } catch (IOException e) {
             log.debug("{}: could not send the query_wait_notify notice: {}", this, e.getMessage());
-        } finally {
-            writeLock.unlock();
         }
     }
 
@@ -936,7 +846,7 @@ public final class ClientSession implements Runnable {
         }
         refuse(error, null);
         closing = true;
-        transport.close();
+        out.close();
     }
 
     /** Sends a FATAL error; before login ok it also counts as a refused client, by reason. */
@@ -954,18 +864,10 @@ public final class ClientSession implements Runnable {
         }
         noteCloseReason(logReason != null ? logReason : error.message());
         poolerError(error, null);
-        // Armed before taking the lock: a server thread blocked writing to a client that does not
-        // read holds it. The janitor closes the transport once this passes, which ends either write.
-        long deadline = System.nanoTime() + FINAL_WRITE_NANOS;
-        forceCloseAtNanos = deadline == 0 ? 1 : deadline;
-        writeLock.lock();
         try {
-            out.write(error.encode());
-            out.flush();
+            out.sendFinal(error.encode());
         } catch (IOException e) {
             log.debug("{}: could not send the error: {}", this, e.getMessage());
-        } finally {
-            writeLock.unlock();
         }
     }
 
@@ -1015,8 +917,8 @@ public final class ClientSession implements Runnable {
                 s.giveBack(poolMode == PoolMode.SESSION || pooler.settings().serverResetQueryAlways());
             }
         }
-        transport.close();
-        forceCloseAtNanos = 0;
+        out.close();
+        out.disarm();
         pooler.janitor().remove(this);
         if (pooler.settings().logDisconnections()) {
             // Before clientGone: once SHOW CLIENTS no longer lists this client, its line is written.
@@ -1031,51 +933,5 @@ public final class ClientSession implements Runnable {
     public static String age(long millis) {
         long ms = Math.max(0, millis);
         return ms / 1000 + "." + String.format(Locale.ROOT, "%03d", ms % 1000) + "s";
-    }
-
-    private static int millis(java.time.Duration d) {
-        long ms = d.toMillis();
-        return ms <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, ms);
-    }
-
-    /**
-     * The client's output during the handshake, where the janitor may write a timeout error at any
-     * moment: each write and flush holds the write lock, so the two never interleave bytes.
-     */
-    private final class LockedOutput extends OutputStream {
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            writeLock.lock();
-            try {
-                out.write(b, off, len);
-            } finally {
-                writeLock.unlock();
-            }
-        }
-
-        @Override
-        public void flush() throws IOException {
-            writeLock.lock();
-            try {
-                out.flush();
-            } finally {
-                writeLock.unlock();
-            }
-        }
-    }
-
-    /** A PgloomError that must travel through IOException-only code (the read path). */
-    static final class PgloomErrorIo extends IOException {
-        final ErrorResponse response;
-
-        PgloomErrorIo(ErrorResponse response) {
-            super(response.message());
-            this.response = response;
-        }
     }
 }

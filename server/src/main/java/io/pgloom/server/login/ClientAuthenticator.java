@@ -2,6 +2,7 @@ package io.pgloom.server.login;
 
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.frontend.ClientSession;
+import io.pgloom.server.net.ConnectionInfo;
 import io.pgloom.wire.backend.ServerCredentials;
 import io.pgloom.wire.protocol.PgloomError;
 
@@ -59,6 +60,11 @@ public final class ClientAuthenticator {
     private final ClientSession session;
     private final OutputStream out;
     private final String user;
+    /**
+     * The connection the client logs in over: what hba rules, certificate and peer authentication
+     * decide on (address, TLS, certificate, Unix peer credentials). auth_type alone decides today.
+     */
+    private final ConnectionInfo connection;
 
     private Awaiting awaiting = Awaiting.NOTHING;
     private Optional<UserSecret> secret = Optional.empty();
@@ -93,11 +99,22 @@ public final class ClientAuthenticator {
         }
     }
 
-    public ClientAuthenticator(Pooler pooler, ClientSession session, OutputStream out, String user) {
+    /**
+     * @param out        the client's output; the requests are written, not flushed (the caller
+     *                   flushes before it reads the answer)
+     * @param connection what is known about the client's connection
+     */
+    public ClientAuthenticator(Pooler pooler, ClientSession session, OutputStream out, String user, ConnectionInfo connection) {
         this.pooler = pooler;
         this.session = session;
         this.out = out;
         this.user = user;
+        this.connection = connection;
+    }
+
+    /** The connection this client logs in over. */
+    public ConnectionInfo connection() {
+        return connection;
     }
 
     /**

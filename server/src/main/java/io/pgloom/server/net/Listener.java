@@ -33,13 +33,13 @@ public final class Listener implements AutoCloseable {
      */
     @FunctionalInterface
     interface SessionFactory {
-        ClientSession open(ClientTransport client) throws IOException;
+        ClientSession open(Transport client) throws IOException;
     }
 
     /** What a listener accepts from: a TCP server socket or a Unix socket. */
     interface Acceptor {
         /** Blocks until a client connects; throws once closed. */
-        ClientTransport accept() throws IOException;
+        Transport accept() throws IOException;
 
         boolean isOpen();
 
@@ -62,7 +62,7 @@ public final class Listener implements AutoCloseable {
         this(new TcpAcceptor(host, port, backlog), sessionFactory);
     }
 
-    private Listener(Acceptor acceptor, SessionFactory sessionFactory) {
+    Listener(Acceptor acceptor, SessionFactory sessionFactory) {
         this.acceptor = acceptor;
         this.sessionFactory = sessionFactory;
     }
@@ -92,7 +92,7 @@ public final class Listener implements AutoCloseable {
 
     private void acceptLoop(TaskScope scope) {
         while (acceptor.isOpen()) {
-            ClientTransport client;
+            Transport client;
             try {
                 client = acceptor.accept();
             } catch (IOException e) {
@@ -148,8 +148,8 @@ public final class Listener implements AutoCloseable {
         }
 
         @Override
-        public ClientTransport accept() throws IOException {
-            return new ClientTransport.Tcp(serverSocket.accept());
+        public Transport accept() throws IOException {
+            return new Transport.Tcp(serverSocket.accept());
         }
 
         @Override

@@ -134,8 +134,8 @@ final class UnixSocket implements Listener.Acceptor {
     }
 
     @Override
-    public ClientTransport accept() throws IOException {
-        return new ClientTransport.Unix(channel.accept(), path, port);
+    public Transport accept() throws IOException {
+        return new Transport.Unix(channel.accept(), path, port);
     }
 
     @Override

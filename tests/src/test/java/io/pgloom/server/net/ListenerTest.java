@@ -5,6 +5,7 @@ import io.pgloom.server.frontend.ClientSession;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.pgloom.config.ConfigLoader;
 import io.pgloom.config.UserList;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -66,6 +68,34 @@ class ListenerTest {
                     ResultSet rs = s.executeQuery("SELECT current_user")) {
                 assertTrue(rs.next());
                 assertEquals("bob", rs.getString(1));
+            }
+        }
+    }
+
+    /**
+     * Over the Unix socket, the connection login sees names the OS user of the process at the
+     * other end (SO_PEERCRED): here this very process, whose user owns the files it creates.
+     */
+    @Test
+    void aUnixClientsConnectionInfoCarriesItsPeerCredentials(@TempDir Path dir) throws Exception {
+        Path ini = Pgloom.writeConfig(dir, Pgloom.iniText("transaction", "", ""), Pgloom.defaultUserlist());
+        var config = ConfigLoader.load(ini);
+        var users = UserList.load(dir.resolve("userlist.txt"));
+        Queue<Transport> accepted = new ConcurrentLinkedQueue<>();
+        Path socketDir = Files.createDirectory(dir.resolve("socket"));
+        try (Pooler pooler = new Pooler(config, users, true, 0);
+                Listener listener = new Listener(UnixSocket.bind(socketDir, 6432, 0700, "", 16), transport -> {
+                    accepted.add(transport);
+                    return new ClientSession(pooler, transport);
+                })) {
+            listener.start();
+            try (RawClient c = new RawClient(UnixSocket.file(socketDir, 6432)).login("alice", "alice-secret", "app")) {
+                assertEquals("7", RawClient.firstValue(c.simpleQuery("SELECT 3 + 4")));
+                ConnectionInfo info = accepted.remove().info();
+                assertTrue(info.isUnix());
+                assertEquals(6432, info.port());
+                assumeTrue(info.peerCredentials() != null, "this platform has no SO_PEERCRED");
+                assertEquals(Files.getOwner(ini).getName(), info.peerCredentials().user().getName());
             }
         }
     }

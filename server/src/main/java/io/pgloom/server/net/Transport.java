@@ -3,19 +3,27 @@ package io.pgloom.server.net;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
+import jdk.net.ExtendedSocketOptions;
 
 /**
- * The connection a client came in on: a TCP socket or a Unix-domain socket. A session reads and
- * writes its streams and never asks which it is, except to name the peer in logs and SHOW CLIENTS.
+ * The connection a client came in on: a TCP socket or a Unix-domain socket, and later the same
+ * connection encrypted ({@link Upgrade}). A session reads and writes its streams and never asks
+ * which it is, except to name the peer in logs and SHOW CLIENTS, and to hand login the
+ * {@link ConnectionInfo} it decides on.
  *
- * <p>Neither kind has a read timeout: client_login_timeout, client_idle_timeout and
- * idle_transaction_timeout are enforced by the {@link ClientJanitor}, which closes the transport;
- * a read blocked on it then fails and the session's own thread cleans up.
+ * <p>Threading: the streams are used by the client's own thread (reads) and by whoever holds the
+ * client's write lock (writes); {@link #close} may come from any thread. Nothing here holds
+ * per-client state beyond the socket itself: an idle client costs what its socket costs.
+ *
+ * <p>No kind has a read timeout: client_login_timeout, client_idle_timeout and
+ * idle_transaction_timeout are enforced by the client janitor, which closes the transport; a read
+ * blocked on it then fails and the session's own thread cleans up.
  */
-public sealed interface ClientTransport {
+public interface Transport {
 
     InputStream input() throws IOException;
 
@@ -36,11 +44,34 @@ public sealed interface ClientTransport {
 
     int localPort();
 
+    /**
+     * What login decides on about this connection, computed now (not kept: idle clients are
+     * many). For a Unix socket this asks the kernel for the peer's credentials, one system call
+     * and a user and group lookup, so call it once per login, not per message.
+     */
+    ConnectionInfo info() throws IOException;
+
     /** Closes the connection; idempotent, never throws. A thread blocked reading or writing it wakes with an IOException. */
     void close();
 
+    /**
+     * Turns a plain connection into an encrypted one in place, after the client's SSLRequest was
+     * answered 'S': runs the TLS handshake over {@code plain}'s socket and returns the transport
+     * whose streams are the encrypted ones (closing it closes {@code plain}). Its
+     * {@link #info()} reports the TLS state and the client's certificate.
+     *
+     * <p>The caller must have checked that nothing the client sent after the SSLRequest is
+     * buffered: such bytes came in plain text and must never be read as if they had been
+     * encrypted (CVE-2021-23214). pgloom has no TLS yet: production passes no upgrade, and the
+     * client is told 'N'.
+     */
+    @FunctionalInterface
+    interface Upgrade {
+        Transport upgrade(Transport plain) throws IOException;
+    }
+
     /** A client that came in over TCP. */
-    record Tcp(Socket socket, String localAddress) implements ClientTransport {
+    record Tcp(Socket socket, String localAddress) implements Transport {
         /**
          * The local address is taken once: Socket#getLocalAddress takes the socket's state lock,
          * which every read and write take too. Interned: a listener has few local addresses.
@@ -87,6 +118,13 @@ public sealed interface ClientTransport {
         }
 
         @Override
+        public ConnectionInfo info() {
+            // From the addresses the socket already holds: no name lookup.
+            return ConnectionInfo.tcp(new InetSocketAddress(socket.getInetAddress(), socket.getPort()),
+                    new InetSocketAddress(socket.getLocalAddress(), socket.getLocalPort()));
+        }
+
+        @Override
         public void close() {
             try {
                 socket.close();
@@ -102,7 +140,7 @@ public sealed interface ClientTransport {
      * caller's arrays; interrupting a thread blocked on them closes the channel, which is what
      * the listener's scope does at shutdown anyway.
      */
-    record Unix(SocketChannel channel, String path, int port) implements ClientTransport {
+    record Unix(SocketChannel channel, String path, int port) implements Transport {
         @Override
         public InputStream input() {
             return Channels.newInputStream(channel);
@@ -141,6 +179,17 @@ public sealed interface ClientTransport {
         @Override
         public int localPort() {
             return port;
+        }
+
+        /**
+         * SO_PEERCRED: the user and group of the process that connected, as the kernel recorded
+         * them at connect time (Linux and macOS; elsewhere none). Asked for here rather than kept:
+         * only a login needs it.
+         */
+        @Override
+        public ConnectionInfo info() throws IOException {
+            boolean known = channel.supportedOptions().contains(ExtendedSocketOptions.SO_PEERCRED);
+            return ConnectionInfo.unix(port, known ? channel.getOption(ExtendedSocketOptions.SO_PEERCRED) : null);
         }
 
         @Override
