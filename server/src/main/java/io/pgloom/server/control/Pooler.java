@@ -4,7 +4,9 @@ import io.pgloom.server.backend.ServerConnection;
 import io.pgloom.server.frontend.ClientJanitor;
 import io.pgloom.server.frontend.ClientSession;
 import io.pgloom.server.frontend.ConsoleClient;
+import io.pgloom.server.pool.BudgetKey;
 import io.pgloom.server.pool.ConnectionBudget;
+import io.pgloom.server.pool.LocalConnectionBudget;
 import io.pgloom.server.pool.ConnectionView;
 import io.pgloom.server.pool.Pool;
 import io.pgloom.server.pool.PoolKey;
@@ -83,8 +85,8 @@ public final class Pooler implements AutoCloseable {
     private volatile Map<String, UserSecret> users;
     private volatile boolean hasAuthFile;
     private final ConcurrentHashMap<PoolKey, Pool> pools = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, ConnectionBudget> dbBudgets = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, ConnectionBudget> userBudgets = new ConcurrentHashMap<>();
+    /** max_db_connections and max_user_connections, each shared by the pools of its database or user. */
+    private final ConcurrentHashMap<BudgetKey, ConnectionBudget> budgets = new ConcurrentHashMap<>();
     /**
      * SCRAM secrets derived from plain auth_file passwords: scram_iterations PBKDF2 rounds once per
      * user, not per login. Emptied by every reload and SET, so a new scram_iterations applies.
@@ -140,8 +142,7 @@ public final class Pooler implements AutoCloseable {
                 pool.reconfigure(db.get(), settings, credentials(db.get(), pool.key().user()));
             }
         }
-        dbBudgets.forEach((name, b) -> b.setLimit(dbLimit(config.database(name).orElse(null))));
-        userBudgets.forEach((name, b) -> b.setLimit(userLimit(name)));
+        budgets.forEach((key, b) -> b.setLimit(limit(key)));
     }
 
     private static boolean sameServer(DatabaseEntry a, DatabaseEntry b) {
@@ -237,6 +238,19 @@ public final class Pooler implements AutoCloseable {
         }
     }
 
+    /** The budget of {@code key}, made with {@code limit} if missing: where a cluster-wide budget plugs in. */
+    private ConnectionBudget budget(BudgetKey key, int limit) {
+        return budgets.computeIfAbsent(key, k -> new LocalConnectionBudget(limit));
+    }
+
+    /** The cap of {@code key} in the current config, for a reload. */
+    private int limit(BudgetKey key) {
+        return switch (key.kind()) {
+            case DATABASE -> dbLimit(config.database(key.name()).orElse(null));
+            case USER -> userLimit(key.name());
+        };
+    }
+
     private int dbLimit(DatabaseEntry db) {
         return db != null && db.maxDbConnections().isPresent() ? db.maxDbConnections().getAsInt() : settings.maxDbConnections();
     }
@@ -265,8 +279,7 @@ public final class Pooler implements AutoCloseable {
         PoolKey key = new PoolKey(db.name(), serverUser);
         return pools.compute(key, (k, existing) -> {
             Pool p = existing != null ? existing : new Pool(k, this, db, settings, credentials(db, serverUser),
-                    dbBudgets.computeIfAbsent(db.name(), n -> new ConnectionBudget(dbLimit(db))),
-                    userBudgets.computeIfAbsent(serverUser, n -> new ConnectionBudget(userLimit(n))));
+                    budget(BudgetKey.database(db.name()), dbLimit(db)), budget(BudgetKey.user(serverUser), userLimit(serverUser)));
             if (clientJoins) {
                 p.clientJoined();
             } else {
@@ -550,7 +563,7 @@ public final class Pooler implements AutoCloseable {
 
     /** Server connections open (or opening) now against max_db_connections / max_user_connections. */
     public int serverConnections(String name, boolean byDatabase) {
-        ConnectionBudget b = (byDatabase ? dbBudgets : userBudgets).get(name);
+        ConnectionBudget b = budgets.get(byDatabase ? BudgetKey.database(name) : BudgetKey.user(name));
         return b == null ? 0 : b.used();
     }
 

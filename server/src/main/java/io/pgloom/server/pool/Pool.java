@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +31,13 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: any client thread may {@link #acquire}; server reader threads {@link #release}
  * and {@link #discard}; the pooler's maintenance thread calls {@link #maintain}. All state is
  * guarded by one lock, held only for bookkeeping: connecting and logging in happen outside it.
+ *
+ * <p>Lock order: the pool's lock is never held while calling out, neither to the shared
+ * {@link ConnectionBudget}s (a cluster-wide one may ask its peers) nor to another pool (waking
+ * the pools that share a budget). A caller that may open a connection first claims room under the
+ * lock ({@link #claiming}), keeping its place at the head of the line, then takes the budget slots
+ * without it, then comes back under the lock to turn the claim into an opening connection, or, if
+ * refused, to drop the claim and wait for a slot to be given back.
  *
  * <p>Waiting is first come, first served: a released connection is handed directly to the
  * longest-waiting client, so a newcomer can never overtake a client that already waits.
@@ -72,14 +78,16 @@ public final class Pool {
      * server_round_robin, released connections join at the end instead, so all take turns.
      */
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
-    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private final WaitLine line = new WaitLine(lock);
     /** Every logged-in server connection. Copy-on-write: written under the lock, read by views without it. */
     private final CopyOnWriteArrayList<ServerConnection> all = new CopyOnWriteArrayList<>();
     /** Connections being opened (sv_login). Written under the lock; volatile for views. */
     private volatile int opening;
-    /** waiters.size() and waiters.peekFirst(), kept for views whenever waiters changes. Written under the lock. */
-    private volatile int waiting;
-    private volatile Waiter oldestWaiter;
+    /**
+     * Room claimed by callers now taking budget slots outside the lock: counted against the pool's
+     * size so nobody else takes that room, but not yet opening (a refused claim is never shown).
+     */
+    private int claiming;
     /** Connections out of the pool for server_check_query; still in {@link #all}. */
     private int checking;
     /** {@link PoolerSettings#checkAfterNanos}, kept here so the reuse path pays one comparison. */
@@ -174,20 +182,6 @@ public final class Pool {
         return welcomeParameters;
     }
 
-    private static final class Waiter {
-        final Condition wakeup;
-        final long since = System.nanoTime();
-        /** Who waits, for SHOW CLIENTS; null for none. */
-        final ClientSession client;
-        ServerConnection granted;
-        boolean mayOpen;
-
-        Waiter(Condition wakeup, ClientSession client) {
-            this.wakeup = wakeup;
-            this.client = client;
-        }
-    }
-
     /**
      * Takes a server connection for {@code client}, opening one if the pool has room, else
      * waiting in line. Throws {@link PgloomError} on query_wait_timeout or a server login error.
@@ -212,13 +206,15 @@ public final class Pool {
         long notifyLimit = settings.queryWaitNotify().toNanos();
         // query_wait_notify: once per acquire, on this (the client's) thread, outside the lock.
         long notifyAt = notifyLimit > 0 && client != null ? start + notifyLimit : Long.MAX_VALUE;
-        Waiter me = null;
+        WaitLine.Waiter me = null;
+        // The budgets just refused a slot: wait for a wake-up (or the bounded wait) before asking again.
+        boolean budgetsRefused = false;
         while (true) {
             if (me != null && System.nanoTime() - notifyAt >= 0) {
                 notifyAt = Long.MAX_VALUE;
                 client.noticeQueued();
             }
-            boolean open = false;
+            boolean claimed = false;
             ServerConnection reused = null;
             lock.lock();
             try {
@@ -227,18 +223,18 @@ public final class Pool {
                 boolean paused = pooler.isPaused(key.database());
                 if (me != null && me.granted != null) {
                     reused = me.granted;
-                } else if (!paused && (me == null || waiters.peekFirst() == me)) {
+                } else if (!paused && (me == null || line.isHead(me))) {
                     reused = pollUsableIdle(now);
                     if (reused != null) {
                         if (me != null) {
-                            dequeue(me);
-                            wakeHeadIfIdleOrRoom();
+                            line.leave(me);
+                            line.wakeHead();
                         }
-                    } else if (now >= loginRetryUntilNanos && mayOpen(now - start)) {
-                        opening++;
-                        open = true;
+                    } else if (!budgetsRefused && now >= loginRetryUntilNanos && hasRoom(now - start)) {
+                        claiming++;
+                        claimed = true;
                         if (me != null) {
-                            dequeue(me);
+                            me.woken = false; // from here on a wake-up means a slot may have come free
                         }
                     }
                 }
@@ -247,21 +243,20 @@ public final class Pool {
                         return reused;
                     }
                     startCheck(reused);
-                } else if (!open) {
+                } else if (!claimed) {
                     if (failFast && loginRetryUntilNanos > now && all.isEmpty() && opening == 0) {
                         if (me != null) {
-                            dequeue(me);
-                            wakeHeadIfIdleOrRoom();
+                            line.leave(me);
+                            line.wakeHead();
                         }
                         throw loginFailing();
                     }
                     if (me == null) {
-                        me = new Waiter(lock.newCondition(), client);
-                        enqueue(me);
+                        me = line.join(client);
                     }
                     if (now >= deadline) {
-                        dequeue(me);
-                        wakeHeadIfIdleOrRoom();
+                        line.leave(me);
+                        line.wakeHead();
                         throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout");
                     }
                     long wait = deadline - now;
@@ -283,10 +278,43 @@ public final class Pool {
                         abandon(me);
                         throw e;
                     }
+                    budgetsRefused = false;
                     continue;
                 }
             } finally {
                 lock.unlock();
+            }
+            if (claimed) {
+                boolean taken = takeBudgets();
+                boolean grantedMeanwhile = false;
+                lock.lock();
+                try {
+                    claiming--;
+                    if (!taken) {
+                        // Our claim may have kept the head from opening; a waker while we asked means ask again.
+                        if (me == null || !line.isHead(me)) {
+                            line.wakeHead();
+                        }
+                        budgetsRefused = me == null || !me.woken;
+                    } else if (me != null && me.granted != null) {
+                        grantedMeanwhile = true;
+                    } else {
+                        opening++;
+                        if (me != null) {
+                            line.leave(me);
+                        }
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                if (!taken) {
+                    continue;
+                }
+                if (grantedMeanwhile) {
+                    // A release handed us a server while we asked: the slots go back, the server is taken next round.
+                    giveBackSlot();
+                    continue;
+                }
             }
             ServerConnection s = reused != null ? checked(reused, client) : openConnection(client);
             if (s != null) {
@@ -305,57 +333,19 @@ public final class Pool {
                 + (cached == null ? "connect failed" : cached) + " (server_login_retry)");
     }
 
-    /** {@code w} joins the line. Under the lock. */
-    private void enqueue(Waiter w) {
-        waiters.addLast(w);
-        if (w.client != null) {
-            w.client.waitingSinceNanos = w.since;
-        }
-        waitersChanged();
-    }
-
-    /** {@code w} leaves the line (it got a server, may open one, or gave up). Under the lock. */
-    private void dequeue(Waiter w) {
-        waiters.remove(w);
-        left(w);
-        waitersChanged();
-    }
-
-    /** The longest waiter leaves the line, or null if nobody waits. Under the lock. */
-    private Waiter pollWaiter() {
-        Waiter w = waiters.pollFirst();
-        if (w != null) {
-            left(w);
-            waitersChanged();
-        }
-        return w;
-    }
-
-    private static void left(Waiter w) {
-        if (w.client != null) {
-            w.client.waitingSinceNanos = 0;
-        }
-    }
-
-    /** Publishes the line's length and head for views. Under the lock. */
-    private void waitersChanged() {
-        waiting = waiters.size();
-        oldestWaiter = waiters.peekFirst();
-    }
-
     /**
      * A waiting client was interrupted (its session is being torn down): it leaves the line, and a
      * server already granted to it goes on to the next waiter or back to idle rather than being lost.
      * Called under the lock, held once; lets it go for that release, which may close the server and
      * so free budgets other pools wait on.
      */
-    private void abandon(Waiter me) {
+    private void abandon(WaitLine.Waiter me) {
         ServerConnection granted = me.granted;
         if (granted == null) {
-            boolean wasHead = waiters.peekFirst() == me;
-            dequeue(me);
+            boolean wasHead = line.isHead(me);
+            line.leave(me);
             if (wasHead) {
-                wakeHeadIfIdleOrRoom();
+                line.wakeHead();
             }
             return;
         }
@@ -393,11 +383,10 @@ public final class Pool {
                 try {
                     endCheck(s);
                     all.remove(s);
-                    giveBackSlot();
                 } finally {
                     lock.unlock();
                 }
-                pooler.budgetFreed(this);
+                giveBackSlot();
                 throw e;
             }
             ServerConnection next;
@@ -414,7 +403,6 @@ public final class Pool {
                 if (next == null) {
                     opening++; // the failed server's slot, taken over by the new connection
                 } else {
-                    giveBackSlot();
                     if (now - next.idleSinceNanos >= checkAfterNanos) {
                         startCheck(next);
                         checkNext = true;
@@ -428,7 +416,7 @@ public final class Pool {
             if (next == null) {
                 return openConnection(client);
             }
-            pooler.budgetFreed(this);
+            giveBackSlot(); // the failed server's slot: another idle server took its place
             if (!checkNext) {
                 return next;
             }
@@ -442,23 +430,20 @@ public final class Pool {
         checking--;
     }
 
-    /** A connection's slot is free again: give it back to the shared budgets, let a waiter use it. Under the lock. */
+    /**
+     * A connection's slot is free again: back to the shared budgets, then a waiter of this pool or
+     * of another pool sharing a budget may use it. Outside the lock (see the lock order in the
+     * class comment); the giving back comes first, so a woken waiter finds the slot there.
+     */
     private void giveBackSlot() {
         dbBudget.giveBack();
         userBudget.giveBack();
-        wakeHeadIfIdleOrRoom();
+        wakeHead();
+        pooler.budgetFreed(this);
     }
 
-    /** Whether one more connection may be opened, counting the reserve pool after the client waited long enough. */
-    private boolean mayOpen(long waitedNanos) {
-        int total = all.size() + opening;
-        int limit = poolSize();
-        if (reserveSize() > 0 && waitedNanos >= settings.reservePoolTimeout().toNanos()) {
-            limit += reserveSize();
-        }
-        if (total >= limit) {
-            return false;
-        }
+    /** Takes a slot of both shared budgets, outside the lock; false, with nothing taken, if either is used up. */
+    private boolean takeBudgets() {
         if (!dbBudget.tryTake()) {
             return false;
         }
@@ -467,6 +452,16 @@ public final class Pool {
             return false;
         }
         return true;
+    }
+
+    /** Whether the pool has room for one more connection, counting the reserve pool after the client waited long enough. Under the lock. */
+    private boolean hasRoom(long waitedNanos) {
+        int total = all.size() + opening + claiming;
+        int limit = poolSize();
+        if (reserveSize() > 0 && waitedNanos >= settings.reservePoolTimeout().toNanos()) {
+            limit += reserveSize();
+        }
+        return total < limit;
     }
 
     private ServerConnection pollUsableIdle(long now) {
@@ -560,10 +555,10 @@ public final class Pool {
             if (network) {
                 loginRetryUntilNanos = System.nanoTime() + settings.serverLoginRetry().toNanos();
             }
-            giveBackSlot();
         } finally {
             lock.unlock();
         }
+        giveBackSlot();
     }
 
     /** Hands a server connection that finished its work to the longest waiter, or back to idle. */
@@ -614,7 +609,7 @@ public final class Pool {
         s.idleSinceNanos = now;
         lock.lock();
         try {
-            Waiter w = pollWaiter();
+            WaitLine.Waiter w = line.pollHead();
             if (w != null) {
                 w.granted = s;
                 w.wakeup.signal();
@@ -640,26 +635,16 @@ public final class Pool {
             if (idle.remove(s)) {
                 s.inIdle = false;
             }
-            giveBackSlot();
         } finally {
             lock.unlock();
         }
-        pooler.budgetFreed(this);
-    }
-
-    /** Wakes the head waiter so it re-checks idle connections and room. */
-    void wakeHeadIfIdleOrRoom() {
-        Waiter head = waiters.peekFirst();
-        if (head != null) {
-            head.mayOpen = true;
-            head.wakeup.signal();
-        }
+        giveBackSlot();
     }
 
     public void wakeHead() {
         lock.lock();
         try {
-            wakeHeadIfIdleOrRoom();
+            line.wakeHead();
         } finally {
             lock.unlock();
         }
@@ -682,7 +667,7 @@ public final class Pool {
                     toClose.add(s);
                 }
             }
-            missing = welcomeParameters == null ? 0 : keep - (all.size() - toClose.size()) - opening;
+            missing = welcomeParameters == null ? 0 : keep - (all.size() - toClose.size()) - opening - claiming;
             if (missing > 0 && (now < loginRetryUntilNanos || pooler.isPaused(key.database()))) {
                 missing = 0;
             }
@@ -693,17 +678,32 @@ public final class Pool {
             s.close(s.expired(now) ? "server_lifetime reached" : "server_idle_timeout reached");
         }
         for (int i = 0; i < missing; i++) {
-            boolean open;
+            boolean claimed;
             lock.lock();
             try {
-                open = mayOpen(0);
-                if (open) {
-                    opening++;
+                claimed = hasRoom(0);
+                if (claimed) {
+                    claiming++;
                 }
             } finally {
                 lock.unlock();
             }
-            if (!open) {
+            if (!claimed) {
+                break;
+            }
+            boolean taken = takeBudgets();
+            lock.lock();
+            try {
+                claiming--;
+                if (taken) {
+                    opening++;
+                } else {
+                    line.wakeHead(); // our claim may have kept the head from opening
+                }
+            } finally {
+                lock.unlock();
+            }
+            if (!taken) {
                 break;
             }
             try {
@@ -781,7 +781,7 @@ public final class Pool {
     public int serverCount() {
         lock.lock();
         try {
-            return all.size() + opening;
+            return all.size() + opening + claiming;
         } finally {
             lock.unlock();
         }
@@ -801,7 +801,7 @@ public final class Pool {
     public void wakeAll() {
         lock.lock();
         try {
-            waiters.forEach(w -> w.wakeup.signal());
+            line.wakeAll();
         } finally {
             lock.unlock();
         }
@@ -841,7 +841,7 @@ public final class Pool {
     public Counts counts() {
         lock.lock();
         try {
-            return new Counts(all.size() - idle.size() - checking, idle.size(), checking, opening, waiters.size());
+            return new Counts(all.size() - idle.size() - checking, idle.size(), checking, opening, line.size());
         } finally {
             lock.unlock();
         }
@@ -863,9 +863,8 @@ public final class Pool {
      * done (being canceled).
      */
     public PoolView view(long now, long nowMillis) {
-        int waitingNow = waiting;
-        Waiter head = oldestWaiter;
-        long maxWait = waitingNow > 0 && head != null ? Math.max(0, now - head.since) : 0;
+        int waitingNow = line.length();
+        long maxWait = line.longestWaitNanos(now);
         List<ConnectionView> rows = new ArrayList<>();
         for (ServerConnection s : all) {
             rows.add(s.view(stateOf(s, now).word, now, nowMillis));
