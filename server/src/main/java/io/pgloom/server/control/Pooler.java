@@ -7,6 +7,7 @@ import io.pgloom.server.frontend.ConsoleClient;
 import io.pgloom.server.pool.BudgetKey;
 import io.pgloom.server.pool.ConnectionBudget;
 import io.pgloom.server.pool.LocalConnectionBudget;
+import io.pgloom.server.pool.RoundRobinSelector;
 import io.pgloom.server.pool.ConnectionView;
 import io.pgloom.server.pool.Pool;
 import io.pgloom.server.pool.PoolKey;
@@ -279,7 +280,8 @@ public final class Pooler implements AutoCloseable {
         PoolKey key = new PoolKey(db.name(), serverUser);
         return pools.compute(key, (k, existing) -> {
             Pool p = existing != null ? existing : new Pool(k, this, db, settings, credentials(db, serverUser),
-                    budget(BudgetKey.database(db.name()), dbLimit(db)), budget(BudgetKey.user(serverUser), userLimit(serverUser)));
+                    budget(BudgetKey.database(db.name()), dbLimit(db)), budget(BudgetKey.user(serverUser), userLimit(serverUser)),
+                    new RoundRobinSelector());
             if (clientJoins) {
                 p.clientJoined();
             } else {

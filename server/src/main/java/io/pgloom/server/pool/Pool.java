@@ -64,8 +64,12 @@ public final class Pool {
     private volatile ServerCredentials credentials;
     /** What logins taught: SCRAM keys from a client's proof, or the secret auth_query fetched; null if nothing. */
     private volatile ServerCredentials learned;
-    /** Why the last connect failed at the network level (PgBouncer's cached error); null once one succeeds. */
-    private volatile String lastConnectFailure;
+    /** The hosts of {@link #database}, at its port. */
+    private volatile List<Endpoint> endpoints;
+    /** Picks the endpoint of each new connection. Guarded by the lock. */
+    private final EndpointSelector selector;
+    /** server_login_retry windows per endpoint and the cached error. Guarded by the lock. */
+    private final EndpointHealth health = new EndpointHealth();
     private final ConnectionBudget dbBudget;
     private final ConnectionBudget userBudget;
     /** What SHOW STATS and the metrics add up; the data path only adds to it. */
@@ -92,7 +96,6 @@ public final class Pool {
     private int checking;
     /** {@link PoolerSettings#checkAfterNanos}, kept here so the reuse path pays one comparison. */
     private volatile long checkAfterNanos;
-    private long loginRetryUntilNanos;
     /**
      * Clients logged into this pool, and since when (nanoTime) it has had none: what
      * pool_idle_timeout and autodb_idle_timeout judge. Changed once per login and logout only,
@@ -103,13 +106,14 @@ public final class Pool {
     private long unusedSinceNanos = System.nanoTime();
     /** ParameterStatus values of the first server login: what a new client is told at login. */
     private volatile Map<String, String> welcomeParameters;
-    private int nextHost;
 
     public Pool(PoolKey key, Pooler pooler, DatabaseEntry database, PoolerSettings settings, ServerCredentials credentials,
-            ConnectionBudget dbBudget, ConnectionBudget userBudget) {
+            ConnectionBudget dbBudget, ConnectionBudget userBudget, EndpointSelector selector) {
         this.key = key;
         this.pooler = pooler;
         this.database = database;
+        this.endpoints = Endpoint.of(database);
+        this.selector = selector;
         this.settings = settings;
         this.credentials = credentials;
         this.checkAfterNanos = settings.checkAfterNanos();
@@ -144,6 +148,7 @@ public final class Pool {
 
     public void reconfigure(DatabaseEntry database, PoolerSettings settings, ServerCredentials credentials) {
         this.database = database;
+        this.endpoints = Endpoint.of(database);
         this.settings = settings;
         this.checkAfterNanos = settings.checkAfterNanos();
         this.credentials = credentials;
@@ -209,6 +214,8 @@ public final class Pool {
         WaitLine.Waiter me = null;
         // The budgets just refused a slot: wait for a wake-up (or the bounded wait) before asking again.
         boolean budgetsRefused = false;
+        // Connects that failed at the network level: a client failing fast tries each endpoint once at most.
+        int failedConnects = 0;
         while (true) {
             if (me != null && System.nanoTime() - notifyAt >= 0) {
                 notifyAt = Long.MAX_VALUE;
@@ -230,7 +237,7 @@ public final class Pool {
                             line.leave(me);
                             line.wakeHead();
                         }
-                    } else if (!budgetsRefused && now >= loginRetryUntilNanos && hasRoom(now - start)) {
+                    } else if (!budgetsRefused && !health.allHeldBack(endpoints, now) && hasRoom(now - start)) {
                         claiming++;
                         claimed = true;
                         if (me != null) {
@@ -244,7 +251,8 @@ public final class Pool {
                     }
                     startCheck(reused);
                 } else if (!claimed) {
-                    if (failFast && loginRetryUntilNanos > now && all.isEmpty() && opening == 0) {
+                    long triableFrom = health.triableFrom(endpoints, now);
+                    if (failFast && triableFrom - now > 0 && all.isEmpty() && opening == 0) {
                         if (me != null) {
                             line.leave(me);
                             line.wakeHead();
@@ -264,8 +272,8 @@ public final class Pool {
                     if (reserveSize() > 0 && reserveAt > now) {
                         wait = Math.min(wait, reserveAt - now);
                     }
-                    if (loginRetryUntilNanos > now) {
-                        wait = Math.min(wait, loginRetryUntilNanos - now);
+                    if (triableFrom - now > 0) {
+                        wait = Math.min(wait, triableFrom - now);
                     }
                     if (notifyAt != Long.MAX_VALUE) {
                         wait = Math.max(1, Math.min(wait, notifyAt - now));
@@ -320,15 +328,26 @@ public final class Pool {
             if (s != null) {
                 return s;
             }
-            if (failFast && all.isEmpty()) {
+            failedConnects++;
+            if (failFast && all.isEmpty() && (failedConnects >= endpoints.size() || allHeldBack())) {
                 throw loginFailing();
             }
-            me = null; // connecting failed at the network level: wait in line again and retry later
+            me = null; // connecting failed at the network level: try another endpoint, or wait in line and retry later
+        }
+    }
+
+    /** Whether every endpoint is in its server_login_retry window now. */
+    private boolean allHeldBack() {
+        lock.lock();
+        try {
+            return health.allHeldBack(endpoints, System.nanoTime());
+        } finally {
+            lock.unlock();
         }
     }
 
     private PgloomError loginFailing() {
-        String cached = lastConnectFailure;
+        String cached = health.lastFailure();
         return PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "server login has been failing, cached error: "
                 + (cached == null ? "connect failed" : cached) + " (server_login_retry)");
     }
@@ -479,11 +498,10 @@ public final class Pool {
     /** Opens a connection for the caller, outside the lock. Returns null after a network failure. */
     private ServerConnection openConnection(ClientSession client) throws PgloomError {
         DatabaseEntry db = database;
-        List<String> hosts = db.hosts().isEmpty() ? List.of("127.0.0.1") : db.hosts();
-        String host;
+        Endpoint to;
         lock.lock();
         try {
-            host = hosts.get(Math.floorMod(nextHost++, hosts.size()));
+            to = selector.next(endpoints, health, System.nanoTime());
         } finally {
             lock.unlock();
         }
@@ -503,24 +521,23 @@ public final class Pool {
         String dbname = db.dbname() != null ? db.dbname() : db.name();
         ServerConnection s = null;
         try {
-            s = ServerConnection.open(this, host, db.port(), dbname, params, loginCredentials(),
+            s = ServerConnection.open(this, to.host(), to.port(), dbname, params, loginCredentials(),
                     (int) settings.serverConnectTimeout().toMillis());
             if (db.connectQuery() != null && !db.connectQuery().isBlank()) {
                 runConnectQuery(s, db.connectQuery());
             }
         } catch (IOException e) {
-            log.warn("{}: cannot connect to server {}:{}: {}; retrying after server_login_retry", key, host, db.port(), e.toString());
-            lastConnectFailure = "connect to " + host + ":" + db.port() + " failed: " + e.getMessage();
-            failedOpen(true);
+            log.warn("{}: cannot connect to server {}:{}: {}; retrying after server_login_retry", key, to.host(), to.port(), e.toString());
+            failedOpen(to, "connect to " + to.host() + ":" + to.port() + " failed: " + e.getMessage());
             pooler.metrics().serverConnectFailed(key, false);
             return null;
         } catch (PgloomError e) {
-            log.warn("{}: server {}:{} refused login: {}", key, host, db.port(), e.response());
-            failedOpen(false);
+            log.warn("{}: server {}:{} refused login: {}", key, to.host(), to.port(), e.response());
+            failedOpen(to, null);
             pooler.metrics().serverConnectFailed(key, true);
             throw e;
         }
-        lastConnectFailure = null;
+        health.connected(to);
         lock.lock();
         try {
             opening--;
@@ -548,12 +565,13 @@ public final class Pool {
         }
     }
 
-    private void failedOpen(boolean network) {
+    /** Opening a connection to {@code to} failed: at the network level if {@code cause} is not null. */
+    private void failedOpen(Endpoint to, String cause) {
         lock.lock();
         try {
             opening--;
-            if (network) {
-                loginRetryUntilNanos = System.nanoTime() + settings.serverLoginRetry().toNanos();
+            if (cause != null) {
+                health.connectFailed(to, cause, System.nanoTime() + settings.serverLoginRetry().toNanos());
             }
         } finally {
             lock.unlock();
@@ -668,7 +686,7 @@ public final class Pool {
                 }
             }
             missing = welcomeParameters == null ? 0 : keep - (all.size() - toClose.size()) - opening - claiming;
-            if (missing > 0 && (now < loginRetryUntilNanos || pooler.isPaused(key.database()))) {
+            if (missing > 0 && (health.allHeldBack(endpoints, now) || pooler.isPaused(key.database()))) {
                 missing = 0;
             }
         } finally {
