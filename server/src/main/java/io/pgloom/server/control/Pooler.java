@@ -99,6 +99,10 @@ public final class Pooler implements AutoCloseable {
     private final ConcurrentHashMap<String, AtomicInteger> clientsPerDatabase = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, AtomicInteger> clientsPerUser = new ConcurrentHashMap<>();
     private final CancelKeys cancelKeys;
+    /**
+     * pgloom's own background loops (maintenance, stats_period, the client janitor). Server
+     * connections live in their pool's scope ({@link Pool#scope}), so a freed pool ends its own.
+     */
     private final TaskScope serverScope = new TaskScope("servers");
     private final ClientJanitor janitor = new ClientJanitor(this);
     /** Server-side names of named prepared statements, shared by every pool. */
@@ -158,10 +162,6 @@ public final class Pooler implements AutoCloseable {
 
     public PgloomConfig config() {
         return config;
-    }
-
-    public TaskScope serverScope() {
-        return serverScope;
     }
 
     public ClientJanitor janitor() {
@@ -227,12 +227,16 @@ public final class Pooler implements AutoCloseable {
             if (limit <= 0) {
                 continue;
             }
-            boolean[] freed = {false};
+            Pool[] freed = {null};
             pools.computeIfPresent(key, (k, p) -> {
-                freed[0] = p.unusedFor(limit, now);
-                return freed[0] ? null : p;
+                if (!p.unusedFor(limit, now)) {
+                    return p;
+                }
+                freed[0] = p;
+                return null;
             });
-            if (freed[0]) {
+            if (freed[0] != null) {
+                freed[0].closeScope(); // outside the map operation: it waits for the pool's tasks to end
                 log.info("{}: pool freed after {} s unused ({})", key, limit / 1_000_000_000.0,
                         auto ? "autodb_idle_timeout" : "pool_idle_timeout");
             }
@@ -448,7 +452,8 @@ public final class Pooler implements AutoCloseable {
             c.closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
         }
         pools.values().forEach(p -> p.closeAll("pgloom is shutting down"));
-        serverScope.close();
+        serverScope.close(); // first, so that maintenance opens no server while the pools close
+        pools.values().forEach(Pool::closeScope);
     }
 
     // ---------------------------------------------------------------- admin console and statistics

@@ -42,6 +42,13 @@ import org.slf4j.LoggerFactory;
  * <p>Waiting is first come, first served: a released connection is handed directly to the
  * longest-waiting client, so a newcomer can never overtake a client that already waits.
  *
+ * <p>Each pool owns a {@link TaskScope} for its tasks: its server connections' reader threads
+ * and releases waiting for cancels. Freeing the pool (pool_idle_timeout, autodb_idle_timeout) or
+ * closing pgloom closes it, so no task outlives its pool. A scope costs one parked virtual thread
+ * (its owner), little beside what a pool already holds (a reader thread and a socket per server
+ * connection), and a pool left without servers for long is freed; so one per pool, even for
+ * thousands of small pools, rather than a shared scope that could not end one pool's tasks alone.
+ *
  * <p>A connection that idled longer than server_check_delay is checked (server_check_query) by
  * the client that takes it, outside the lock. While checked it is neither idle nor handed out but
  * still counted in {@link #all} and the budgets; if it fails, its slot passes to its replacement.
@@ -74,6 +81,8 @@ public final class Pool {
     private final ConnectionBudget userBudget;
     /** What SHOW STATS and the metrics add up; the data path only adds to it. */
     public final PoolStats stats;
+    /** Owns this pool's tasks, so that freeing the pool ends them all: see {@link #closeScope}. */
+    private final TaskScope scope;
 
     /** Package-private so that a test can hold it and show that no reader waits for it. */
     final ReentrantLock lock = new ReentrantLock();
@@ -120,6 +129,7 @@ public final class Pool {
         this.dbBudget = dbBudget;
         this.userBudget = userBudget;
         this.stats = new PoolStats(pooler.metrics().forPool(key));
+        this.scope = new TaskScope("pool " + key);
     }
 
     public PoolKey key() {
@@ -134,8 +144,18 @@ public final class Pool {
         return pooler.metrics();
     }
 
+    /** The scope of this pool's tasks: its server connections' reader threads, releases waiting for cancels. */
     public TaskScope scope() {
-        return pooler.serverScope();
+        return scope;
+    }
+
+    /**
+     * Ends this pool's tasks and waits for them: the pool was freed (pool_idle_timeout,
+     * autodb_idle_timeout) or pgloom is closing. Servers still open are closed by their readers'
+     * interruption; a connection opened after this is closed at once (see ServerConnection#startReader).
+     */
+    public void closeScope() {
+        scope.close();
     }
 
     public DatabaseEntry database() {
@@ -586,18 +606,9 @@ public final class Pool {
             // A forwarded cancel gives up after cancel_wait_timeout; 0 (no limit) waits at most 10 s here.
             long waitNanos = settings.cancelWaitTimeout().toNanos();
             long limit = waitNanos > 0 ? waitNanos : TimeUnit.SECONDS.toNanos(10);
-            Thread.ofVirtual().start(() -> {
-                long until = System.nanoTime() + limit;
-                while (s.cancelsInFlight.get() > 0 && System.nanoTime() - until < 0) {
-                    Thread.onSpinWait();
-                    try {
-                        Thread.sleep(1);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-                release(s);
-            });
+            if (!scope.start("server-" + key + "-cancel-wait", () -> releaseAfterCancels(s, limit))) {
+                s.close("pool is closing");
+            }
             return;
         }
         long now = System.nanoTime();
@@ -641,6 +652,16 @@ public final class Pool {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Runs in the pool's scope: releases {@code s} once the cancels sent to it are done (or after {@code limitNanos}). */
+    private void releaseAfterCancels(ServerConnection s, long limitNanos) {
+        try {
+            s.cancelsInFlight.awaitNone(limitNanos);
+        } catch (InterruptedException e) {
+            return; // the pool is closing, and its connections with it
+        }
+        release(s);
     }
 
     /** A connection closed: forget it and let a waiter open a replacement. */
