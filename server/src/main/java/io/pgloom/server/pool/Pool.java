@@ -319,7 +319,7 @@ public final class Pool {
                 try {
                     claiming--;
                     if (!taken) {
-                        // Our claim may have kept the head from opening; a waker while we asked means ask again.
+                        // Our claim may have kept the head from opening; a wake-up while we asked means: ask again.
                         if (me == null || !line.isHead(me)) {
                             line.wakeHead();
                         }
