@@ -1,6 +1,7 @@
 package io.pgloom.server.backend;
 
 import io.pgloom.server.frontend.ClientSession;
+import io.pgloom.server.pool.CancelsInFlight;
 import io.pgloom.server.pool.ConnectionView;
 import io.pgloom.server.pool.Pool;
 import io.pgloom.server.pool.PoolStats;
@@ -84,7 +85,7 @@ public final class ServerConnection {
     /** When the linked client's current transaction began (0: none open). Guarded by the client's link lock. */
     public long xactStartNanos;
     /** Cancel requests in flight against this backend; it must not be handed on until they finish. */
-    public final AtomicInteger cancelsInFlight = new AtomicInteger();
+    public final CancelsInFlight cancelsInFlight = new CancelsInFlight();
     public volatile boolean closed;
     /** RECONNECT asked for this connection to be closed when released (SHOW SERVERS' close_needed). */
     public volatile boolean closeNeeded;

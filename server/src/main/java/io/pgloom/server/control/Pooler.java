@@ -4,7 +4,10 @@ import io.pgloom.server.backend.ServerConnection;
 import io.pgloom.server.frontend.ClientJanitor;
 import io.pgloom.server.frontend.ClientSession;
 import io.pgloom.server.frontend.ConsoleClient;
+import io.pgloom.server.pool.BudgetKey;
 import io.pgloom.server.pool.ConnectionBudget;
+import io.pgloom.server.pool.LocalConnectionBudget;
+import io.pgloom.server.pool.RoundRobinSelector;
 import io.pgloom.server.pool.ConnectionView;
 import io.pgloom.server.pool.Pool;
 import io.pgloom.server.pool.PoolKey;
@@ -83,8 +86,8 @@ public final class Pooler implements AutoCloseable {
     private volatile Map<String, UserSecret> users;
     private volatile boolean hasAuthFile;
     private final ConcurrentHashMap<PoolKey, Pool> pools = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, ConnectionBudget> dbBudgets = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, ConnectionBudget> userBudgets = new ConcurrentHashMap<>();
+    /** max_db_connections and max_user_connections, each shared by the pools of its database or user. */
+    private final ConcurrentHashMap<BudgetKey, ConnectionBudget> budgets = new ConcurrentHashMap<>();
     /**
      * SCRAM secrets derived from plain auth_file passwords: scram_iterations PBKDF2 rounds once per
      * user, not per login. Emptied by every reload and SET, so a new scram_iterations applies.
@@ -96,6 +99,10 @@ public final class Pooler implements AutoCloseable {
     private final ConcurrentHashMap<String, AtomicInteger> clientsPerDatabase = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, AtomicInteger> clientsPerUser = new ConcurrentHashMap<>();
     private final CancelKeys cancelKeys;
+    /**
+     * pgloom's own background loops (maintenance, stats_period, the client janitor). Server
+     * connections live in their pool's scope ({@link Pool#scope}), so a freed pool ends its own.
+     */
     private final TaskScope serverScope = new TaskScope("servers");
     private final ClientJanitor janitor = new ClientJanitor(this);
     /** Server-side names of named prepared statements, shared by every pool. */
@@ -140,8 +147,7 @@ public final class Pooler implements AutoCloseable {
                 pool.reconfigure(db.get(), settings, credentials(db.get(), pool.key().user()));
             }
         }
-        dbBudgets.forEach((name, b) -> b.setLimit(dbLimit(config.database(name).orElse(null))));
-        userBudgets.forEach((name, b) -> b.setLimit(userLimit(name)));
+        budgets.forEach((key, b) -> b.setLimit(limit(key)));
     }
 
     private static boolean sameServer(DatabaseEntry a, DatabaseEntry b) {
@@ -156,10 +162,6 @@ public final class Pooler implements AutoCloseable {
 
     public PgloomConfig config() {
         return config;
-    }
-
-    public TaskScope serverScope() {
-        return serverScope;
     }
 
     public ClientJanitor janitor() {
@@ -225,16 +227,33 @@ public final class Pooler implements AutoCloseable {
             if (limit <= 0) {
                 continue;
             }
-            boolean[] freed = {false};
+            Pool[] freed = {null};
             pools.computeIfPresent(key, (k, p) -> {
-                freed[0] = p.unusedFor(limit, now);
-                return freed[0] ? null : p;
+                if (!p.unusedFor(limit, now)) {
+                    return p;
+                }
+                freed[0] = p;
+                return null;
             });
-            if (freed[0]) {
+            if (freed[0] != null) {
+                freed[0].closeScope(); // outside the map operation: it waits for the pool's tasks to end
                 log.info("{}: pool freed after {} s unused ({})", key, limit / 1_000_000_000.0,
                         auto ? "autodb_idle_timeout" : "pool_idle_timeout");
             }
         }
+    }
+
+    /** The budget of {@code key}, made with {@code limit} if missing: where a cluster-wide budget plugs in. */
+    private ConnectionBudget budget(BudgetKey key, int limit) {
+        return budgets.computeIfAbsent(key, k -> new LocalConnectionBudget(limit));
+    }
+
+    /** The cap of {@code key} in the current config, for a reload. */
+    private int limit(BudgetKey key) {
+        return switch (key.kind()) {
+            case DATABASE -> dbLimit(config.database(key.name()).orElse(null));
+            case USER -> userLimit(key.name());
+        };
     }
 
     private int dbLimit(DatabaseEntry db) {
@@ -265,8 +284,8 @@ public final class Pooler implements AutoCloseable {
         PoolKey key = new PoolKey(db.name(), serverUser);
         return pools.compute(key, (k, existing) -> {
             Pool p = existing != null ? existing : new Pool(k, this, db, settings, credentials(db, serverUser),
-                    dbBudgets.computeIfAbsent(db.name(), n -> new ConnectionBudget(dbLimit(db))),
-                    userBudgets.computeIfAbsent(serverUser, n -> new ConnectionBudget(userLimit(n))));
+                    budget(BudgetKey.database(db.name()), dbLimit(db)), budget(BudgetKey.user(serverUser), userLimit(serverUser)),
+                    new RoundRobinSelector());
             if (clientJoins) {
                 p.clientJoined();
             } else {
@@ -433,7 +452,8 @@ public final class Pooler implements AutoCloseable {
             c.closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
         }
         pools.values().forEach(p -> p.closeAll("pgloom is shutting down"));
-        serverScope.close();
+        serverScope.close(); // first, so that maintenance opens no server while the pools close
+        pools.values().forEach(Pool::closeScope);
     }
 
     // ---------------------------------------------------------------- admin console and statistics
@@ -550,7 +570,7 @@ public final class Pooler implements AutoCloseable {
 
     /** Server connections open (or opening) now against max_db_connections / max_user_connections. */
     public int serverConnections(String name, boolean byDatabase) {
-        ConnectionBudget b = (byDatabase ? dbBudgets : userBudgets).get(name);
+        ConnectionBudget b = budgets.get(byDatabase ? BudgetKey.database(name) : BudgetKey.user(name));
         return b == null ? 0 : b.used();
     }
 

@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,8 +32,22 @@ import org.slf4j.LoggerFactory;
  * and {@link #discard}; the pooler's maintenance thread calls {@link #maintain}. All state is
  * guarded by one lock, held only for bookkeeping: connecting and logging in happen outside it.
  *
+ * <p>Lock order: the pool's lock is never held while calling out, neither to the shared
+ * {@link ConnectionBudget}s (a cluster-wide one may ask its peers) nor to another pool (waking
+ * the pools that share a budget). A caller that may open a connection first claims room under the
+ * lock ({@link #claiming}), keeping its place at the head of the line, then takes the budget slots
+ * without it, then comes back under the lock to turn the claim into an opening connection, or, if
+ * refused, to drop the claim and wait for a slot to be given back.
+ *
  * <p>Waiting is first come, first served: a released connection is handed directly to the
  * longest-waiting client, so a newcomer can never overtake a client that already waits.
+ *
+ * <p>Each pool owns a {@link TaskScope} for its tasks: its server connections' reader threads
+ * and releases waiting for cancels. Freeing the pool (pool_idle_timeout, autodb_idle_timeout) or
+ * closing pgloom closes it, so no task outlives its pool. A scope costs one parked virtual thread
+ * (its owner), little beside what a pool already holds (a reader thread and a socket per server
+ * connection), and a pool left without servers for long is freed; so one per pool, even for
+ * thousands of small pools, rather than a shared scope that could not end one pool's tasks alone.
  *
  * <p>A connection that idled longer than server_check_delay is checked (server_check_query) by
  * the client that takes it, outside the lock. While checked it is neither idle nor handed out but
@@ -58,12 +71,18 @@ public final class Pool {
     private volatile ServerCredentials credentials;
     /** What logins taught: SCRAM keys from a client's proof, or the secret auth_query fetched; null if nothing. */
     private volatile ServerCredentials learned;
-    /** Why the last connect failed at the network level (PgBouncer's cached error); null once one succeeds. */
-    private volatile String lastConnectFailure;
+    /** The hosts of {@link #database}, at its port. */
+    private volatile List<Endpoint> endpoints;
+    /** Picks the endpoint of each new connection. Guarded by the lock. */
+    private final EndpointSelector selector;
+    /** server_login_retry windows per endpoint and the cached error. Guarded by the lock. */
+    private final EndpointHealth health = new EndpointHealth();
     private final ConnectionBudget dbBudget;
     private final ConnectionBudget userBudget;
     /** What SHOW STATS and the metrics add up; the data path only adds to it. */
     public final PoolStats stats;
+    /** Owns this pool's tasks, so that freeing the pool ends them all: see {@link #closeScope}. */
+    private final TaskScope scope;
 
     /** Package-private so that a test can hold it and show that no reader waits for it. */
     final ReentrantLock lock = new ReentrantLock();
@@ -72,19 +91,20 @@ public final class Pool {
      * server_round_robin, released connections join at the end instead, so all take turns.
      */
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
-    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private final WaitLine line = new WaitLine(lock);
     /** Every logged-in server connection. Copy-on-write: written under the lock, read by views without it. */
     private final CopyOnWriteArrayList<ServerConnection> all = new CopyOnWriteArrayList<>();
     /** Connections being opened (sv_login). Written under the lock; volatile for views. */
     private volatile int opening;
-    /** waiters.size() and waiters.peekFirst(), kept for views whenever waiters changes. Written under the lock. */
-    private volatile int waiting;
-    private volatile Waiter oldestWaiter;
+    /**
+     * Room claimed by callers now taking budget slots outside the lock: counted against the pool's
+     * size so nobody else takes that room, but not yet opening (a refused claim is never shown).
+     */
+    private int claiming;
     /** Connections out of the pool for server_check_query; still in {@link #all}. */
     private int checking;
     /** {@link PoolerSettings#checkAfterNanos}, kept here so the reuse path pays one comparison. */
     private volatile long checkAfterNanos;
-    private long loginRetryUntilNanos;
     /**
      * Clients logged into this pool, and since when (nanoTime) it has had none: what
      * pool_idle_timeout and autodb_idle_timeout judge. Changed once per login and logout only,
@@ -95,19 +115,21 @@ public final class Pool {
     private long unusedSinceNanos = System.nanoTime();
     /** ParameterStatus values of the first server login: what a new client is told at login. */
     private volatile Map<String, String> welcomeParameters;
-    private int nextHost;
 
     public Pool(PoolKey key, Pooler pooler, DatabaseEntry database, PoolerSettings settings, ServerCredentials credentials,
-            ConnectionBudget dbBudget, ConnectionBudget userBudget) {
+            ConnectionBudget dbBudget, ConnectionBudget userBudget, EndpointSelector selector) {
         this.key = key;
         this.pooler = pooler;
         this.database = database;
+        this.endpoints = Endpoint.of(database);
+        this.selector = selector;
         this.settings = settings;
         this.credentials = credentials;
         this.checkAfterNanos = settings.checkAfterNanos();
         this.dbBudget = dbBudget;
         this.userBudget = userBudget;
         this.stats = new PoolStats(pooler.metrics().forPool(key));
+        this.scope = new TaskScope("pool " + key);
     }
 
     public PoolKey key() {
@@ -122,8 +144,18 @@ public final class Pool {
         return pooler.metrics();
     }
 
+    /** The scope of this pool's tasks: its server connections' reader threads, releases waiting for cancels. */
     public TaskScope scope() {
-        return pooler.serverScope();
+        return scope;
+    }
+
+    /**
+     * Ends this pool's tasks and waits for them: the pool was freed (pool_idle_timeout,
+     * autodb_idle_timeout) or pgloom is closing. Servers still open are closed by their readers'
+     * interruption; a connection opened after this is closed at once (see ServerConnection#startReader).
+     */
+    public void closeScope() {
+        scope.close();
     }
 
     public DatabaseEntry database() {
@@ -136,6 +168,7 @@ public final class Pool {
 
     public void reconfigure(DatabaseEntry database, PoolerSettings settings, ServerCredentials credentials) {
         this.database = database;
+        this.endpoints = Endpoint.of(database);
         this.settings = settings;
         this.checkAfterNanos = settings.checkAfterNanos();
         this.credentials = credentials;
@@ -174,20 +207,6 @@ public final class Pool {
         return welcomeParameters;
     }
 
-    private static final class Waiter {
-        final Condition wakeup;
-        final long since = System.nanoTime();
-        /** Who waits, for SHOW CLIENTS; null for none. */
-        final ClientSession client;
-        ServerConnection granted;
-        boolean mayOpen;
-
-        Waiter(Condition wakeup, ClientSession client) {
-            this.wakeup = wakeup;
-            this.client = client;
-        }
-    }
-
     /**
      * Takes a server connection for {@code client}, opening one if the pool has room, else
      * waiting in line. Throws {@link PgloomError} on query_wait_timeout or a server login error.
@@ -212,13 +231,17 @@ public final class Pool {
         long notifyLimit = settings.queryWaitNotify().toNanos();
         // query_wait_notify: once per acquire, on this (the client's) thread, outside the lock.
         long notifyAt = notifyLimit > 0 && client != null ? start + notifyLimit : Long.MAX_VALUE;
-        Waiter me = null;
+        WaitLine.Waiter me = null;
+        // The budgets just refused a slot: wait for a wake-up (or the bounded wait) before asking again.
+        boolean budgetsRefused = false;
+        // Connects that failed at the network level: a client failing fast tries each endpoint once at most.
+        int failedConnects = 0;
         while (true) {
             if (me != null && System.nanoTime() - notifyAt >= 0) {
                 notifyAt = Long.MAX_VALUE;
                 client.noticeQueued();
             }
-            boolean open = false;
+            boolean claimed = false;
             ServerConnection reused = null;
             lock.lock();
             try {
@@ -227,18 +250,18 @@ public final class Pool {
                 boolean paused = pooler.isPaused(key.database());
                 if (me != null && me.granted != null) {
                     reused = me.granted;
-                } else if (!paused && (me == null || waiters.peekFirst() == me)) {
+                } else if (!paused && (me == null || line.isHead(me))) {
                     reused = pollUsableIdle(now);
                     if (reused != null) {
                         if (me != null) {
-                            dequeue(me);
-                            wakeHeadIfIdleOrRoom();
+                            line.leave(me);
+                            line.wakeHead();
                         }
-                    } else if (now >= loginRetryUntilNanos && mayOpen(now - start)) {
-                        opening++;
-                        open = true;
+                    } else if (!budgetsRefused && !health.allHeldBack(endpoints, now) && hasRoom(now - start)) {
+                        claiming++;
+                        claimed = true;
                         if (me != null) {
-                            dequeue(me);
+                            me.woken = false; // from here on a wake-up means a slot may have come free
                         }
                     }
                 }
@@ -247,21 +270,21 @@ public final class Pool {
                         return reused;
                     }
                     startCheck(reused);
-                } else if (!open) {
-                    if (failFast && loginRetryUntilNanos > now && all.isEmpty() && opening == 0) {
+                } else if (!claimed) {
+                    long triableFrom = health.triableFrom(endpoints, now);
+                    if (failFast && triableFrom - now > 0 && all.isEmpty() && opening == 0) {
                         if (me != null) {
-                            dequeue(me);
-                            wakeHeadIfIdleOrRoom();
+                            line.leave(me);
+                            line.wakeHead();
                         }
                         throw loginFailing();
                     }
                     if (me == null) {
-                        me = new Waiter(lock.newCondition(), client);
-                        enqueue(me);
+                        me = line.join(client);
                     }
                     if (now >= deadline) {
-                        dequeue(me);
-                        wakeHeadIfIdleOrRoom();
+                        line.leave(me);
+                        line.wakeHead();
                         throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout");
                     }
                     long wait = deadline - now;
@@ -269,8 +292,8 @@ public final class Pool {
                     if (reserveSize() > 0 && reserveAt > now) {
                         wait = Math.min(wait, reserveAt - now);
                     }
-                    if (loginRetryUntilNanos > now) {
-                        wait = Math.min(wait, loginRetryUntilNanos - now);
+                    if (triableFrom - now > 0) {
+                        wait = Math.min(wait, triableFrom - now);
                     }
                     if (notifyAt != Long.MAX_VALUE) {
                         wait = Math.max(1, Math.min(wait, notifyAt - now));
@@ -283,64 +306,70 @@ public final class Pool {
                         abandon(me);
                         throw e;
                     }
+                    budgetsRefused = false;
                     continue;
                 }
             } finally {
                 lock.unlock();
             }
+            if (claimed) {
+                boolean taken = takeBudgets();
+                boolean grantedMeanwhile = false;
+                lock.lock();
+                try {
+                    claiming--;
+                    if (!taken) {
+                        // Our claim may have kept the head from opening; a wake-up while we asked means: ask again.
+                        if (me == null || !line.isHead(me)) {
+                            line.wakeHead();
+                        }
+                        budgetsRefused = me == null || !me.woken;
+                    } else if (me != null && me.granted != null) {
+                        grantedMeanwhile = true;
+                    } else {
+                        opening++;
+                        if (me != null) {
+                            line.leave(me);
+                        }
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                if (!taken) {
+                    continue;
+                }
+                if (grantedMeanwhile) {
+                    // A release handed us a server while we asked: the slots go back, the server is taken next round.
+                    giveBackSlot();
+                    continue;
+                }
+            }
             ServerConnection s = reused != null ? checked(reused, client) : openConnection(client);
             if (s != null) {
                 return s;
             }
-            if (failFast && all.isEmpty()) {
+            failedConnects++;
+            if (failFast && all.isEmpty() && (failedConnects >= endpoints.size() || allHeldBack())) {
                 throw loginFailing();
             }
-            me = null; // connecting failed at the network level: wait in line again and retry later
+            me = null; // connecting failed at the network level: try another endpoint, or wait in line and retry later
+        }
+    }
+
+    /** Whether every endpoint is in its server_login_retry window now. */
+    private boolean allHeldBack() {
+        lock.lock();
+        try {
+            return health.allHeldBack(endpoints, System.nanoTime());
+        } finally {
+            lock.unlock();
         }
     }
 
     private PgloomError loginFailing() {
-        String cached = lastConnectFailure;
+        String cached = health.lastFailure();
         return PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "server login has been failing, cached error: "
                 + (cached == null ? "connect failed" : cached) + " (server_login_retry)");
-    }
-
-    /** {@code w} joins the line. Under the lock. */
-    private void enqueue(Waiter w) {
-        waiters.addLast(w);
-        if (w.client != null) {
-            w.client.waitingSinceNanos = w.since;
-        }
-        waitersChanged();
-    }
-
-    /** {@code w} leaves the line (it got a server, may open one, or gave up). Under the lock. */
-    private void dequeue(Waiter w) {
-        waiters.remove(w);
-        left(w);
-        waitersChanged();
-    }
-
-    /** The longest waiter leaves the line, or null if nobody waits. Under the lock. */
-    private Waiter pollWaiter() {
-        Waiter w = waiters.pollFirst();
-        if (w != null) {
-            left(w);
-            waitersChanged();
-        }
-        return w;
-    }
-
-    private static void left(Waiter w) {
-        if (w.client != null) {
-            w.client.waitingSinceNanos = 0;
-        }
-    }
-
-    /** Publishes the line's length and head for views. Under the lock. */
-    private void waitersChanged() {
-        waiting = waiters.size();
-        oldestWaiter = waiters.peekFirst();
     }
 
     /**
@@ -349,13 +378,13 @@ public final class Pool {
      * Called under the lock, held once; lets it go for that release, which may close the server and
      * so free budgets other pools wait on.
      */
-    private void abandon(Waiter me) {
+    private void abandon(WaitLine.Waiter me) {
         ServerConnection granted = me.granted;
         if (granted == null) {
-            boolean wasHead = waiters.peekFirst() == me;
-            dequeue(me);
+            boolean wasHead = line.isHead(me);
+            line.leave(me);
             if (wasHead) {
-                wakeHeadIfIdleOrRoom();
+                line.wakeHead();
             }
             return;
         }
@@ -393,11 +422,10 @@ public final class Pool {
                 try {
                     endCheck(s);
                     all.remove(s);
-                    giveBackSlot();
                 } finally {
                     lock.unlock();
                 }
-                pooler.budgetFreed(this);
+                giveBackSlot();
                 throw e;
             }
             ServerConnection next;
@@ -414,7 +442,6 @@ public final class Pool {
                 if (next == null) {
                     opening++; // the failed server's slot, taken over by the new connection
                 } else {
-                    giveBackSlot();
                     if (now - next.idleSinceNanos >= checkAfterNanos) {
                         startCheck(next);
                         checkNext = true;
@@ -428,7 +455,7 @@ public final class Pool {
             if (next == null) {
                 return openConnection(client);
             }
-            pooler.budgetFreed(this);
+            giveBackSlot(); // the failed server's slot: another idle server took its place
             if (!checkNext) {
                 return next;
             }
@@ -442,23 +469,20 @@ public final class Pool {
         checking--;
     }
 
-    /** A connection's slot is free again: give it back to the shared budgets, let a waiter use it. Under the lock. */
+    /**
+     * A connection's slot is free again: back to the shared budgets, then a waiter of this pool or
+     * of another pool sharing a budget may use it. Outside the lock (see the lock order in the
+     * class comment); the giving back comes first, so a woken waiter finds the slot there.
+     */
     private void giveBackSlot() {
         dbBudget.giveBack();
         userBudget.giveBack();
-        wakeHeadIfIdleOrRoom();
+        wakeHead();
+        pooler.budgetFreed(this);
     }
 
-    /** Whether one more connection may be opened, counting the reserve pool after the client waited long enough. */
-    private boolean mayOpen(long waitedNanos) {
-        int total = all.size() + opening;
-        int limit = poolSize();
-        if (reserveSize() > 0 && waitedNanos >= settings.reservePoolTimeout().toNanos()) {
-            limit += reserveSize();
-        }
-        if (total >= limit) {
-            return false;
-        }
+    /** Takes a slot of both shared budgets, outside the lock; false, with nothing taken, if either is used up. */
+    private boolean takeBudgets() {
         if (!dbBudget.tryTake()) {
             return false;
         }
@@ -467,6 +491,16 @@ public final class Pool {
             return false;
         }
         return true;
+    }
+
+    /** Whether the pool has room for one more connection, counting the reserve pool after the client waited long enough. Under the lock. */
+    private boolean hasRoom(long waitedNanos) {
+        int total = all.size() + opening + claiming;
+        int limit = poolSize();
+        if (reserveSize() > 0 && waitedNanos >= settings.reservePoolTimeout().toNanos()) {
+            limit += reserveSize();
+        }
+        return total < limit;
     }
 
     private ServerConnection pollUsableIdle(long now) {
@@ -484,11 +518,10 @@ public final class Pool {
     /** Opens a connection for the caller, outside the lock. Returns null after a network failure. */
     private ServerConnection openConnection(ClientSession client) throws PgloomError {
         DatabaseEntry db = database;
-        List<String> hosts = db.hosts().isEmpty() ? List.of("127.0.0.1") : db.hosts();
-        String host;
+        Endpoint to;
         lock.lock();
         try {
-            host = hosts.get(Math.floorMod(nextHost++, hosts.size()));
+            to = selector.next(endpoints, health, System.nanoTime());
         } finally {
             lock.unlock();
         }
@@ -508,24 +541,23 @@ public final class Pool {
         String dbname = db.dbname() != null ? db.dbname() : db.name();
         ServerConnection s = null;
         try {
-            s = ServerConnection.open(this, host, db.port(), dbname, params, loginCredentials(),
+            s = ServerConnection.open(this, to.host(), to.port(), dbname, params, loginCredentials(),
                     (int) settings.serverConnectTimeout().toMillis());
             if (db.connectQuery() != null && !db.connectQuery().isBlank()) {
                 runConnectQuery(s, db.connectQuery());
             }
         } catch (IOException e) {
-            log.warn("{}: cannot connect to server {}:{}: {}; retrying after server_login_retry", key, host, db.port(), e.toString());
-            lastConnectFailure = "connect to " + host + ":" + db.port() + " failed: " + e.getMessage();
-            failedOpen(true);
+            log.warn("{}: cannot connect to server {}:{}: {}; retrying after server_login_retry", key, to.host(), to.port(), e.toString());
+            failedOpen(to, "connect to " + to.host() + ":" + to.port() + " failed: " + e.getMessage());
             pooler.metrics().serverConnectFailed(key, false);
             return null;
         } catch (PgloomError e) {
-            log.warn("{}: server {}:{} refused login: {}", key, host, db.port(), e.response());
-            failedOpen(false);
+            log.warn("{}: server {}:{} refused login: {}", key, to.host(), to.port(), e.response());
+            failedOpen(to, null);
             pooler.metrics().serverConnectFailed(key, true);
             throw e;
         }
-        lastConnectFailure = null;
+        health.connected(to);
         lock.lock();
         try {
             opening--;
@@ -553,17 +585,18 @@ public final class Pool {
         }
     }
 
-    private void failedOpen(boolean network) {
+    /** Opening a connection to {@code to} failed: at the network level if {@code cause} is not null. */
+    private void failedOpen(Endpoint to, String cause) {
         lock.lock();
         try {
             opening--;
-            if (network) {
-                loginRetryUntilNanos = System.nanoTime() + settings.serverLoginRetry().toNanos();
+            if (cause != null) {
+                health.connectFailed(to, cause, System.nanoTime() + settings.serverLoginRetry().toNanos());
             }
-            giveBackSlot();
         } finally {
             lock.unlock();
         }
+        giveBackSlot();
     }
 
     /** Hands a server connection that finished its work to the longest waiter, or back to idle. */
@@ -573,18 +606,9 @@ public final class Pool {
             // A forwarded cancel gives up after cancel_wait_timeout; 0 (no limit) waits at most 10 s here.
             long waitNanos = settings.cancelWaitTimeout().toNanos();
             long limit = waitNanos > 0 ? waitNanos : TimeUnit.SECONDS.toNanos(10);
-            Thread.ofVirtual().start(() -> {
-                long until = System.nanoTime() + limit;
-                while (s.cancelsInFlight.get() > 0 && System.nanoTime() - until < 0) {
-                    Thread.onSpinWait();
-                    try {
-                        Thread.sleep(1);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-                release(s);
-            });
+            if (!scope.start("server-" + key + "-cancel-wait", () -> releaseAfterCancels(s, limit))) {
+                s.close("pool is closing");
+            }
             return;
         }
         long now = System.nanoTime();
@@ -614,7 +638,7 @@ public final class Pool {
         s.idleSinceNanos = now;
         lock.lock();
         try {
-            Waiter w = pollWaiter();
+            WaitLine.Waiter w = line.pollHead();
             if (w != null) {
                 w.granted = s;
                 w.wakeup.signal();
@@ -630,6 +654,16 @@ public final class Pool {
         }
     }
 
+    /** Runs in the pool's scope: releases {@code s} once the cancels sent to it are done (or after {@code limitNanos}). */
+    private void releaseAfterCancels(ServerConnection s, long limitNanos) {
+        try {
+            s.cancelsInFlight.awaitNone(limitNanos);
+        } catch (InterruptedException e) {
+            return; // the pool is closing, and its connections with it
+        }
+        release(s);
+    }
+
     /** A connection closed: forget it and let a waiter open a replacement. */
     public void discard(ServerConnection s) {
         lock.lock();
@@ -640,26 +674,16 @@ public final class Pool {
             if (idle.remove(s)) {
                 s.inIdle = false;
             }
-            giveBackSlot();
         } finally {
             lock.unlock();
         }
-        pooler.budgetFreed(this);
-    }
-
-    /** Wakes the head waiter so it re-checks idle connections and room. */
-    void wakeHeadIfIdleOrRoom() {
-        Waiter head = waiters.peekFirst();
-        if (head != null) {
-            head.mayOpen = true;
-            head.wakeup.signal();
-        }
+        giveBackSlot();
     }
 
     public void wakeHead() {
         lock.lock();
         try {
-            wakeHeadIfIdleOrRoom();
+            line.wakeHead();
         } finally {
             lock.unlock();
         }
@@ -682,8 +706,8 @@ public final class Pool {
                     toClose.add(s);
                 }
             }
-            missing = welcomeParameters == null ? 0 : keep - (all.size() - toClose.size()) - opening;
-            if (missing > 0 && (now < loginRetryUntilNanos || pooler.isPaused(key.database()))) {
+            missing = welcomeParameters == null ? 0 : keep - (all.size() - toClose.size()) - opening - claiming;
+            if (missing > 0 && (health.allHeldBack(endpoints, now) || pooler.isPaused(key.database()))) {
                 missing = 0;
             }
         } finally {
@@ -693,17 +717,32 @@ public final class Pool {
             s.close(s.expired(now) ? "server_lifetime reached" : "server_idle_timeout reached");
         }
         for (int i = 0; i < missing; i++) {
-            boolean open;
+            boolean claimed;
             lock.lock();
             try {
-                open = mayOpen(0);
-                if (open) {
-                    opening++;
+                claimed = hasRoom(0);
+                if (claimed) {
+                    claiming++;
                 }
             } finally {
                 lock.unlock();
             }
-            if (!open) {
+            if (!claimed) {
+                break;
+            }
+            boolean taken = takeBudgets();
+            lock.lock();
+            try {
+                claiming--;
+                if (taken) {
+                    opening++;
+                } else {
+                    line.wakeHead(); // our claim may have kept the head from opening
+                }
+            } finally {
+                lock.unlock();
+            }
+            if (!taken) {
                 break;
             }
             try {
@@ -781,7 +820,7 @@ public final class Pool {
     public int serverCount() {
         lock.lock();
         try {
-            return all.size() + opening;
+            return all.size() + opening + claiming;
         } finally {
             lock.unlock();
         }
@@ -801,7 +840,7 @@ public final class Pool {
     public void wakeAll() {
         lock.lock();
         try {
-            waiters.forEach(w -> w.wakeup.signal());
+            line.wakeAll();
         } finally {
             lock.unlock();
         }
@@ -841,7 +880,7 @@ public final class Pool {
     public Counts counts() {
         lock.lock();
         try {
-            return new Counts(all.size() - idle.size() - checking, idle.size(), checking, opening, waiters.size());
+            return new Counts(all.size() - idle.size() - checking, idle.size(), checking, opening, line.size());
         } finally {
             lock.unlock();
         }
@@ -863,9 +902,8 @@ public final class Pool {
      * done (being canceled).
      */
     public PoolView view(long now, long nowMillis) {
-        int waitingNow = waiting;
-        Waiter head = oldestWaiter;
-        long maxWait = waitingNow > 0 && head != null ? Math.max(0, now - head.since) : 0;
+        int waitingNow = line.length();
+        long maxWait = line.longestWaitNanos(now);
         List<ConnectionView> rows = new ArrayList<>();
         for (ServerConnection s : all) {
             rows.add(s.view(stateOf(s, now).word, now, nowMillis));

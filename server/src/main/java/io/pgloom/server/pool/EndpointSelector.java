@@ -1,0 +1,21 @@
+package io.pgloom.server.pool;
+
+import java.util.List;
+
+/**
+ * Which endpoint a pool's next new server connection goes to. A failover-aware selector (the
+ * primary for a read-write pool, a fit standby for a read-only one) plugs in here; what it learns
+ * about hosts that fail reaches it through {@link EndpointHealth}.
+ *
+ * <p>Threading: called under the pool's lock, once per connection opened (never on the reuse of
+ * an idle one), so it must answer at once from what it holds: no network round trip, no blocking.
+ * One selector serves one pool.
+ */
+public interface EndpointSelector {
+    /**
+     * The endpoint to connect to, one of {@code endpoints} (never empty). Should prefer endpoints
+     * {@code health} does not hold back at {@code now}; when it holds back all of them, returns
+     * one anyway (the pool asks only when it has decided to connect).
+     */
+    Endpoint next(List<Endpoint> endpoints, EndpointHealth health, long now);
+}
