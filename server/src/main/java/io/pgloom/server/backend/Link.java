@@ -23,9 +23,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Lock order: {@link #lock} is a leaf. No path takes it while holding the client's write lock,
  * a pool's lock or a server's internal-query lock, and nothing is locked while it is held: pool
- * hand-backs, server closes and client writes all happen after it is released. (Held, it touches
- * only volatiles, atomics and the pool's lock-free statistics.) So it can never be part of a
- * deadlock, and it is uncontended almost always.
+ * hand-backs, server closes and client writes all happen after it is released. Held, it touches
+ * only volatiles, atomics and the pool's statistics: LongAdders, and query/transaction histograms
+ * whose Prometheus buffer takes a lock of its own for an instant while a scrape runs (a leaf
+ * inside the library, which never calls back into pgloom). So it can never be part of a
+ * deadlock, and it is uncontended almost always. (A client's tracked parameters are not link
+ * state: their array's own monitor guards them, taken inside the client's write lock at login.)
  *
  * <p>Why one Link per client, for the client's whole life, rather than one per link: linking is
  * per transaction, and an object per transaction is garbage on the data path. A linked server
@@ -33,7 +36,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * so the next server starts from the same blank state as the previous one did.
  */
 public final class Link {
-    /** What the client's thread does after a ReadyForQuery was counted. */
+    /** What the server's reader thread does next, once {@link #ready} counted a ReadyForQuery. */
     public enum AfterReady {
         /** The server stays linked (or was no longer this link's): pass the frames on. */
         STAY,
