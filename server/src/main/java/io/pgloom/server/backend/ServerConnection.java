@@ -74,16 +74,13 @@ public final class ServerConnection {
     final long lifetimeNanos;
     public volatile long idleSinceNanos = System.nanoTime();
 
-    // Link state: written under the linked client's link lock, read by this connection's thread.
-    public volatile ClientSession client;
+    /** The linked client's {@link Link}, null while unlinked: written by that Link under its lock, read here and by views without it. */
+    volatile Link link;
     /** Requests pgloom itself sent (SET, reset, check) whose answers end with a ReadyForQuery to swallow. */
     public volatile int internalPending;
     /** Set when the internal request in flight is the reset on the way back to the pool. */
     public volatile boolean releaseAfterInternal;
     public volatile char transactionStatus = 'I';
-    public volatile long queryStartNanos;
-    /** When the linked client's current transaction began (0: none open). Guarded by the client's link lock. */
-    public long xactStartNanos;
     /** Cancel requests in flight against this backend; it must not be handed on until they finish. */
     public final CancelsInFlight cancelsInFlight = new CancelsInFlight();
     public volatile boolean closed;
@@ -117,7 +114,7 @@ public final class ServerConnection {
      * Requests written to this server that end with a ReadyForQuery (Sync, Query, FunctionCall,
      * pgloom's own queries), counted by whichever thread holds the link when it writes them.
      */
-    public long requestsSent;
+    private long requestsSent;
     /** ReadyForQuery messages read from this server: the reader thread's own count. */
     private long readySeen;
 
@@ -365,9 +362,9 @@ public final class ServerConnection {
             close(reason);
             finishCheck(reason);
             responses.abandon();
-            ClientSession c = client;
-            if (c != null) {
-                c.serverLost(this, reason);
+            Link l = link;
+            if (l != null) {
+                l.client().serverLost(this, reason);
             }
             String why = wasClosed ? closeReasonOr(reason) : reason;
             if (pool.settings().logDisconnections()) {
@@ -412,7 +409,7 @@ public final class ServerConnection {
                 boolean swallow = internalPending > 0;
                 // Fast path: a volatile read says no window is open and the frame passes untouched.
                 boolean tracked = !swallow && owed.tracks(readySeen);
-                boolean inspect = swallow || type == 'Z' || type == 'S' || type == 'E' || client == null;
+                boolean inspect = swallow || type == 'Z' || type == 'S' || type == 'E' || link == null;
                 if (r.available() < frame) {
                     if (inspect || frame <= r.buffer().length) {
                         // Needed whole: flush what came before it, keep its start, read more.
@@ -441,7 +438,8 @@ public final class ServerConnection {
                     continue;
                 }
                 sent += frame;
-                ClientSession c = client;
+                Link l = link;
+                ClientSession c = l == null ? null : l.client();
                 if (c == null && !swallow) {
                     throw new IOException("server sent '" + FrameReader.printable(type) + "' while idle in the pool");
                 }
@@ -524,9 +522,9 @@ public final class ServerConnection {
             return spanStart;
         }
         flushSpan(buf, spanStart, at);
-        ClientSession c = client;
-        if (c != null) {
-            c.writeFromServer(this, answers.bytes(), 0, answers.length());
+        Link l = link;
+        if (l != null) {
+            l.client().writeFromServer(this, answers.bytes(), 0, answers.length());
         }
         return at;
     }
@@ -537,11 +535,26 @@ public final class ServerConnection {
 
     private void flushSpan(byte[] buf, int from, int to) throws IOException {
         if (to > from) {
-            ClientSession c = client;
-            if (c != null) {
-                c.writeFromServer(this, buf, from, to - from);
+            Link l = link;
+            if (l != null) {
+                l.client().writeFromServer(this, buf, from, to - from);
             }
         }
+    }
+
+    /** The linked client's Link, null while none holds this connection; no lock. */
+    public Link link() {
+        return link;
+    }
+
+    /** Requests sent that end with a ReadyForQuery (see {@link ResponseQueue}); read by the thread holding the link. */
+    public long requestsSent() {
+        return requestsSent;
+    }
+
+    /** The thread holding the link wrote a request that ends with a ReadyForQuery. */
+    void countRequestSent() {
+        requestsSent++;
     }
 
     /** Starts this connection's reader thread in its pool's scope. */
@@ -582,8 +595,9 @@ public final class ServerConnection {
      * keys are all set at login and whose values only this connection's reader thread replaces.
      */
     public ConnectionView view(String state, long now, long nowMillis) {
-        ClientSession c = client;
-        long started = queryStartNanos;
+        Link l = link;
+        ClientSession c = l == null ? null : l.client();
+        long started = l == null ? 0 : l.queryStartNanos();
         long lastRequest = started != 0 ? started : idleSinceNanos;
         return new ConnectionView("S", pool.key().user(), pool.key().database(), state, host, port,
                 localAddr, localPort,

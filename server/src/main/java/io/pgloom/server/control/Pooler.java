@@ -526,7 +526,7 @@ public final class Pooler implements AutoCloseable {
 
     /**
      * Every logged-in client (SHOW CLIENTS): pool clients first, then console clients. Takes no
-     * lock: a client's link is found from the servers' side (each server's volatile client field).
+     * lock: a client's link is found from the servers' side (each server's volatile link field).
      */
     public List<ConnectionView> clientViews() {
         long now = System.nanoTime();
@@ -534,9 +534,9 @@ public final class Pooler implements AutoCloseable {
         Map<ClientSession, ServerConnection> linked = new java.util.IdentityHashMap<>();
         for (Pool p : pools.values()) {
             for (ServerConnection s : p.servers()) {
-                ClientSession c = s.client;
-                if (c != null) {
-                    linked.put(c, s);
+                var l = s.link();
+                if (l != null) {
+                    linked.put(l.client(), s);
                 }
             }
         }

@@ -1,5 +1,6 @@
 package io.pgloom.server.frontend;
 
+import io.pgloom.server.backend.Link;
 import io.pgloom.server.backend.ServerConnection;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.control.PoolerMetrics;
@@ -43,9 +44,11 @@ import static io.pgloom.server.frontend.TrackedParameters.TRACKED;
  * <p>Threading: everything in {@link #run} happens in the client's own virtual thread, which is the
  * only reader of the client socket and, while linked, the only writer to the linked server. The
  * linked server's reader thread writes server frames to this client and calls
- * {@link #serverReady}, {@link #parameterChanged} and {@link #serverLost}. Link state (server,
- * pending, inBatch) is guarded by {@link #linkLock}; writes to the client socket go through its
- * {@link ClientOutput}, which holds the write lock. Both locks are uncontended almost always.
+ * {@link #serverReady}, {@link #parameterChanged} and {@link #serverLost}. Which server this
+ * client holds and what is in flight is its {@link Link}'s, under the Link's own lock (its class
+ * comment gives the lock order); writes to the client socket go through its {@link ClientOutput},
+ * which holds the write lock; the tracked parameters are guarded by their array's monitor. All are
+ * uncontended almost always.
  *
  * <p>The way in: {@link Negotiation} reads what comes before the StartupMessage, then the login
  * (admission, {@link ClientAuthenticator}, the pool, the login reply), then the relay.
@@ -63,7 +66,8 @@ public final class ClientSession implements Runnable {
     private final ClientOutput out;
     /** Client thread only; replaced once if negotiation upgrades the connection. */
     private FrameReader reader;
-    final ReentrantLock linkLock = new ReentrantLock();
+    /** The server this client holds, if any, and what is in flight with it; one for the client's life. */
+    private final Link link = new Link(this);
 
     private String user = "-";
     private String databaseName = "-";
@@ -77,17 +81,13 @@ public final class ClientSession implements Runnable {
     private PreparedStatements statements;
     /**
      * Tracked parameter values as this client last set or was told them, by index in
-     * {@link TrackedParameters#TRACKED} (null: not set). Guarded by linkLock.
+     * {@link TrackedParameters#TRACKED} (null: not set). Guarded by its own monitor, never held
+     * across I/O.
      */
     private final String[] tracked = new String[TRACKED.size()];
     public int cancelPid;
     public int cancelSecret;
 
-    // Link state, guarded by linkLock.
-    private ServerConnection server;
-    private int pending;
-    private boolean inBatch;
-    private char transactionStatus = 'I';
     private volatile boolean closing;
     /** Why this client goes, for its one disconnect line; the first reason noted wins. */
     private volatile String closeReason;
@@ -268,11 +268,8 @@ public final class ClientSession implements Runnable {
         out.lock();
         try {
             Map<String, String> params;
-            linkLock.lock();
-            try {
+            synchronized (tracked) {
                 params = TrackedParameters.welcome(welcome, tracked);
-            } finally {
-                linkLock.unlock();
             }
             // The whole login reply in one write: one syscall, not one per message.
             java.io.ByteArrayOutputStream reply = new java.io.ByteArrayOutputStream(512);
@@ -356,7 +353,7 @@ public final class ClientSession implements Runnable {
                     }
                 }
                 received += frame;
-                ServerConnection s = link(type, counts);
+                ServerConnection s = serverFor(type, counts);
                 if (s != target) {
                     flush(target, buf, spanStart, at);
                     spanStart = at;
@@ -431,20 +428,7 @@ public final class ClientSession implements Runnable {
         if (smallest == 0 || pool == null || acquiring || now - lastActivityNanos < smallest) {
             return null;
         }
-        linkLock.lock();
-        try {
-            long idle = now - lastActivityNanos;
-            if (server == null) {
-                return clientIdle > 0 && idle >= clientIdle
-                        ? ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "client_idle_timeout") : null;
-            }
-            if (pending == 0 && transactionStatus != 'I' && idleTransaction > 0 && idle >= idleTransaction) {
-                return ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "idle transaction timeout");
-            }
-            return null;
-        } finally {
-            linkLock.unlock();
-        }
+        return link.idleTimeout(now, clientIdle, idleTransaction);
     }
 
     /** The client's output, for the janitor to cut a final write short. */
@@ -494,15 +478,10 @@ public final class ClientSession implements Runnable {
      * Makes sure this client has a server for a frame of {@code type} and counts the request,
      * atomically with respect to the server thread deciding to release the link.
      */
-    private ServerConnection link(char type, boolean expectsReady) throws PgloomError, InterruptedException, IOException {
-        linkLock.lock();
-        try {
-            if (server != null) {
-                count(type, expectsReady);
-                return server;
-            }
-        } finally {
-            linkLock.unlock();
+    private ServerConnection serverFor(char type, boolean expectsReady) throws PgloomError, InterruptedException, IOException {
+        ServerConnection held = link.countOnHeld(type, expectsReady);
+        if (held != null) {
+            return held;
         }
         acquiring = true;
         try {
@@ -513,51 +492,17 @@ public final class ClientSession implements Runnable {
                 statements.linked();
             }
             syncParameters(s);
-            linkLock.lock();
-            try {
-                server = s;
-                s.client = this;
-                count(type, expectsReady);
-                // Linked from now: idle judgement starts afresh, not from the read before the wait.
-                lastActivityNanos = System.nanoTime();
-            } finally {
-                linkLock.unlock();
-            }
+            link.attach(s, type, expectsReady);
             return s;
         } finally {
             acquiring = false;
         }
     }
 
-    private void count(char type, boolean expectsReady) {
-        if (expectsReady) {
-            server.requestsSent++;
-            // PgBouncer's query_count and xact_count: a request that ends with ReadyForQuery is a
-            // query; the first one on a server outside a transaction starts a transaction.
-            PoolStats stats = pool.stats;
-            stats.queries.increment();
-            long now = System.nanoTime();
-            if (pending == 0) {
-                server.queryStartNanos = now;
-            }
-            if (server.xactStartNanos == 0) {
-                server.xactStartNanos = now;
-                stats.transactions.increment();
-            }
-            pending++;
-            inBatch = false;
-        } else if (type != 'H' && type != 'd' && type != 'c' && type != 'f') {
-            // Extended-protocol messages before a Sync: the server holds an unnamed statement or
-            // portal for this client, so it must stay linked until the Sync's ReadyForQuery.
-            inBatch = true;
-        }
-    }
-
     /** Sets on a newly linked server the tracked parameters whose values differ from this client's. */
     private void syncParameters(ServerConnection s) throws IOException {
         StringBuilder sql = null;
-        linkLock.lock();
-        try {
+        synchronized (tracked) {
             for (int i = 0; i < tracked.length; i++) {
                 String name = TRACKED.get(i);
                 String value = tracked[i];
@@ -568,8 +513,6 @@ public final class ClientSession implements Runnable {
                     sql.append("SET ").append(name).append(" = ").append(quoteLiteral(value)).append(';');
                 }
             }
-        } finally {
-            linkLock.unlock();
         }
         if (sql != null) {
             s.sendInternal(sql.toString());
@@ -591,11 +534,8 @@ public final class ClientSession implements Runnable {
     public void parameterChanged(String name, String value) {
         Integer index = TrackedParameters.indexOf(name);
         if (index != null) {
-            linkLock.lock();
-            try {
+            synchronized (tracked) {
                 tracked[index] = value;
-            } finally {
-                linkLock.unlock();
             }
         }
     }
@@ -607,35 +547,8 @@ public final class ClientSession implements Runnable {
      * moment it reads ReadyForQuery finds the server already back in the pool.
      */
     public void serverReady(ServerConnection s, char status, byte[] buf, int from, int to) throws IOException {
-        boolean release = false;
-        boolean statementModeViolation = false;
-        linkLock.lock();
-        try {
-            if (server == s) {
-                transactionStatus = status;
-                if (pending > 0) {
-                    pending--;
-                }
-                long now = System.nanoTime();
-                lastActivityNanos = now;
-                countTimes(s, status, now);
-                s.queryStartNanos = pending > 0 ? now : 0;
-                if (pending == 0 && !inBatch && poolMode != PoolMode.SESSION) {
-                    if (status == 'I') {
-                        release = true;
-                        server = null;
-                        s.client = null;
-                    } else if (poolMode == PoolMode.STATEMENT) {
-                        statementModeViolation = true;
-                        server = null;
-                        s.client = null;
-                    }
-                }
-            }
-        } finally {
-            linkLock.unlock();
-        }
-        if (release) {
+        Link.AfterReady next = link.ready(s, status, poolMode);
+        if (next == Link.AfterReady.RELEASE) {
             // server_reset_query_always: PgBouncer resets after every transaction, not only at disconnect.
             s.giveBack(pooler.settings().serverResetQueryAlways());
             try {
@@ -654,47 +567,20 @@ public final class ClientSession implements Runnable {
         if (to > from) {
             writeFromServer(s, buf, from, to - from);
         }
-        if (statementModeViolation) {
+        if (next == Link.AfterReady.STATEMENT_MODE_VIOLATION) {
             s.close("transaction blocks not allowed in statement pooling mode");
             closeWith(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "transaction blocks not allowed in statement pooling mode"));
         }
     }
 
-    /** PgBouncer's query_time and xact_time, at a ReadyForQuery. Under the link lock. */
-    private void countTimes(ServerConnection s, char status, long now) {
-        PoolStats stats = s.pool.stats;
-        if (s.queryStartNanos != 0) {
-            stats.queryDone(now - s.queryStartNanos);
-        }
-        if (status == 'I' && s.xactStartNanos != 0) {
-            stats.transactionDone(now - s.xactStartNanos);
-            s.xactStartNanos = 0;
-        }
-    }
-
     /** The linked server connection died. Tell the client; keep it if nothing it relied on was lost. */
     public void serverLost(ServerConnection s, String reason) {
-        int lostRequests;
-        boolean inTransaction;
-        linkLock.lock();
-        try {
-            if (server != s) {
-                return;
-            }
-            server = null;
-            s.client = null;
-            lostRequests = pending;
-            inTransaction = transactionStatus != 'I' || inBatch;
-            pending = 0;
-            inBatch = false;
-            transactionStatus = 'I';
-        } finally {
-            linkLock.unlock();
-        }
-        if (closing) {
+        Link.Lost gone = link.lose(s);
+        if (gone == null || closing) {
             return;
         }
-        if (poolMode == PoolMode.SESSION || inTransaction) {
+        int lostRequests = gone.requests();
+        if (poolMode == PoolMode.SESSION || gone.inTransaction()) {
             // Session state or an open transaction is gone: the client must learn it the hard way, as
             // from PostgreSQL itself, rather than go on as if it still had them.
             closeWith(ErrorResponse.fatal(SqlState.CONNECTION_FAILURE, "server closed the connection unexpectedly: " + reason));
@@ -722,29 +608,17 @@ public final class ClientSession implements Runnable {
     }
 
     public void queryTimedOut(ServerConnection s) {
-        linkLock.lock();
-        try {
-            if (server != s) {
-                return;
-            }
-        } finally {
-            linkLock.unlock();
+        if (!link.holds(s)) {
+            return;
         }
         closeWith(ErrorResponse.fatal(SqlState.QUERY_CANCELED, "query timeout"));
     }
 
     /** Sends a cancel for this client's current query to the server it is linked to right now. */
     public void forwardCancel() {
-        ServerConnection s;
-        linkLock.lock();
-        try {
-            s = server;
-            if (s == null || pending == 0) {
-                return; // nothing running: a stale cancel must not hit whoever holds that server next
-            }
-            s.cancelsInFlight.incrementAndGet();
-        } finally {
-            linkLock.unlock();
+        ServerConnection s = link.serverToCancel(); // counted in flight against s
+        if (s == null) {
+            return; // nothing running: a stale cancel must not hit whoever holds that server next
         }
         try {
             // cancel_wait_timeout bounds the whole forwarding, connect included (0: no limit).
@@ -761,11 +635,8 @@ public final class ClientSession implements Runnable {
     }
 
     public Map<String, String> trackedParameters() {
-        linkLock.lock();
-        try {
+        synchronized (tracked) {
             return TrackedParameters.asMap(tracked);
-        } finally {
-            linkLock.unlock();
         }
     }
 
@@ -776,7 +647,7 @@ public final class ClientSession implements Runnable {
 
     /**
      * This client as a SHOW CLIENTS row, read without any lock: {@code linked} is the server whose
-     * (volatile) {@code client} field names this client, or null; whether it waits is its own
+     * (volatile) {@code link} field names this client's Link, or null; whether it waits is its own
      * volatile field. application_name is read from the tracked values without the link lock: a
      * String reference, never torn, and a String is immutable, so the read sees an old or a new
      * value whole.
@@ -796,6 +667,16 @@ public final class ClientSession implements Runnable {
 
     void touch() {
         lastActivityNanos = System.nanoTime();
+    }
+
+    /** The client was active at {@code nanos} (its link counted a ReadyForQuery or linked a server). */
+    public void touch(long nanos) {
+        lastActivityNanos = nanos;
+    }
+
+    /** For the janitor's idle judgement, which its link makes under the link's lock. */
+    public long lastActivityNanos() {
+        return lastActivityNanos;
     }
 
     /** The pool this client logged into; null before that and for the admin console. */
@@ -829,12 +710,7 @@ public final class ClientSession implements Runnable {
     }
 
     public boolean isLinked() {
-        linkLock.lock();
-        try {
-            return server != null;
-        } finally {
-            linkLock.unlock();
-        }
+        return link.isLinked();
     }
 
     // ---------------------------------------------------------------- closing
@@ -896,27 +772,7 @@ public final class ClientSession implements Runnable {
     /** Final cleanup on the client thread: give back or close the server, close the socket. */
     private void disconnect() {
         closing = true;
-        ServerConnection s;
-        boolean clean;
-        linkLock.lock();
-        try {
-            s = server;
-            clean = s != null && pending == 0 && !inBatch && s.transactionStatus == 'I' && s.internalPending == 0;
-            server = null;
-            if (s != null) {
-                s.client = null;
-            }
-        } finally {
-            linkLock.unlock();
-        }
-        if (s != null) {
-            if (!clean) {
-                // A transaction or request is open on it: closing the backend rolls it back for sure.
-                s.close("client disconnected while the server was not idle");
-            } else {
-                s.giveBack(poolMode == PoolMode.SESSION || pooler.settings().serverResetQueryAlways());
-            }
-        }
+        link.clientGone(poolMode == PoolMode.SESSION || pooler.settings().serverResetQueryAlways());
         out.close();
         out.disarm();
         pooler.janitor().remove(this);

@@ -763,10 +763,10 @@ public final class Pool {
             return;
         }
         for (ServerConnection s : all) { // a snapshot: copy-on-write
-            ClientSession c = s.client;
-            long started = s.queryStartNanos;
-            if (c != null && started != 0 && now - started > limit) {
-                c.queryTimedOut(s);
+            var l = s.link(); // the linked client's Link, or null
+            long started = l == null ? 0 : l.queryStartNanos();
+            if (started != 0 && now - started > limit) {
+                l.client().queryTimedOut(s);
             }
         }
     }
@@ -924,7 +924,7 @@ public final class Pool {
         if (s.inIdle) {
             return now - s.idleSinceNanos < checkAfterNanos ? PoolView.ServerState.IDLE : PoolView.ServerState.USED;
         }
-        if (s.client == null && s.cancelsInFlight.get() > 0) {
+        if (s.link() == null && s.cancelsInFlight.get() > 0) {
             return PoolView.ServerState.BEING_CANCELED;
         }
         return PoolView.ServerState.ACTIVE;

@@ -130,7 +130,7 @@ public final class PreparedStatements {
         if (pendingCount > 0 && !s.responses.isOpen()) {
             // Part of a request leaves now without its Sync: answers to it may come before the rest
             // of it is read, so from here on the server's answers are counted.
-            s.responses.open(pending, pendingCount, s.requestsSent);
+            s.responses.open(pending, pendingCount, s.requestsSent());
             pendingCount = 0;
         }
         if (outLen > 0) {
@@ -339,7 +339,7 @@ public final class PreparedStatements {
     private int record(ServerConnection s, byte kind) {
         boolean endsRequest = kind == ResponseQueue.SYNC || kind == ResponseQueue.QUERY || kind == ResponseQueue.FUNCTION_CALL;
         if (s.responses.isOpen()) {
-            s.responses.add(kind, null, endsRequest ? s.requestsSent - 1 : s.requestsSent);
+            s.responses.add(kind, null, endsRequest ? s.requestsSent() - 1 : s.requestsSent());
         } else if (endsRequest) {
             pendingCount = 0;
         } else {
@@ -354,10 +354,10 @@ public final class PreparedStatements {
     /** An entry pgloom must see answered: opens a window if none is, starting with this request's earlier messages. */
     private void add(ServerConnection s, byte kind, Object payload) {
         if (pendingCount > 0) {
-            s.responses.open(pending, pendingCount, s.requestsSent);
+            s.responses.open(pending, pendingCount, s.requestsSent());
             pendingCount = 0;
         }
-        s.responses.add(kind, payload, s.requestsSent);
+        s.responses.add(kind, payload, s.requestsSent());
     }
 
     private ClientStatement lookup(byte[] buf, int from, int to) {
