@@ -40,6 +40,10 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
     private MetricsListener metrics;
     private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+    /** Where SHUTDOWN on the admin console runs: not in a scope that it closes itself. */
+    private final TaskScope adminShutdown = new TaskScope("admin-shutdown");
+    /** The thread running a console SHUTDOWN, which ends its own scope without waiting for itself. */
+    private volatile Thread shutdownThread;
 
     private PgloomServer(Path configFile, PgloomConfig config, Map<String, UserSecret> users, boolean hasAuthFile) {
         this.configFile = configFile;
@@ -213,7 +217,8 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
     /** SHUTDOWN on the admin console: runs on its own thread, so the console's reply goes out first. */
     @Override
     public void shutdown(Pooler.ShutdownMode mode) {
-        Thread.ofPlatform().name("admin-shutdown").start(() -> {
+        adminShutdown.start("admin-shutdown", () -> {
+            shutdownThread = Thread.currentThread();
             log.info("SHUTDOWN {} from the admin console", mode);
             try {
                 switch (mode) {
@@ -266,6 +271,11 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
     }
 
     private void closeOnce() {
+        if (Thread.currentThread() == shutdownThread) {
+            adminShutdown.stop();
+        } else {
+            adminShutdown.close();
+        }
         listeners.forEach(Listener::close);
         pooler.close();
         if (metrics != null) {

@@ -98,11 +98,19 @@ public final class TaskScope implements AutoCloseable {
         }
     }
 
+    /**
+     * Cancels every task of this scope without waiting for them to end: for a task that ends its
+     * own scope, where {@link #close} would wait for itself. Idempotent.
+     */
+    public void stop() {
+        closed = true;
+        starts.add(STOP);
+    }
+
     /** Cancels every task of this scope and waits until all have ended. Idempotent. */
     @Override
     public void close() {
-        closed = true;
-        starts.add(STOP);
+        stop();
         try {
             owner.join();
         } catch (InterruptedException e) {

@@ -2,6 +2,7 @@ package io.pgloom.server.metrics;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.pgloom.server.TaskScope;
 import io.pgloom.server.control.Pooler;
 import io.prometheus.metrics.exporter.httpserver.MetricsHandler;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
@@ -10,8 +11,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,13 +21,14 @@ import org.slf4j.LoggerFactory;
  * {@link Readiness}).
  *
  * <p>Threading: the JDK's HTTP server accepts on its own thread and runs each exchange on a new
- * virtual thread. Nothing here touches the data path: metrics are read from views and adders.
+ * virtual thread of this listener's scope, which {@link #close} ends. Nothing here touches the
+ * data path: metrics are read from views and adders.
  */
 public final class MetricsListener implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MetricsListener.class);
 
     private final HttpServer server;
-    private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+    private final TaskScope exchanges = new TaskScope("metrics-http");
 
     private MetricsListener(HttpServer server) {
         this.server = server;
@@ -63,7 +63,8 @@ public final class MetricsListener implements AutoCloseable {
         });
         server.createContext("/", exchange -> reply(exchange, 404, "text/plain; charset=utf-8",
                 "not found: pgloom serves /metrics, /health and /ready\n"));
-        server.setExecutor(listener.executor);
+        // Once the scope is closed the server is stopped too: nothing is left to run.
+        server.setExecutor(exchange -> listener.exchanges.start("metrics-http", exchange));
         server.start();
         log.info("metrics listening on {}:{} (/metrics, /health, /ready)", host, listener.port());
         return listener;
@@ -99,6 +100,6 @@ public final class MetricsListener implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
-        executor.close();
+        exchanges.close();
     }
 }

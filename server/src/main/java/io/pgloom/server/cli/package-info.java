@@ -1,0 +1,5 @@
+/**
+ * The {@code pgloom} command (picocli): {@code run}, {@code demo}, {@code check} and
+ * {@code postgres}.
+ */
+package io.pgloom.server.cli;
