@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Threading: any thread. Each client's own thread admits and removes it; admin commands,
  * shutdown and scrapes iterate the concurrent maps without a lock, so they see a sample.
  */
-final class ClientRegistry {
+final class ClientRegistry implements CancelRouter.LocalClients {
     private final ConcurrentHashMap<ClientSession, Boolean> clients = new ConcurrentHashMap<>();
     private final AtomicInteger admitted = new AtomicInteger();
     /** Clients counted per database name and per login user name, for max_db/user_client_connections. */
@@ -120,8 +120,8 @@ final class ClientRegistry {
         return null;
     }
 
-    /** Forwards a cancel to the client holding this key; false when no live client does (or the secret is wrong). */
-    boolean forwardCancel(int processId, int secretKey) {
+    @Override
+    public boolean forwardCancel(int processId, int secretKey) {
         ClientSession c = cancelKeys.find(processId, secretKey);
         if (c == null) {
             return false;

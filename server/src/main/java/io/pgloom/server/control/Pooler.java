@@ -34,7 +34,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * The pooling state of one pgloom instance, and the one door sessions, pools, the admin console
  * and the metrics go through. It holds the current config snapshot and the hooks PgloomServer
  * installs; the rest it hands to its parts: {@link Pools} (pools and their budgets),
- * {@link ClientRegistry} (clients, their limits and cancel keys), {@link AdminState}
+ * {@link ClientRegistry} (clients, their limits and cancel keys), {@link CancelRouter} (where a
+ * CancelRequest goes, {@link ForeignCancels} for another instance's keys), {@link AdminState}
  * (PAUSE, DISABLE, KILL and kin), {@link StatsTicker} (stats_period, log_stats) and
  * {@link Maintenance} (the once-a-second pass over the pools).
  *
@@ -43,7 +44,6 @@ import java.util.concurrent.ConcurrentHashMap;
  * stats_period, the client janitor three times a second) run in this pooler's own scope.
  */
 public final class Pooler implements AutoCloseable {
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Pooler.class);
     /** PgBouncer's virtual database: a client that asks for it gets the admin console, not a pool. */
     public static final String CONSOLE_DATABASE = "pgbouncer";
 
@@ -91,6 +91,7 @@ public final class Pooler implements AutoCloseable {
     private final TaskScope serverScope = new TaskScope("servers");
     private final Pools pools = new Pools(this);
     private final ClientRegistry clients;
+    private final CancelRouter cancels;
     private final AdminState admin;
     private final StatsTicker stats = new StatsTicker(pools, () -> config.settings());
     private final Maintenance maintenance = new Maintenance(this, pools);
@@ -104,6 +105,7 @@ public final class Pooler implements AutoCloseable {
 
     public Pooler(PgloomConfig config, Map<String, UserSecret> users, boolean hasAuthFile, int instanceId) {
         this.clients = new ClientRegistry(instanceId);
+        this.cancels = new CancelRouter(instanceId, clients);
         this.admin = new AdminState(pools, clients, serverScope);
         apply(config, users, hasAuthFile);
         serverScope.start("pool-maintenance", () -> maintenance.loop(serverScope));
@@ -262,9 +264,15 @@ public final class Pooler implements AutoCloseable {
 
     /** A CancelRequest arrived on its own connection. */
     public void cancel(int pid, int secret) {
-        if (!clients.forwardCancel(pid, secret)) {
-            log.info("cancel request for unknown client key {} ignored", Integer.toHexString(pid));
-        }
+        cancels.route(pid, secret);
+    }
+
+    /**
+     * Installs where CancelRequests for other instances' clients go (the cluster, once it runs);
+     * null puts back the default, which drops them with a log line.
+     */
+    public void foreignCancels(ForeignCancels foreign) {
+        cancels.foreign(foreign);
     }
 
     public ClientJanitor janitor() {
