@@ -11,7 +11,9 @@ import io.pgloom.server.pool.ConnectionView;
 import io.pgloom.server.pool.PoolStats;
 import io.pgloom.server.pool.PoolStats.Totals;
 import io.pgloom.server.pool.PoolView;
+import io.pgloom.server.control.DatabaseStats;
 import io.pgloom.server.control.Pooler;
+import io.pgloom.server.control.StatsBase;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryUsage;
@@ -253,8 +255,8 @@ final class ShowCommands {
             }
         }
         Result r = Result.rows(cols.toArray(String[]::new));
-        Pooler.StatsBase base = pooler.statsBase();
-        for (Map.Entry<String, Pooler.DatabaseStats> e : pooler.statsByDatabase(base).entrySet()) {
+        StatsBase base = pooler.statsBase();
+        for (Map.Entry<String, DatabaseStats> e : pooler.statsByDatabase(base).entrySet()) {
             List<Object> row = new ArrayList<>();
             row.add(e.getKey());
             Totals t = e.getValue().current();
@@ -293,8 +295,8 @@ final class ShowCommands {
     private static Result totals(Pooler pooler) {
         Totals total = Totals.ZERO;
         Totals older = Totals.ZERO;
-        Pooler.StatsBase base = pooler.statsBase();
-        for (Pooler.DatabaseStats d : pooler.statsByDatabase(base).values()) {
+        StatsBase base = pooler.statsBase();
+        for (DatabaseStats d : pooler.statsByDatabase(base).values()) {
             total = total.plus(d.current());
             older = older.plus(d.older());
         }

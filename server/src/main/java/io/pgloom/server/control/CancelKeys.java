@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * changes with every server the client is linked to).
  *
  * <p>Layout of the 32-bit process id: bit 31 is 0 (so it prints as a positive pid), bits 30..22
- * hold the instance id (0..511) so that a cluster can route a CancelRequest that reaches the wrong
+ * hold the instance id (0..511) so that {@link CancelRouter} can route a CancelRequest that reaches the wrong
  * instance, and bits 21..0 a per-instance sequence. The secret is 32 random bits.
  */
 final class CancelKeys {
