@@ -6,18 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgloom.config.ConfigLoader;
-import io.pgloom.config.UserList;
 import io.pgloom.server.backend.ServerConnection;
 import io.pgloom.server.backend.ServerConnection.State;
+import io.pgloom.server.backend.StubServer;
 import io.pgloom.server.control.Pooler;
-import java.io.DataInputStream;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -31,78 +23,32 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A server connection's moves through {@link ServerConnection.State}, driven through its pool,
- * and what SHOW SERVERS and the pool's counts make of each state. The server is a stub that logs
- * anyone in and answers each simple query with ReadyForQuery only when the test hands it a permit,
- * so the states a check or a reset passes through can be looked at while they last.
+ * and what SHOW SERVERS and the pool's counts make of each state. The server is a {@link StubServer},
+ * which answers each simple query only when the test hands it a permit, so the states a check or a
+ * reset passes through can be looked at while they last.
  */
 class ServerLifeTest {
-    private ServerSocket stub;
-    private final Semaphore answers = new Semaphore(0);
+    private StubServer stub;
+    private Semaphore answers;
     private Pooler pooler;
     private Pool pool;
 
     @BeforeEach
     void setUp(@TempDir Path dir) throws Exception {
-        stub = new ServerSocket(0, 16, InetAddress.getLoopbackAddress());
-        Thread.ofVirtual().start(this::serveStub);
-        Files.writeString(dir.resolve("userlist.txt"), "\"alice\" \"secret\"\n");
-        Path ini = dir.resolve("pgbouncer.ini");
-        Files.writeString(ini, """
-                [databases]
-                app = host=127.0.0.1 port=%d dbname=app
-                [pgbouncer]
-                listen_port = 0
-                auth_file = userlist.txt
-                pool_mode = transaction
+        stub = new StubServer();
+        answers = stub.answers;
+        pooler = stub.pooler(dir, """
                 server_check_delay = 0
                 server_check_query = select 1
                 server_reset_query = DISCARD ALL
-                """.formatted(stub.getLocalPort()));
-        pooler = new Pooler(ConfigLoader.load(ini), UserList.load(dir.resolve("userlist.txt")), true, 0);
+                """);
         pool = pooler.pool(pooler.database("app").orElseThrow(), "alice");
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        answers.release(100);
         pooler.close();
         stub.close();
-    }
-
-    /** Logs each connection in, then answers every simple query ('Q') with ReadyForQuery, one permit each. */
-    private void serveStub() {
-        while (!stub.isClosed()) {
-            try {
-                Socket s = stub.accept();
-                Thread.ofVirtual().start(() -> converse(s));
-            } catch (IOException e) {
-                return;
-            }
-        }
-    }
-
-    private void converse(Socket s) {
-        try (s) {
-            DataInputStream in = new DataInputStream(s.getInputStream());
-            OutputStream out = s.getOutputStream();
-            in.readFully(new byte[in.readInt() - 4]); // the startup packet
-            out.write(new byte[] {'R', 0, 0, 0, 8, 0, 0, 0, 0, 'K', 0, 0, 0, 12, 0, 0, 0, 1, 0, 0, 0, 2, 'Z', 0, 0, 0, 5, 'I'});
-            out.flush();
-            while (true) {
-                int type = in.read();
-                if (type < 0 || type == 'X') {
-                    return;
-                }
-                in.readFully(new byte[in.readInt() - 4]);
-                if (type == 'Q') {
-                    answers.acquire();
-                    out.write(new byte[] {'Z', 0, 0, 0, 5, 'I'});
-                    out.flush();
-                }
-            }
-        } catch (IOException | InterruptedException e) {
-            // the test ended the connection
-        }
     }
 
     @Test
@@ -119,9 +65,7 @@ class ServerLifeTest {
     @Test
     void aServerDueACheckIsTestedUntilItAnswersThenHandedOut() throws Exception {
         ServerConnection s = pool.acquire(null);
-        pool.release(s);
-        CompletableFuture<ServerConnection> taken = takeInBackground();
-        await(() -> s.state() == State.CHECKING);
+        CompletableFuture<ServerConnection> taken = releaseAndTakeAgain(s);
         assertEquals("tested", shown(s));
         assertEquals(1, pool.counts().checking());
         answers.release();
@@ -133,9 +77,7 @@ class ServerLifeTest {
     @Test
     void aServerClosedUnderCheckGivesItsSlotToItsReplacement() throws Exception {
         ServerConnection s = pool.acquire(null);
-        pool.release(s);
-        CompletableFuture<ServerConnection> taken = takeInBackground();
-        await(() -> s.state() == State.CHECKING);
+        CompletableFuture<ServerConnection> taken = releaseAndTakeAgain(s);
         s.close("test");
         ServerConnection replacement = taken.get(5, TimeUnit.SECONDS);
         assertNotSame(s, replacement);
@@ -175,7 +117,9 @@ class ServerLifeTest {
         assertTrue(pool.hasCloseNeeded());
     }
 
-    private CompletableFuture<ServerConnection> takeInBackground() {
+    /** Releases {@code s}, then takes a server again on another thread, which checks {@code s} and waits for its answer. */
+    private CompletableFuture<ServerConnection> releaseAndTakeAgain(ServerConnection s) throws InterruptedException {
+        pool.release(s);
         CompletableFuture<ServerConnection> taken = new CompletableFuture<>();
         Thread.ofVirtual().start(() -> {
             try {
@@ -184,6 +128,7 @@ class ServerLifeTest {
                 taken.completeExceptionally(e);
             }
         });
+        await(() -> s.state() == State.CHECKING);
         return taken;
     }
 
