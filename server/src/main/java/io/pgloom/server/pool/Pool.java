@@ -56,7 +56,7 @@ import org.slf4j.LoggerFactory;
  * {@link #view}. What they need is kept where they can read it without it: {@link #all} is a
  * copy-on-write list (written only when a server is added or removed, which is rare), the counts
  * of waiters and connections being opened and the longest waiter are volatile fields, and each
- * connection says itself where it is in its life ({@link ServerConnection#state}: idle, under a
+ * connection says itself where it is in its life ({@link ServerConnection#state()}: idle, under a
  * check...). All of them are written under the lock, where they change.
  */
 public final class Pool {
