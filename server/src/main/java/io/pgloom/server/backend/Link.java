@@ -142,7 +142,7 @@ public final class Link {
         lock.lock();
         try {
             s = server;
-            clean = s != null && pending == 0 && !inBatch && s.transactionStatus == 'I' && s.internalPending == 0;
+            clean = s != null && pending == 0 && !inBatch && s.transactionStatus() == 'I' && s.internalQueries().pending() == 0;
             if (s != null) {
                 unlink(s);
             }

@@ -5,7 +5,6 @@ import io.pgloom.server.pool.CancelsInFlight;
 import io.pgloom.server.pool.ConnectionView;
 import io.pgloom.server.pool.Pool;
 import io.pgloom.server.pool.PoolStats;
-import io.pgloom.server.statements.PreparedStatements;
 import io.pgloom.server.statements.ResponseQueue;
 import io.pgloom.server.statements.ServerStatementCache;
 import io.pgloom.wire.backend.BackendConnection;
@@ -14,26 +13,21 @@ import io.pgloom.wire.backend.BackendOptions;
 import io.pgloom.wire.backend.Endpoint;
 import io.pgloom.wire.backend.ServerCredentials;
 import io.pgloom.wire.protocol.Bytes;
-import io.pgloom.wire.protocol.ErrorResponse;
 import io.pgloom.wire.protocol.FrameReader;
-import io.pgloom.wire.protocol.Frontend;
-import io.pgloom.wire.protocol.MessageBuilder;
 import io.pgloom.wire.protocol.ParameterStatus;
 import io.pgloom.wire.protocol.PgloomError;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.Socket;
 import java.net.SocketException;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,10 +41,53 @@ import org.slf4j.LoggerFactory;
  * blocked in read, so a server that closes or crashes is noticed at once. Writes to the server
  * come from the one thread that holds the link (the linked client's thread), so each direction
  * has exactly one writer.
+ *
+ * <p>Where the connection is in its life is one field, {@link #state}, read by SHOW SERVERS,
+ * SHOW POOLS and the metrics with one volatile read and no lock. Every move but the close is a
+ * compare-and-set from the state it expects, so none can undo a close that raced it (a release
+ * racing a close leaves the connection out of the idle list). Who moves it, and under which lock:
+ * <ul>
+ * <li>opened ACTIVE, by the thread that opened it;
+ * <li>ACTIVE to IDLE ({@link #enterIdle}) and IDLE to ACTIVE ({@link #leaveIdle}): the pool, under
+ *     its lock, as it adds to or takes from its idle list; whichever thread releases or takes it;
+ * <li>ACTIVE to CHECKING and back ({@link #startCheck}, {@link #endCheck}): the pool's server
+ *     check, under the pool's lock, on the thread of the client that took the connection;
+ * <li>ACTIVE to RESETTING ({@link #giveBack}): the thread that just unlinked it, its only writer,
+ *     no lock; RESETTING to ACTIVE: the reader thread, at the reset's last ReadyForQuery, just
+ *     before it hands the connection to the pool;
+ * <li>any to CLOSED ({@link #close}): any thread, no lock; it stays CLOSED.
+ * </ul>
+ *
+ * <p>RECONNECT's "close when released" ({@link #closeNeeded}) is a separate mark, not a state: it
+ * is set on connections in every state and must survive their moves; folded in, every state would
+ * need a marked twin and every compare-and-set would have two states to expect.
  */
 public final class ServerConnection {
     private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
     private static final AtomicInteger IDS = new AtomicInteger();
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(ServerConnection.class, "state", State.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Where a server connection is in its life. */
+    public enum State {
+        /** Out of the pool: linked to a client, handed to one, opened for one, or running auth_query. */
+        ACTIVE,
+        /** In the pool's idle list. */
+        IDLE,
+        /** Taken from the idle list for server_check_query; its checker, not the pool's discard, settles its slot. */
+        CHECKING,
+        /** Running server_reset_query on its way back to the pool. */
+        RESETTING,
+        /** Closed, or closing; its reader thread will tell the pool. */
+        CLOSED
+    }
 
     public final int id = IDS.incrementAndGet();
     public final Pool pool;
@@ -61,7 +98,7 @@ public final class ServerConnection {
     public final BackendConnector connector;
     private final Socket socket;
     public final OutputStream out;
-    private final FrameReader reader;
+    final FrameReader reader;
     /** This end's address, taken once: Socket#getLocalAddress takes the socket's state lock, which every read and write take too. */
     private final String localAddr;
     private final int localPort;
@@ -72,39 +109,24 @@ public final class ServerConnection {
     final long createdNanos = System.nanoTime();
     /** Jittered so that connections opened together do not all expire together. */
     final long lifetimeNanos;
-    public volatile long idleSinceNanos = System.nanoTime();
+    /** When it was last released: written by the releasing thread before the pool's lock, read by views without it. */
+    private volatile long idleSinceNanos = System.nanoTime();
+
+    /** See the class comment for who moves it. */
+    private volatile State state = State.ACTIVE;
+    /** RECONNECT asked for this connection to be closed when released (SHOW SERVERS' close_needed). */
+    private volatile boolean closeNeeded;
+    /** Written before {@link #state} becomes CLOSED, so whoever sees CLOSED finds it. */
+    private volatile String closeReason;
 
     /** The linked client's {@link Link}, null while unlinked: written by that Link under its lock, read here and by views without it. */
     volatile Link link;
-    /** Requests pgloom itself sent (SET, reset, check) whose answers end with a ReadyForQuery to swallow. */
-    public volatile int internalPending;
-    /** Set when the internal request in flight is the reset on the way back to the pool. */
-    public volatile boolean releaseAfterInternal;
-    public volatile char transactionStatus = 'I';
+    /** Written by the reader thread (by the opener, before it starts); read by whoever releases the connection. */
+    private volatile char transactionStatus = 'I';
     /** Cancel requests in flight against this backend; it must not be handed on until they finish. */
     public final CancelsInFlight cancelsInFlight = new CancelsInFlight();
-    public volatile boolean closed;
-    /** RECONNECT asked for this connection to be closed when released (SHOW SERVERS' close_needed). */
-    public volatile boolean closeNeeded;
-    private volatile String closeReason;
-
-    // server_check_query in flight: sent by the client thread that took this connection from the
-    // pool, answered through this connection's reader thread. Guarded by checkLock.
-    private final ReentrantLock checkLock = new ReentrantLock();
-    private final Condition checkAnswered = checkLock.newCondition();
-    private boolean checkRunning;
-    private String checkFailure;
-    /** The request's first ErrorResponse, its RowDescription's column count (-1: none) and its DataRow bodies. */
-    private ErrorResponse checkError;
-    private int checkColumns;
-    private List<byte[]> checkRows = List.of();
-    /**
-     * Out of the pool for a check: its checker, not {@link Pool#discard}, settles its slot. Written
-     * under the pool's lock; volatile so that views (sv_tested) read it without the lock.
-     */
-    public volatile boolean beingChecked;
-    /** In the pool's idle list. Written under the pool's lock where the list changes; read by views without it. */
-    public volatile boolean inIdle;
+    /** pgloom's own queries on this connection (SET, reset, server_check_query, auth_query, connect_query). */
+    private final InternalQueries internal = new InternalQueries(this);
 
     /** The PGLOOM_ statements this server has prepared for clients in transaction and statement mode. */
     public final ServerStatementCache preparedStatements = new ServerStatementCache();
@@ -159,45 +181,9 @@ public final class ServerConnection {
         }
     }
 
-    /**
-     * Runs a query before the reader thread starts (connect_query) and reads its answers on this
-     * thread. A failing connect_query makes the connection unusable.
-     */
-    public void runBeforeReader(String sql) throws IOException {
-        out.write(new MessageBuilder('Q').cstring(sql).build());
-        out.flush();
-        ErrorResponse failed = null;
-        while (true) {
-            FrameReader.Message m = reader.readMessage(1 << 24);
-            if (m.type() == 'E') {
-                failed = ErrorResponse.decode(m.body(), 0, m.body().length);
-            } else if (m.type() == 'S') {
-                ParameterStatus p = ParameterStatus.decode(m.body(), 0, m.body().length);
-                parameters.put(p.name(), p.value());
-            } else if (m.type() == 'Z') {
-                transactionStatus = (char) m.body()[0];
-                break;
-            }
-        }
-        if (failed != null) {
-            throw new IOException("connect_query failed: " + failed);
-        }
-    }
-
-    /** Writes a request pgloom itself composed (SET, reset, check); its answer is swallowed. */
-    public void sendInternal(String sql) throws IOException {
-        if (PreparedStatements.mentionsDrop(sql)) {
-            preparedStatements.clear(); // server_reset_query DISCARD ALL (the default) drops them all
-        }
-        sendInternal(Frontend.query(sql));
-    }
-
-    /** Writes one request of pgloom's own that ends with exactly one ReadyForQuery; its answer is swallowed. */
-    private void sendInternal(byte[] request) throws IOException {
-        internalPending++;
-        requestsSent++;
-        out.write(request);
-        out.flush();
+    /** pgloom's own queries on this connection. */
+    public InternalQueries internalQueries() {
+        return internal;
     }
 
     /**
@@ -211,138 +197,13 @@ public final class ServerConnection {
             pool.release(this);
             return;
         }
+        if (!STATE.compareAndSet(this, State.ACTIVE, State.RESETTING)) {
+            return; // closed meanwhile: its reader thread hands it to the pool's discard
+        }
         try {
-            releaseAfterInternal = true;
-            sendInternal(query);
+            internal.send(query);
         } catch (IOException e) {
             close("server_reset_query failed: " + e.getMessage());
-        }
-    }
-
-    /**
-     * Runs server_check_query on this connection, just taken idle from the pool, and waits for the
-     * reader thread to swallow the answer. Runs on the client thread that wants the connection.
-     *
-     * @return null if the server answered without error and outside a transaction, else why the
-     *         check failed: the server's error, the connection's end, or no answer in time
-     */
-    public String check(String sql, long timeoutNanos) throws InterruptedException {
-        return ask(() -> sendInternal(sql), timeoutNanos).failure();
-    }
-
-    /**
-     * The answer to a request of pgloom's own on a connection taken from the pool.
-     *
-     * @param failure null if the server answered without error and outside a transaction, else why not
-     * @param error   the server's ErrorResponse, if it sent one
-     * @param columns the RowDescription's column count, -1 if none came
-     * @param rows    the DataRow bodies, in order
-     */
-    public record Answer(String failure, ErrorResponse error, int columns, List<byte[]> rows) {
-    }
-
-    /**
-     * Runs {@code sql} with one text parameter over the extended protocol (auth_query) on this
-     * connection, just taken from the pool, and waits for the reader thread to collect the answer.
-     * Runs on the client thread that took the connection. The parameter goes as UTF-8, so the
-     * session is switched to UTF8 first if a client left it in another encoding.
-     */
-    public Answer query(String sql, String param, long timeoutNanos) throws InterruptedException {
-        byte[] request = Frontend.extendedQuery(sql, param);
-        boolean utf8 = "UTF8".equalsIgnoreCase(parameters.get("client_encoding"));
-        return ask(() -> {
-            if (!utf8) {
-                sendInternal(Frontend.query("SET client_encoding = 'UTF8'"));
-            }
-            sendInternal(request);
-        }, timeoutNanos);
-    }
-
-    /** Writes requests of pgloom's own. */
-    @FunctionalInterface
-    private interface Request {
-        void send() throws IOException;
-    }
-
-    /** Sends {@code request} and waits until its answers are swallowed, or {@code timeoutNanos} passed. */
-    private Answer ask(Request request, long timeoutNanos) throws InterruptedException {
-        checkLock.lock();
-        try {
-            checkRunning = true;
-            checkFailure = null;
-            checkError = null;
-            checkColumns = -1;
-            checkRows = new ArrayList<>();
-        } finally {
-            checkLock.unlock();
-        }
-        try {
-            request.send();
-        } catch (IOException e) {
-            finishCheck("cannot send it: " + e.getMessage());
-        }
-        checkLock.lock();
-        try {
-            long left = timeoutNanos;
-            while (checkRunning) {
-                if (left <= 0) {
-                    checkRunning = false;
-                    return new Answer("no answer within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
-                            + " ms (server_connect_timeout)", checkError, checkColumns, checkRows);
-                }
-                left = checkAnswered.awaitNanos(left);
-            }
-            return new Answer(checkFailure, checkError, checkColumns, checkRows);
-        } finally {
-            checkLock.unlock();
-        }
-    }
-
-    /** A RowDescription or DataRow answering a request of pgloom's own: kept for {@link #ask}. */
-    private void collect(char type, byte[] buf, int from, int to) {
-        checkLock.lock();
-        try {
-            if (!checkRunning) {
-                return;
-            }
-            if (type == 'T') {
-                checkColumns = to - from >= 2 ? ((buf[from] & 0xff) << 8) | (buf[from + 1] & 0xff) : 0;
-            } else {
-                checkRows.add(java.util.Arrays.copyOfRange(buf, from, to));
-            }
-        } finally {
-            checkLock.unlock();
-        }
-    }
-
-    /** The check's answer is complete or cannot come: keep the first failure, wake the checker. */
-    private void finishCheck(String failure) {
-        checkLock.lock();
-        try {
-            if (!checkRunning) {
-                return;
-            }
-            if (checkFailure == null) {
-                checkFailure = failure;
-            }
-            checkRunning = false;
-            checkAnswered.signal();
-        } finally {
-            checkLock.unlock();
-        }
-    }
-
-    /** An ErrorResponse to a swallowed request: true if it answers a check (which then fails). */
-    private boolean failsCheck(ErrorResponse error) {
-        checkLock.lock();
-        try {
-            if (checkRunning && checkFailure == null) {
-                checkFailure = "server answered " + error;
-                checkError = error;
-            }
-            return checkRunning;
-        } finally {
-            checkLock.unlock();
         }
     }
 
@@ -354,13 +215,13 @@ public final class ServerConnection {
         } catch (EOFException e) {
             reason = "server closed the connection unexpectedly";
         } catch (SocketException e) {
-            reason = closed ? closeReasonOr("closed by pgloom") : "server connection lost: " + e.getMessage();
+            reason = isClosed() ? closeReasonOr("closed by pgloom") : "server connection lost: " + e.getMessage();
         } catch (IOException e) {
             reason = "server connection failed: " + e.getMessage();
         } finally {
-            boolean wasClosed = closed;
+            boolean wasClosed = isClosed();
             close(reason);
-            finishCheck(reason);
+            internal.end(reason);
             responses.abandon();
             Link l = link;
             if (l != null) {
@@ -385,6 +246,7 @@ public final class ServerConnection {
     private void relay() throws IOException {
         FrameReader r = reader;
         ResponseQueue owed = responses;
+        InternalQueries own = internal;
         PoolStats stats = pool.stats;
         long sent = 0; // bytes of frames handled since the last add to the pool's counter
         while (true) {
@@ -406,7 +268,7 @@ public final class ServerConnection {
                     throw new IOException("server sent a message with invalid length " + len);
                 }
                 int frame = len + 1;
-                boolean swallow = internalPending > 0;
+                boolean swallow = own.pending() > 0;
                 // Fast path: a volatile read says no window is open and the frame passes untouched.
                 boolean tracked = !swallow && owed.tracks(readySeen);
                 boolean inspect = swallow || type == 'Z' || type == 'S' || type == 'E' || link == null;
@@ -454,24 +316,19 @@ public final class ServerConnection {
                     flushSpan(buf, spanStart, at);
                     r.advance(frame);
                     spanStart = r.position();
-                    if (type == 'T' || type == 'D') {
-                        collect(type, buf, at + 5, at + frame);
-                    } else if (type == 'E') {
-                        ErrorResponse error = ErrorResponse.decode(buf, at + 5, at + frame);
-                        if (!failsCheck(error)) {
-                            log.warn("S-{} {}: internal query failed: {}", id, pool.key(), error);
-                        }
-                    } else if (type == 'Z') {
+                    if (type != 'Z') {
+                        own.answer(type, buf, at + 5, at + frame);
+                    } else {
                         readySeen++;
                         transactionStatus = (char) buf[at + 5];
-                        internalPending--;
-                        if (internalPending == 0 && releaseAfterInternal) {
-                            // The reset on the way back to the pool finished. (A SET sent while linking
-                            // also ends here, before the client is linked: that must not release.)
-                            releaseAfterInternal = false;
-                            pool.release(this);
-                        } else if (internalPending == 0) {
-                            finishCheck(transactionStatus == 'I' ? null : "it left a transaction open");
+                        if (own.readyForQuery() == 0) {
+                            if (STATE.compareAndSet(this, State.RESETTING, State.ACTIVE)) {
+                                // The reset on the way back to the pool finished. (A SET sent while linking
+                                // also ends here, before the client is linked: that must not release.)
+                                pool.release(this);
+                            } else {
+                                own.end(transactionStatus == 'I' ? null : "it left a transaction open");
+                            }
                         }
                     }
                     continue;
@@ -568,13 +425,73 @@ public final class ServerConnection {
         return now - createdNanos > lifetimeNanos;
     }
 
+    /** Where this connection is in its life: one volatile read, no lock. */
+    public State state() {
+        return state;
+    }
+
+    public boolean isClosed() {
+        return state == State.CLOSED;
+    }
+
+    /** ACTIVE to IDLE, as the pool adds it to its idle list, under the pool's lock; false if it was closed meanwhile. */
+    public boolean enterIdle() {
+        return STATE.compareAndSet(this, State.ACTIVE, State.IDLE);
+    }
+
+    /** IDLE to ACTIVE, as the pool takes it from its idle list, under the pool's lock; false if it was closed meanwhile. */
+    public boolean leaveIdle() {
+        return STATE.compareAndSet(this, State.IDLE, State.ACTIVE);
+    }
+
+    /** ACTIVE to CHECKING, taken from the idle list for server_check_query, under the pool's lock. */
+    public boolean startCheck() {
+        return STATE.compareAndSet(this, State.ACTIVE, State.CHECKING);
+    }
+
+    /** CHECKING to ACTIVE, the check over, under the pool's lock; false if it was closed meanwhile. */
+    public boolean endCheck() {
+        return STATE.compareAndSet(this, State.CHECKING, State.ACTIVE);
+    }
+
+    /** The state of the last transaction, as the server's last ReadyForQuery reported it. */
+    public char transactionStatus() {
+        return transactionStatus;
+    }
+
+    /** The opener (connect_query) set it, before the reader thread starts. */
+    void transactionStatus(char status) {
+        transactionStatus = status;
+    }
+
+    /** When it was last released (nanoTime): what server_check_delay and server_idle_timeout judge. */
+    public long idleSinceNanos() {
+        return idleSinceNanos;
+    }
+
+    /** The pool released it at {@code now}, to a waiter or to the idle list. */
+    public void releasedAt(long now) {
+        idleSinceNanos = now;
+    }
+
+    /** Whether RECONNECT (or RELOAD of a changed connection string) asked for it to be closed when released. */
+    public boolean closeNeeded() {
+        return closeNeeded;
+    }
+
+    public void markCloseNeeded() {
+        closeNeeded = true;
+    }
+
     /** Closes the socket; the reader thread then ends and tells the pool. Idempotent. */
     public void close(String reason) {
-        if (closed) {
+        if (state == State.CLOSED) {
             return;
         }
         closeReason = reason;
-        closed = true;
+        if (STATE.getAndSet(this, State.CLOSED) == State.CLOSED) {
+            return; // a racing close won
+        }
         try {
             // Terminate tells the server to end the backend cleanly, rolling back what is open.
             out.write(new byte[] {'X', 0, 0, 0, 4});
@@ -590,19 +507,20 @@ public final class ServerConnection {
     }
 
     /**
-     * This connection as a SHOW SERVERS row, read without any lock: volatile fields, and the
+     * This connection as a SHOW SERVERS row, in {@code state} (read once by the caller) shown as
+     * {@code word}, read without any lock: volatile fields, and the
      * server's reported parameters (application_name follows the linked client's), a map whose
      * keys are all set at login and whose values only this connection's reader thread replaces.
      */
-    public ConnectionView view(String state, long now, long nowMillis) {
+    public ConnectionView view(State state, String word, long now, long nowMillis) {
         Link l = link;
         ClientSession c = l == null ? null : l.client();
         long started = l == null ? 0 : l.queryStartNanos();
         long lastRequest = started != 0 ? started : idleSinceNanos;
-        return new ConnectionView("S", pool.key().user(), pool.key().database(), state, host, port,
+        return new ConnectionView("S", pool.key().user(), pool.key().database(), word, host, port,
                 localAddr, localPort,
                 ConnectionView.epochMillis(createdNanos, now, nowMillis), ConnectionView.epochMillis(lastRequest, now, nowMillis),
-                0, closed || closeNeeded, "S-" + id, c == null ? "" : c.ptr(), backendPid,
+                0, state == State.CLOSED || closeNeeded, "S-" + id, c == null ? "" : c.ptr(), backendPid,
                 c == null ? "" : parameters.getOrDefault("application_name", ""), preparedStatements.size(), id);
     }
 

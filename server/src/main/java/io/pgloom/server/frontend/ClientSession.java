@@ -515,7 +515,7 @@ public final class ClientSession implements Runnable {
             }
         }
         if (sql != null) {
-            s.sendInternal(sql.toString());
+            s.internalQueries().send(sql.toString());
         }
     }
 

@@ -1,5 +1,6 @@
 package io.pgloom.server.login;
 
+import io.pgloom.server.backend.InternalQueries;
 import io.pgloom.server.backend.ServerConnection;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.frontend.ClientSession;
@@ -76,14 +77,14 @@ final class AuthQuery {
                     : "server login has been failing, cached error: " + e.getMessage() + " (server_login_retry)";
             throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, message).withLogDetail("auth_query: auth_user login failed" + hint);
         }
-        ServerConnection.Answer answer;
+        InternalQueries.Answer answer;
         try {
-            answer = s.query(sql, user, pool.settings().checkTimeoutNanos());
+            answer = s.internalQueries().extendedQuery(sql, user, pool.settings().checkTimeoutNanos());
         } catch (InterruptedException e) {
             s.close("auth_query interrupted");
             throw e;
         }
-        if (answer.failure() != null && (answer.error() == null || s.closed)) {
+        if (answer.failure() != null && (answer.error() == null || s.isClosed())) {
             // The connection itself failed (lost, terminated, or no answer in time): it serves nobody else.
             s.close("auth_query failed: " + answer.failure());
             log.warn("{}: auth_query on {} failed: {}", client, s, answer.failure());

@@ -50,15 +50,14 @@ import org.slf4j.LoggerFactory;
  * thousands of small pools, rather than a shared scope that could not end one pool's tasks alone.
  *
  * <p>A connection that idled longer than server_check_delay is checked (server_check_query) by
- * the client that takes it, outside the lock. While checked it is neither idle nor handed out but
- * still counted in {@link #all} and the budgets; if it fails, its slot passes to its replacement.
+ * the client that takes it, outside the lock: see {@link ServerCheck}.
  *
  * <p>Readers (SHOW POOLS, SHOW SERVERS, SHOW CLIENTS, /metrics, /ready) never take the lock: see
  * {@link #view}. What they need is kept where they can read it without it: {@link #all} is a
  * copy-on-write list (written only when a server is added or removed, which is rare), the counts
  * of waiters and connections being opened and the longest waiter are volatile fields, and each
- * connection says itself whether it is idle ({@link ServerConnection#inIdle}) and whether it is
- * under a check. All of them are written under the lock, where they change.
+ * connection says itself where it is in its life ({@link ServerConnection#state()}: idle, under a
+ * check...). All of them are written under the lock, where they change.
  */
 public final class Pool {
     private static final Logger log = LoggerFactory.getLogger(Pool.class);
@@ -101,10 +100,8 @@ public final class Pool {
      * size so nobody else takes that room, but not yet opening (a refused claim is never shown).
      */
     private int claiming;
-    /** Connections out of the pool for server_check_query; still in {@link #all}. */
-    private int checking;
-    /** {@link PoolerSettings#checkAfterNanos}, kept here so the reuse path pays one comparison. */
-    private volatile long checkAfterNanos;
+    /** server_check_query: which servers are due one, which are under one. */
+    private final ServerCheck check;
     /**
      * Clients logged into this pool, and since when (nanoTime) it has had none: what
      * pool_idle_timeout and autodb_idle_timeout judge. Changed once per login and logout only,
@@ -125,7 +122,7 @@ public final class Pool {
         this.selector = selector;
         this.settings = settings;
         this.credentials = credentials;
-        this.checkAfterNanos = settings.checkAfterNanos();
+        this.check = new ServerCheck(this, settings);
         this.dbBudget = dbBudget;
         this.userBudget = userBudget;
         this.stats = new PoolStats(pooler.metrics().forPool(key));
@@ -170,7 +167,7 @@ public final class Pool {
         this.database = database;
         this.endpoints = Endpoint.of(database);
         this.settings = settings;
-        this.checkAfterNanos = settings.checkAfterNanos();
+        check.reconfigure(settings);
         this.credentials = credentials;
     }
 
@@ -266,10 +263,10 @@ public final class Pool {
                     }
                 }
                 if (reused != null) {
-                    if (now - reused.idleSinceNanos < checkAfterNanos) {
+                    if (!check.due(reused, now)) {
                         return reused;
                     }
-                    startCheck(reused);
+                    check.start(reused);
                 } else if (!claimed) {
                     long triableFrom = health.triableFrom(endpoints, now);
                     if (failFast && triableFrom - now > 0 && all.isEmpty() && opening == 0) {
@@ -344,7 +341,7 @@ public final class Pool {
                     continue;
                 }
             }
-            ServerConnection s = reused != null ? checked(reused, client) : openConnection(client);
+            ServerConnection s = reused != null ? check.run(reused, client) : openConnection(client);
             if (s != null) {
                 return s;
             }
@@ -396,85 +393,12 @@ public final class Pool {
         }
     }
 
-    /** Takes an idle connection out of the pool for a check. Under the lock. */
-    private void startCheck(ServerConnection s) {
-        s.beingChecked = true;
-        checking++;
-    }
-
-    /**
-     * Runs server_check_query on {@code s}, which this client took from the pool, outside the
-     * lock. A server that fails is closed and its slot (pool size, max_db_connections,
-     * max_user_connections) passes straight to its replacement, so the client keeps its turn:
-     * the next idle server (itself checked if due) or else a new connection, which needs no check.
-     * The client never sees the failure. Returns null when opening the replacement failed at the
-     * network level; the caller then waits in line, as after any failed open.
-     */
-    private ServerConnection checked(ServerConnection s, ClientSession client) throws PgloomError, InterruptedException {
-        while (true) {
-            PoolerSettings current = settings;
-            String failure;
-            try {
-                failure = s.check(current.checkQuerySql(), current.checkTimeoutNanos());
-            } catch (InterruptedException e) {
-                s.close("server_check_query interrupted");
-                lock.lock();
-                try {
-                    endCheck(s);
-                    all.remove(s);
-                } finally {
-                    lock.unlock();
-                }
-                giveBackSlot();
-                throw e;
-            }
-            ServerConnection next;
-            boolean checkNext = false;
-            lock.lock();
-            try {
-                endCheck(s);
-                if (failure == null && !s.closed) {
-                    return s;
-                }
-                all.remove(s); // its slot is ours now: it goes to the replacement or back to the budgets
-                long now = System.nanoTime();
-                next = pollUsableIdle(now);
-                if (next == null) {
-                    opening++; // the failed server's slot, taken over by the new connection
-                } else {
-                    if (now - next.idleSinceNanos >= checkAfterNanos) {
-                        startCheck(next);
-                        checkNext = true;
-                    }
-                }
-            } finally {
-                lock.unlock();
-            }
-            String reason = "server_check_query failed: " + (failure != null ? failure : "the connection closed");
-            s.close(reason);
-            if (next == null) {
-                return openConnection(client);
-            }
-            giveBackSlot(); // the failed server's slot: another idle server took its place
-            if (!checkNext) {
-                return next;
-            }
-            s = next;
-        }
-    }
-
-    /** The check of {@code s} is over. Under the lock. */
-    private void endCheck(ServerConnection s) {
-        s.beingChecked = false;
-        checking--;
-    }
-
     /**
      * A connection's slot is free again: back to the shared budgets, then a waiter of this pool or
      * of another pool sharing a budget may use it. Outside the lock (see the lock order in the
      * class comment); the giving back comes first, so a woken waiter finds the slot there.
      */
-    private void giveBackSlot() {
+    void giveBackSlot() {
         dbBudget.giveBack();
         userBudget.giveBack();
         wakeHead();
@@ -503,20 +427,30 @@ public final class Pool {
         return total < limit;
     }
 
-    private ServerConnection pollUsableIdle(long now) {
+    /** Takes the first usable connection from the idle list, closing the unusable ones it meets. Under the lock. */
+    ServerConnection pollUsableIdle(long now) {
         ServerConnection s;
         while ((s = idle.pollFirst()) != null) {
-            s.inIdle = false;
-            if (!s.closed && !s.expired(now) && !s.closeNeeded) {
+            if (s.leaveIdle() && !s.expired(now) && !s.closeNeeded()) {
                 return s;
             }
-            s.close(s.closed ? "closed" : s.closeNeeded ? "RECONNECT" : "server_lifetime reached");
+            s.close(s.isClosed() ? "closed" : s.closeNeeded() ? "RECONNECT" : "server_lifetime reached");
         }
         return null;
     }
 
+    /** A server whose slot its checker holds is gone from the pool. Under the lock. */
+    void forget(ServerConnection s) {
+        all.remove(s);
+    }
+
+    /** A connection is being opened in a slot already held. Under the lock. */
+    void countOpening() {
+        opening++;
+    }
+
     /** Opens a connection for the caller, outside the lock. Returns null after a network failure. */
-    private ServerConnection openConnection(ClientSession client) throws PgloomError {
+    ServerConnection openConnection(ClientSession client) throws PgloomError {
         DatabaseEntry db = database;
         Endpoint to;
         lock.lock();
@@ -578,7 +512,7 @@ public final class Pool {
 
     private static void runConnectQuery(ServerConnection s, String sql) throws IOException {
         try {
-            s.runBeforeReader(sql);
+            s.internalQueries().connectQuery(sql);
         } catch (IOException e) {
             s.close("connect_query failed");
             throw e;
@@ -612,14 +546,14 @@ public final class Pool {
             return;
         }
         long now = System.nanoTime();
-        if (s.closed) {
+        if (s.isClosed()) {
             return;
         }
-        if (s.expired(now) || s.transactionStatus != 'I') {
+        if (s.expired(now) || s.transactionStatus() != 'I') {
             s.close(s.expired(now) ? "server_lifetime reached" : "released while not idle");
             return;
         }
-        if (s.closeNeeded) {
+        if (s.closeNeeded()) {
             s.close("RECONNECT or RELOAD asked for it, closed on release");
             return;
         }
@@ -635,19 +569,19 @@ public final class Pool {
             s.close("released while answers were still owed");
             return;
         }
-        s.idleSinceNanos = now;
+        s.releasedAt(now);
         lock.lock();
         try {
             WaitLine.Waiter w = line.pollHead();
             if (w != null) {
                 w.granted = s;
                 w.wakeup.signal();
+            } else if (!s.enterIdle()) {
+                return; // closed meanwhile: its reader thread hands it to discard
             } else if (settings.serverRoundRobin()) {
                 idle.addLast(s); // server_round_robin: FIFO, so every server takes its turn
-                s.inIdle = true;
             } else {
                 idle.addFirst(s);
-                s.inIdle = true;
             }
         } finally {
             lock.unlock();
@@ -668,12 +602,10 @@ public final class Pool {
     public void discard(ServerConnection s) {
         lock.lock();
         try {
-            if (s.beingChecked || !all.remove(s)) {
+            if (check.owns(s) || !all.remove(s)) {
                 return; // a connection under check is settled by its checker
             }
-            if (idle.remove(s)) {
-                s.inIdle = false;
-            }
+            idle.remove(s);
         } finally {
             lock.unlock();
         }
@@ -699,10 +631,10 @@ public final class Pool {
             int keep = minPoolSize();
             for (Iterator<ServerConnection> it = idle.descendingIterator(); it.hasNext(); ) {
                 ServerConnection s = it.next();
-                boolean tooIdle = idleLimit > 0 && now - s.idleSinceNanos > idleLimit && all.size() - toClose.size() > keep;
-                if (s.closed || s.expired(now) || tooIdle) {
+                boolean tooIdle = idleLimit > 0 && now - s.idleSinceNanos() > idleLimit && all.size() - toClose.size() > keep;
+                if (s.isClosed() || s.expired(now) || tooIdle) {
                     it.remove();
-                    s.inIdle = false;
+                    s.leaveIdle();
                     toClose.add(s);
                 }
             }
@@ -798,7 +730,7 @@ public final class Pool {
 
     /** Empties the idle list. Under the lock. */
     private void clearIdle() {
-        idle.forEach(s -> s.inIdle = false);
+        idle.forEach(ServerConnection::leaveIdle);
         idle.clear();
     }
 
@@ -809,7 +741,7 @@ public final class Pool {
     public void reconnect() {
         lock.lock();
         try {
-            all.forEach(s -> s.closeNeeded = true);
+            all.forEach(ServerConnection::markCloseNeeded);
         } finally {
             lock.unlock();
         }
@@ -830,7 +762,7 @@ public final class Pool {
     public boolean hasCloseNeeded() {
         lock.lock();
         try {
-            return all.stream().anyMatch(s -> s.closeNeeded);
+            return all.stream().anyMatch(ServerConnection::closeNeeded);
         } finally {
             lock.unlock();
         }
@@ -880,6 +812,7 @@ public final class Pool {
     public Counts counts() {
         lock.lock();
         try {
+            int checking = check.count();
             return new Counts(all.size() - idle.size() - checking, idle.size(), checking, opening, line.size());
         } finally {
             lock.unlock();
@@ -906,7 +839,8 @@ public final class Pool {
         long maxWait = line.longestWaitNanos(now);
         List<ConnectionView> rows = new ArrayList<>();
         for (ServerConnection s : all) {
-            rows.add(s.view(stateOf(s, now).word, now, nowMillis));
+            ServerConnection.State state = s.state(); // one volatile read
+            rows.add(s.view(state, shownAs(s, state, now).word, now, nowMillis));
         }
         return new PoolView(key.database(), key.user(), poolMode(), rows, waitingNow, 0, opening, maxWait, stats);
     }
@@ -916,17 +850,17 @@ public final class Pool {
         return all;
     }
 
-    /** Reads the connection's volatile fields only; no lock. */
-    private PoolView.ServerState stateOf(ServerConnection s, long now) {
-        if (s.beingChecked || s.releaseAfterInternal) {
-            return PoolView.ServerState.TESTED;
-        }
-        if (s.inIdle) {
-            return now - s.idleSinceNanos < checkAfterNanos ? PoolView.ServerState.IDLE : PoolView.ServerState.USED;
-        }
-        if (s.link() == null && s.cancelsInFlight.get() > 0) {
-            return PoolView.ServerState.BEING_CANCELED;
-        }
-        return PoolView.ServerState.ACTIVE;
+    /**
+     * SHOW SERVERS' word for a connection in {@code state}, from volatile fields only; no lock. A
+     * closed connection still listed (for the moment until its reader thread or checker drops it)
+     * shows as active, with close_needed set.
+     */
+    private PoolView.ServerState shownAs(ServerConnection s, ServerConnection.State state, long now) {
+        return switch (state) {
+            case CHECKING, RESETTING -> PoolView.ServerState.TESTED;
+            case IDLE -> check.due(s, now) ? PoolView.ServerState.USED : PoolView.ServerState.IDLE;
+            case ACTIVE, CLOSED -> s.link() == null && s.cancelsInFlight.get() > 0
+                    ? PoolView.ServerState.BEING_CANCELED : PoolView.ServerState.ACTIVE;
+        };
     }
 }

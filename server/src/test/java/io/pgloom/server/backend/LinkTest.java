@@ -6,20 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgloom.config.ConfigLoader;
 import io.pgloom.config.PoolMode;
-import io.pgloom.config.UserList;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.frontend.ClientSession;
 import io.pgloom.server.net.Transport;
 import io.pgloom.server.pool.Pool;
-import java.io.DataInputStream;
-import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -29,11 +22,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The release/count decision of {@link Link}, driven by hand: the test thread plays both the
  * client's thread (count) and the server's reader thread (ready, lose), in the orders a race can
- * produce. The server is a real {@link ServerConnection} logged into a stub that answers the
- * startup packet and then stays silent, so its reader thread never calls the Link itself.
+ * produce. The server is a real {@link ServerConnection} logged into a {@link StubServer}, which
+ * no test sends a query to, so it stays silent and its reader thread never calls the Link itself.
  */
 class LinkTest {
-    private ServerSocket stub;
+    private StubServer stub;
     private Pooler pooler;
     private Pool pool;
     private Socket clientSocket;
@@ -42,21 +35,10 @@ class LinkTest {
 
     @BeforeEach
     void setUp(@TempDir Path dir) throws Exception {
-        stub = new ServerSocket(0, 16, InetAddress.getLoopbackAddress());
-        Thread.ofVirtual().start(this::serveStub);
-        Files.writeString(dir.resolve("userlist.txt"), "\"alice\" \"secret\"\n");
-        Path ini = dir.resolve("pgbouncer.ini");
-        Files.writeString(ini, """
-                [databases]
-                app = host=127.0.0.1 port=%d dbname=app
-                [pgbouncer]
-                listen_port = 0
-                auth_file = userlist.txt
-                pool_mode = transaction
-                """.formatted(stub.getLocalPort()));
-        pooler = new Pooler(ConfigLoader.load(ini), UserList.load(dir.resolve("userlist.txt")), true, 0);
+        stub = new StubServer();
+        pooler = stub.pooler(dir, "");
         pool = pooler.pool(pooler.database("app").orElseThrow(), "alice");
-        clientSocket = new Socket(InetAddress.getLoopbackAddress(), stub.getLocalPort());
+        clientSocket = new Socket(InetAddress.getLoopbackAddress(), stub.port());
         link = new Link(new ClientSession(pooler, new Transport.Tcp(clientSocket)));
         server = pool.acquire(null);
     }
@@ -68,34 +50,6 @@ class LinkTest {
         clientSocket.close();
         pooler.close();
         stub.close();
-    }
-
-    /** Answers each startup packet with AuthenticationOk, BackendKeyData and ReadyForQuery, then reads until EOF. */
-    private void serveStub() {
-        while (!stub.isClosed()) {
-            try {
-                Socket s = stub.accept();
-                Thread.ofVirtual().start(() -> {
-                    try (s) {
-                        DataInputStream in = new DataInputStream(s.getInputStream());
-                        byte[] startup = new byte[in.readInt() - 4];
-                        in.readFully(startup);
-                        OutputStream out = s.getOutputStream();
-                        out.write(new byte[] {'R', 0, 0, 0, 8, 0, 0, 0, 0,
-                                'K', 0, 0, 0, 12, 0, 0, 0, 1, 0, 0, 0, 2,
-                                'Z', 0, 0, 0, 5, 'I'});
-                        out.flush();
-                        while (in.read() >= 0) {
-                            // silent from now on
-                        }
-                    } catch (IOException e) {
-                        // the test ended the connection
-                    }
-                });
-            } catch (IOException e) {
-                return;
-            }
-        }
     }
 
     @Test
