@@ -28,8 +28,10 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Just enough of the PostgreSQL v3 frontend protocol to see that a server answers: a
- * StartupMessage, the first authentication request, ReadyForQuery, a simple Query. The server
- * module has no JDBC driver, and this checks the bytes themselves anyway.
+ * StartupMessage, the first authentication request, ReadyForQuery, a simple Query. The embedded
+ * module depends on no other pgloom module (not even wire's codec) and has no JDBC driver, so the
+ * probe speaks these few messages itself, with its own constants; it checks the bytes themselves
+ * anyway.
  */
 final class WireProbe implements AutoCloseable {
 

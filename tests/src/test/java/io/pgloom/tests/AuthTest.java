@@ -2,13 +2,18 @@ package io.pgloom.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgloom.wire.auth.Md5Password;
 import io.pgloom.config.ScramSecret;
+import io.pgloom.wire.protocol.ErrorResponse;
+import io.pgloom.wire.protocol.MessageBuilder;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -43,6 +48,26 @@ class AuthTest {
             assertEquals("FATAL: password authentication failed for user \"mallory\"", unknown.getMessage());
             try (Connection c = p.connect()) {
                 assertEquals("alice", whoAmI(c), "a failed login costs the others nothing");
+            }
+        }
+    }
+
+    @Test
+    void unterminatedPasswordIsAProtocolErrorWhileTheTerminatedOneLogsIn() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "auth_type = plain\n")) {
+            try (RawClient c = new RawClient(p.port())) {
+                c.send(RawClient.startupPacket(Map.of("user", "alice", "database", "app")));
+                c.readUntil('R');
+                c.send(new MessageBuilder('p').bytes("alice-secret".getBytes(StandardCharsets.UTF_8)).build());
+                ErrorResponse e = c.readError();
+                assertEquals("FATAL", e.severity(), e.toString());
+                assertEquals("08P01", e.sqlState(), e.toString());
+                assertEquals("malformed PasswordMessage", e.message());
+                assertTrue(c.closedByPeer(), "the offending client is closed");
+            }
+            // The smallest well-formed twin: the same password with its NUL.
+            try (RawClient c = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+                assertEquals("alice", RawClient.firstValue(c.simpleQuery("SELECT current_user")));
             }
         }
     }

@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgloom.wire.protocol.ErrorResponse;
+import io.pgloom.wire.protocol.MessageBuilder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -25,7 +27,7 @@ class BadInputTest {
 
     @BeforeAll
     static void start() throws Exception {
-        pgloom = Pgloom.start("transaction", "client_login_timeout = 1\nmax_packet_size = 100000\n");
+        pgloom = Pgloom.start("transaction", "client_login_timeout = 1\nmax_packet_size = 100000\nadmin_users = postgres\n");
         bystander = pgloom.connect();
     }
 
@@ -152,6 +154,78 @@ class BadInputTest {
     void unsupportedStartupParameterIsRefusedByName() throws Exception {
         sendAndExpectFatal(RawClient.startupPacket(java.util.Map.of("user", "alice", "database", "app", "search_path", "x")),
                 "08P01", "unsupported startup parameter: search_path");
+    }
+
+    private static RawClient console() throws Exception {
+        return new RawClient(pgloom.port()).login("postgres", "postgres", "pgbouncer");
+    }
+
+    /** A Bind of the unnamed portal and statement, up to its two names: a test adds the rest. */
+    private static MessageBuilder bind() {
+        return new MessageBuilder('B').cstring("").cstring("");
+    }
+
+    /** Parse, {@code bind}, Execute and Sync of one console command. */
+    private static byte[] consoleRequest(String command, MessageBuilder bind) {
+        return RawClient.concat(
+                new MessageBuilder('P').cstring("").cstring(command).int16(0).build(),
+                bind.build(),
+                new MessageBuilder('E').cstring("").int32(0).build(),
+                new MessageBuilder('S').build());
+    }
+
+    private static List<RawClient.Message> ofType(List<RawClient.Message> messages, char type) {
+        return messages.stream().filter(m -> m.type() == type).toList();
+    }
+
+    @Test
+    void consoleBindWhoseParameterOutrunsTheMessageIsAProtocolError() throws Exception {
+        // No parameter formats, and one parameter claiming 100 bytes but carrying 2.
+        MessageBuilder cutShort = bind().int16(0).int16(1).int32(100).bytes(new byte[] {'4', '2'});
+        try (RawClient c = console()) {
+            c.send(consoleRequest("SHOW VERSION", cutShort));
+            ErrorResponse e = c.readError();
+            assertEquals("FATAL", e.severity(), e.toString());
+            assertEquals("08P01", e.sqlState(), e.toString());
+            assertTrue(e.message().startsWith("malformed message 'B' on the admin console"), e.toString());
+            assertTrue(c.closedByPeer(), "the offending console client is closed");
+        }
+        othersUnaffected();
+    }
+
+    @Test
+    void consoleAcceptsTheSmallestWellFormedBind() throws Exception {
+        // No parameter formats, no parameters, no result formats.
+        MessageBuilder smallest = bind().int16(0).int16(0).int16(0);
+        try (RawClient c = console()) {
+            c.send(consoleRequest("SHOW VERSION", smallest));
+            List<RawClient.Message> reply = c.readUntil('Z');
+            assertEquals(List.of(), ofType(reply, 'E'), "no error");
+            assertEquals(1, ofType(reply, '2').size(), "BindComplete");
+            assertEquals(1, ofType(reply, 'D').size(), "the version row");
+            assertTrue(RawClient.firstValue(c.simpleQuery("SHOW VERSION")) != null, "the session goes on");
+        }
+    }
+
+    @Test
+    void consoleBindWithFewerResultFormatsThanColumnsIsAnErrorNotACrash() throws Exception {
+        // Two result format codes for SHOW POOLS's many columns: PostgreSQL's ERROR, request skipped.
+        MessageBuilder twoCodes = bind().int16(0).int16(0).int16(2).int16(0).int16(0);
+        try (RawClient c = console()) {
+            c.send(consoleRequest("SHOW POOLS", twoCodes));
+            List<RawClient.Message> reply = c.readUntil('Z');
+            ErrorResponse e = ofType(reply, 'E').getFirst().error();
+            assertEquals("ERROR", e.severity(), e.toString());
+            assertEquals("08P01", e.sqlState(), e.toString());
+            assertTrue(e.message().startsWith("bind message has 2 result formats but query has "), e.toString());
+            assertEquals(List.of(), ofType(reply, 'D'), "the skipped Execute sends no rows");
+            // One code for every column is well-formed: the same client goes on.
+            MessageBuilder oneCode = bind().int16(0).int16(0).int16(1).int16(0);
+            c.send(consoleRequest("SHOW POOLS", oneCode));
+            List<RawClient.Message> next = c.readUntil('Z');
+            assertEquals(List.of(), ofType(next, 'E'), "no error");
+            assertEquals(1, ofType(next, 'C').size(), "CommandComplete");
+        }
     }
 
     @Test

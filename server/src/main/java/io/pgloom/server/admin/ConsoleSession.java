@@ -4,15 +4,15 @@ import io.pgloom.server.admin.AdminConsole.ConsoleError;
 import io.pgloom.server.admin.AdminConsole.Right;
 import io.pgloom.server.frontend.ConsoleClient;
 import io.pgloom.wire.protocol.Backend;
-import io.pgloom.wire.protocol.Bytes;
 import io.pgloom.wire.protocol.ErrorResponse;
 import io.pgloom.wire.protocol.FrameReader;
 import io.pgloom.wire.protocol.MessageBuilder;
+import io.pgloom.wire.protocol.MessageReader;
+import io.pgloom.wire.protocol.ProtocolException;
 import io.pgloom.wire.protocol.SqlState;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -88,10 +88,11 @@ final class ConsoleSession {
                 if (!goOn) {
                     return;
                 }
-            } catch (IndexOutOfBoundsException e) {
+            } catch (ProtocolException e) {
                 // A message shorter than its own fields say: the client is broken, not the console.
-                out.writeBytes(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION,
-                        "malformed message '" + FrameReader.printable(m.type()) + "' on the admin console").encode());
+                // As PostgreSQL does for a malformed message, the client is told and let go.
+                out.writeBytes(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "malformed message '"
+                        + FrameReader.printable(m.type()) + "' on the admin console: " + e.getMessage()).encode());
                 flush();
                 return;
             }
@@ -99,14 +100,15 @@ final class ConsoleSession {
     }
 
     /** Answers one message; false when the session ends. */
-    private boolean handle(char type, byte[] b) throws IOException {
+    private boolean handle(char type, byte[] body) throws IOException {
+        MessageReader message = new MessageReader(body);
         switch (type) {
-                case 'Q' -> simpleQuery(cstring(b, 0));
-                case 'P' -> parse(b);
-                case 'B' -> bind(b);
-                case 'D' -> describe(b);
-                case 'E' -> execute(b);
-                case 'C' -> close(b);
+                case 'Q' -> simpleQuery(message.cstring());
+                case 'P' -> parse(message);
+                case 'B' -> bind(message);
+                case 'D' -> describe(message);
+                case 'E' -> execute(message);
+                case 'C' -> close(message);
                 case 'S' -> {
                     skipping = false;
                     portals.remove("");
@@ -154,46 +156,42 @@ final class ConsoleSession {
         out.writeBytes(error.encode());
     }
 
-    private void parse(byte[] b) {
-        String name = cstring(b, 0);
-        int at = utf8Length(name) + 1;
-        String query = cstring(b, at);
+    private void parse(MessageReader message) throws ProtocolException {
+        String name = message.cstring();
+        String query = message.cstring();
         statements.put(name, query);
         out.writeBytes(new MessageBuilder('1').build());
     }
 
-    private void bind(byte[] b) {
-        int at = 0;
-        String portal = cstring(b, at);
-        at += utf8Length(portal) + 1;
-        String statement = cstring(b, at);
-        at += utf8Length(statement) + 1;
+    private void bind(MessageReader message) throws ProtocolException {
+        String portal = message.cstring();
+        String statement = message.cstring();
         String query = statements.get(statement);
         if (query == null) {
             fail(new ConsoleError("26000", "prepared statement \"" + statement + "\" does not exist"));
             return;
         }
-        int formats = Bytes.int16(b, at);
-        at += 2 + 2 * formats;
-        int params = Bytes.int16(b, at);
-        at += 2;
+        // The console's commands take no parameters: their formats and values are only stepped over.
+        message.skip(2 * message.int16());
+        int params = message.int16();
         for (int i = 0; i < params; i++) {
-            int len = Bytes.int32(b, at);
-            at += 4 + Math.max(0, len);
+            int len = message.int32();
+            if (len != -1) { // -1 is NULL, with no bytes
+                message.skip(len);
+            }
         }
-        int resultFormats = Bytes.int16(b, at);
-        at += 2;
+        int resultFormats = message.int16();
         short[] codes = new short[resultFormats];
         for (int i = 0; i < resultFormats; i++) {
-            codes[i] = (short) Bytes.int16(b, at + 2 * i);
+            codes[i] = (short) message.int16();
         }
         portals.put(portal, new Portal(query, codes));
         out.writeBytes(new MessageBuilder('2').build());
     }
 
-    private void describe(byte[] b) {
-        char kind = (char) b[0];
-        String name = cstring(b, 1);
+    private void describe(MessageReader message) throws ProtocolException {
+        char kind = (char) message.byte1();
+        String name = message.cstring();
         if (kind == 'S') {
             String query = statements.get(name);
             if (query == null) {
@@ -231,11 +229,18 @@ final class ConsoleSession {
             fail(p.error);
             return null;
         }
+        int columns = p.result.hasRows() ? p.result.columns().size() : 0;
+        if (p.resultFormats.length > 1 && p.resultFormats.length < columns) {
+            // Fewer codes than columns leave some columns without a format: PostgreSQL's error.
+            fail(new ConsoleError(SqlState.PROTOCOL_VIOLATION, "bind message has " + p.resultFormats.length
+                    + " result formats but query has " + columns + " columns"));
+            return null;
+        }
         return p;
     }
 
-    private void execute(byte[] b) {
-        String name = cstring(b, 0);
+    private void execute(MessageReader message) throws ProtocolException {
+        String name = message.cstring();
         Portal p = ranPortal(name);
         if (p == null) {
             return;
@@ -269,9 +274,9 @@ final class ConsoleSession {
         return binary;
     }
 
-    private void close(byte[] b) {
-        char kind = (char) b[0];
-        String name = cstring(b, 1);
+    private void close(MessageReader message) throws ProtocolException {
+        char kind = (char) message.byte1();
+        String name = message.cstring();
         if (kind == 'S') {
             statements.remove(name);
         } else {
@@ -283,17 +288,5 @@ final class ConsoleSession {
     private void fail(ConsoleError e) {
         error(e);
         skipping = true;
-    }
-
-    private static String cstring(byte[] b, int from) {
-        int end = from;
-        while (end < b.length && b[end] != 0) {
-            end++;
-        }
-        return new String(b, from, Math.max(0, end - from), StandardCharsets.UTF_8);
-    }
-
-    private static int utf8Length(String s) {
-        return s.getBytes(StandardCharsets.UTF_8).length;
     }
 }

@@ -165,10 +165,10 @@ public final class ServerConnection {
      * yet), or throws {@link PgloomError} carrying the server's own login error, or IOException when
      * the server cannot be reached.
      */
-    public static ServerConnection open(Pool pool, String host, int port, String database, Map<String, String> startupParameters,
+    public static ServerConnection open(Pool pool, Endpoint endpoint, String database, Map<String, String> startupParameters,
             ServerCredentials credentials, int connectTimeoutMillis) throws IOException, PgloomError {
         BackendConnector connector = new BackendConnector(new BackendOptions(connectTimeoutMillis, pool.settings().tcpKeepalive()));
-        BackendConnection login = connector.login(new Endpoint(host, port), database, startupParameters, credentials);
+        BackendConnection login = connector.login(endpoint, database, startupParameters, credentials);
         try {
             return new ServerConnection(pool, connector, login);
         } catch (RuntimeException e) {

@@ -9,7 +9,8 @@ import io.pgloom.wire.protocol.PgloomError;
 
 import io.pgloom.config.DatabaseEntry;
 import io.pgloom.config.UserSecret;
-import io.pgloom.wire.protocol.Bytes;
+import io.pgloom.wire.protocol.MessageReader;
+import io.pgloom.wire.protocol.ProtocolException;
 import io.pgloom.wire.protocol.SqlState;
 import java.nio.charset.StandardCharsets;
 import org.slf4j.Logger;
@@ -156,26 +157,21 @@ final class AuthQuery {
 
     /** The two text columns of a DataRow body, null for SQL NULL; null if the row is not two well-formed columns. */
     private static String[] columns(byte[] row) {
-        if (row.length < 2 || (((row[0] & 0xff) << 8) | (row[1] & 0xff)) != 2) {
+        MessageReader r = new MessageReader(row);
+        try {
+            if (r.int16() != 2) {
+                return null;
+            }
+            String[] out = new String[2];
+            for (int i = 0; i < 2; i++) {
+                int len = r.int32();
+                if (len != -1) {
+                    out[i] = new String(r.bytes(len), StandardCharsets.UTF_8);
+                }
+            }
+            return out;
+        } catch (ProtocolException e) {
             return null;
         }
-        String[] out = new String[2];
-        int at = 2;
-        for (int i = 0; i < 2; i++) {
-            if (at + 4 > row.length) {
-                return null;
-            }
-            int len = Bytes.int32(row, at);
-            at += 4;
-            if (len == -1) {
-                continue;
-            }
-            if (len < 0 || len > row.length - at) {
-                return null;
-            }
-            out[i] = new String(row, at, len, StandardCharsets.UTF_8);
-            at += len;
-        }
-        return out;
     }
 }

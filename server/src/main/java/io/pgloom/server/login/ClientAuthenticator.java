@@ -15,8 +15,8 @@ import io.pgloom.config.ScramSecret;
 import io.pgloom.wire.auth.ScramSecrets;
 import io.pgloom.wire.auth.ScramServerExchange;
 import io.pgloom.wire.protocol.Backend;
-import io.pgloom.wire.protocol.Bytes;
 import io.pgloom.wire.protocol.FrameReader;
+import io.pgloom.wire.protocol.MessageReader;
 import io.pgloom.wire.protocol.ProtocolException;
 import io.pgloom.wire.protocol.SqlState;
 import java.io.IOException;
@@ -24,7 +24,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
-import java.util.Arrays;
 import java.util.Optional;
 
 /**
@@ -180,12 +179,12 @@ public final class ClientAuthenticator {
         awaiting = Awaiting.NOTHING;
         switch (answered) {
             case CLEARTEXT -> {
-                if (secret.isEmpty() || !matchesPlain(secret.get(), cstring(body))) {
+                if (secret.isEmpty() || !matchesPlain(secret.get(), password(body))) {
                     throw failed(secret.isEmpty() ? missing + ", auth_type plain" : "wrong password, auth_type plain");
                 }
             }
             case MD5 -> {
-                if (secret.isEmpty() || !Md5Password.verify(secret.get().secret(), user, md5Salt, cstring(body))) {
+                if (secret.isEmpty() || !Md5Password.verify(secret.get().secret(), user, md5Salt, password(body))) {
                     throw failed(secret.isEmpty() ? missing + ", md5" : "wrong password, md5");
                 }
             }
@@ -207,12 +206,16 @@ public final class ClientAuthenticator {
                 .withLogDetail(why);
     }
 
-    private static String cstring(byte[] b) {
-        int end = 0;
-        while (end < b.length && b[end] != 0) {
-            end++;
+    /**
+     * A PasswordMessage's password. It must be NUL-terminated, as PostgreSQL and PgBouncer insist:
+     * taking an unterminated body whole would accept a message no real client sends.
+     */
+    private static String password(byte[] body) throws ProtocolException {
+        MessageReader r = new MessageReader(body);
+        if (!r.hasCString()) {
+            throw new ProtocolException("malformed PasswordMessage");
         }
-        return new String(b, 0, end, StandardCharsets.UTF_8);
+        return r.cstring();
     }
 
     private boolean matchesPlain(UserSecret s, String given) {
@@ -243,17 +246,18 @@ public final class ClientAuthenticator {
     }
 
     private void saslInitial(byte[] initial) throws IOException, PgloomError {
-        String mechanism = cstring(initial);
-        int at = mechanism.getBytes(StandardCharsets.UTF_8).length + 1;
-        if (at + 4 > initial.length) {
-            throw new ProtocolException("malformed SASLInitialResponse");
-        }
-        int len = Bytes.int32(initial, at);
-        if (len < 0 || at + 4 + len > initial.length) {
+        MessageReader r = new MessageReader(initial);
+        String mechanism;
+        byte[] clientFirst;
+        try {
+            mechanism = r.cstring();
+            // -1 (no initial response) is legal in the protocol, but SCRAM always sends one.
+            clientFirst = r.bytes(r.int32());
+        } catch (ProtocolException e) {
             throw new ProtocolException("malformed SASLInitialResponse");
         }
         try {
-            byte[] serverFirst = exchange.clientFirst(mechanism, Arrays.copyOfRange(initial, at + 4, at + 4 + len));
+            byte[] serverFirst = exchange.clientFirst(mechanism, clientFirst);
             out.write(Backend.authenticationSaslContinue(serverFirst));
             awaiting = Awaiting.SASL_FINAL;
         } catch (AuthFailure e) {

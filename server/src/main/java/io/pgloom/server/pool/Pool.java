@@ -5,6 +5,7 @@ import io.pgloom.server.control.Pooler;
 import io.pgloom.server.control.PoolerMetrics;
 import io.pgloom.server.control.PoolerSettings;
 import io.pgloom.server.frontend.ClientSession;
+import io.pgloom.wire.backend.Endpoint;
 import io.pgloom.wire.backend.ServerCredentials;
 import io.pgloom.wire.protocol.PgloomError;
 
@@ -475,7 +476,7 @@ public final class Pool {
         String dbname = db.dbname() != null ? db.dbname() : db.name();
         ServerConnection s = null;
         try {
-            s = ServerConnection.open(this, to.host(), to.port(), dbname, params, loginCredentials(),
+            s = ServerConnection.open(this, to, dbname, params, loginCredentials(),
                     (int) settings.serverConnectTimeout().toMillis());
             if (db.connectQuery() != null && !db.connectQuery().isBlank()) {
                 runConnectQuery(s, db.connectQuery());

@@ -1,5 +1,6 @@
 package io.pgloom.server.pool;
 
+import io.pgloom.wire.backend.Endpoint;
 import java.util.List;
 
 /**

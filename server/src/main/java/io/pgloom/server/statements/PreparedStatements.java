@@ -8,6 +8,7 @@ import io.pgloom.server.statements.StatementRegistry.Statement;
 import io.pgloom.wire.protocol.Bytes;
 import io.pgloom.wire.protocol.ErrorResponse;
 import io.pgloom.wire.protocol.MessageBuilder;
+import io.pgloom.wire.protocol.MessageReader;
 import io.pgloom.wire.protocol.ProtocolException;
 import io.pgloom.wire.protocol.SqlState;
 import java.io.IOException;
@@ -158,7 +159,7 @@ public final class PreparedStatements {
     // ---------------------------------------------------------------- messages
 
     private int parse(ServerConnection s, byte[] buf, int spanStart, int at, int frame) {
-        int nameEnd = nul(buf, at + 5, at + frame);
+        int nameEnd = MessageReader.indexOfNul(buf, at + 5, at + frame);
         if (nameEnd <= at + 5) {
             return record(s, ResponseQueue.PARSE); // unnamed, or malformed (the server says so)
         }
@@ -192,7 +193,7 @@ public final class PreparedStatements {
             }
             return record(s, ResponseQueue.BIND); // malformed: the server says so
         }
-        int portalEnd = nul(buf, at + 5, nameEnd);
+        int portalEnd = MessageReader.indexOfNul(buf, at + 5, nameEnd);
         if (nameEnd == portalEnd + 1) {
             return record(s, ResponseQueue.BIND);
         }
@@ -209,7 +210,7 @@ public final class PreparedStatements {
 
     private int describe(ServerConnection s, byte[] buf, int spanStart, int at, int frame) {
         boolean statement = frame > 6 && buf[at + 5] == 'S';
-        int nameEnd = frame > 6 ? nul(buf, at + 6, at + frame) : -1;
+        int nameEnd = frame > 6 ? MessageReader.indexOfNul(buf, at + 6, at + frame) : -1;
         if (!statement || nameEnd <= at + 6) {
             return record(s, statement ? ResponseQueue.DESCRIBE_STATEMENT : ResponseQueue.DESCRIBE_PORTAL);
         }
@@ -225,7 +226,7 @@ public final class PreparedStatements {
 
     private int close(ServerConnection s, byte[] buf, int spanStart, int at, int frame) {
         boolean statement = frame > 6 && buf[at + 5] == 'S';
-        int nameEnd = frame > 6 ? nul(buf, at + 6, at + frame) : -1;
+        int nameEnd = frame > 6 ? MessageReader.indexOfNul(buf, at + 6, at + frame) : -1;
         if (!statement || nameEnd <= at + 6) {
             return record(s, ResponseQueue.CLOSE);
         }
@@ -404,20 +405,10 @@ public final class PreparedStatements {
 
     // ---------------------------------------------------------------- parsing helpers
 
-    /** Index of the first NUL in [from, to), or -1. */
-    private static int nul(byte[] b, int from, int to) {
-        for (int i = from; i < to; i++) {
-            if (b[i] == 0) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
     /** Index of the NUL ending Bind's statement name (after its portal name), or -1 if not within [at+5, to). */
     private static int bindNamesEnd(byte[] b, int at, int to) {
-        int portalEnd = nul(b, at + 5, to);
-        return portalEnd < 0 ? -1 : nul(b, portalEnd + 1, to);
+        int portalEnd = MessageReader.indexOfNul(b, at + 5, to);
+        return portalEnd < 0 ? -1 : MessageReader.indexOfNul(b, portalEnd + 1, to);
     }
 
     /** Whether SQL text mentions DISCARD or DEALLOCATE (ASCII, any case). */

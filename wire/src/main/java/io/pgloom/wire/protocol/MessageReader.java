@@ -73,13 +73,19 @@ public final class MessageReader {
      * unsigned length above 2^31) or one past the end is refused before the copy is allocated.
      */
     public byte[] bytes(int n) throws ProtocolException {
-        if (n < 0 || n > remaining()) {
-            throw new ProtocolException("message claims " + Integer.toUnsignedString(n) + " bytes where "
-                    + remaining() + " are left");
-        }
+        requireClaimed(n);
         byte[] b = Arrays.copyOfRange(bytes, position, position + n);
         position += n;
         return b;
+    }
+
+    /**
+     * Passes over the next {@code n} bytes without copying them (fields a decoder has no use for),
+     * refused like {@link #bytes} when {@code n} is negative or past the end.
+     */
+    public void skip(int n) throws ProtocolException {
+        requireClaimed(n);
+        position += n;
     }
 
     /** Everything left, copied. */
@@ -119,12 +125,28 @@ public final class MessageReader {
     }
 
     private int nul() {
-        for (int i = position; i < to; i++) {
-            if (bytes[i] == 0) {
+        return indexOfNul(bytes, position, to);
+    }
+
+    /**
+     * Index of the first NUL in {@code b[from, to)}, or -1: the terminator scan without a cursor,
+     * for the relay, which looks at client frames in its read buffer and must not allocate a reader
+     * per message.
+     */
+    public static int indexOfNul(byte[] b, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (b[i] == 0) {
                 return i;
             }
         }
         return -1;
+    }
+
+    private void requireClaimed(int n) throws ProtocolException {
+        if (n < 0 || n > remaining()) {
+            throw new ProtocolException("message claims " + Integer.toUnsignedString(n) + " bytes where "
+                    + remaining() + " are left");
+        }
     }
 
     private void require(int n, String what) throws ProtocolException {

@@ -127,6 +127,33 @@ class MessageReaderTest {
     }
 
     @Test
+    void rejectsASkipBeyondTheMessageOrNegative() throws Exception {
+        MessageReader r = new MessageReader(bytes("abcd"));
+        ProtocolException e = assertThrows(ProtocolException.class, () -> r.skip(5));
+        assertEquals("message claims 5 bytes where 4 are left", e.getMessage());
+        assertThrows(ProtocolException.class, () -> r.skip(-1));
+        assertEquals(4, r.remaining(), "a refused skip moves nothing");
+    }
+
+    @Test
+    void acceptsASkipThatEndsTheMessageExactly() throws Exception {
+        MessageReader r = new MessageReader(bytes("abcd", 0));
+        r.skip(4);
+        assertEquals("", r.cstring());
+        assertTrue(r.atEnd());
+        new MessageReader(new byte[0]).skip(0);
+    }
+
+    @Test
+    void indexOfNulLooksOnlyWithinItsRange() {
+        byte[] b = bytes("a", 0, "bc", 0);
+        assertEquals(1, MessageReader.indexOfNul(b, 0, b.length));
+        assertEquals(4, MessageReader.indexOfNul(b, 2, b.length));
+        assertEquals(-1, MessageReader.indexOfNul(b, 2, 4), "the NUL at 4 is past the range");
+        assertEquals(-1, MessageReader.indexOfNul(b, 3, 3), "an empty range holds none");
+    }
+
+    @Test
     void restTakesWhatIsLeft() throws Exception {
         MessageReader r = new MessageReader(bytes(int32(11), "r=abc"));
         r.int32();
