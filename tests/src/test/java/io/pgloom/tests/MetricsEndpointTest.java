@@ -253,6 +253,25 @@ class MetricsEndpointTest {
     }
 
     @Test
+    void readyProbesADatabaseWithoutHostWhereItsPoolConnects() throws Exception {
+        // No host= means 127.0.0.1 to the pool: /ready must probe the same place, not call it unreachable.
+        TestPostgres.Endpoint pg = TestPostgres.shared();
+        assertEquals("127.0.0.1", pg.host(), "this test needs PostgreSQL on 127.0.0.1");
+        try (Pgloom p = Pgloom.start("transaction", "metrics_listen_port = 0",
+                "nohost = port=" + pg.port() + " dbname=app")) {
+            HttpResponse<String> r = get(metricsPort(p), "/ready", null);
+            assertEquals(200, r.statusCode(), r.body());
+            for (Object d : (List<?>) MiniJson.object(r.body()).get("databases")) {
+                Map<?, ?> db = (Map<?, ?>) d;
+                if (db.get("name").equals("nohost")) {
+                    assertEquals(true, db.get("reachable"), db.toString());
+                    assertEquals("tcp connect", db.get("evidence"), db.toString());
+                }
+            }
+        }
+    }
+
+    @Test
     void readyIs503WhilePausedAndBackAfterResume() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", "metrics_listen_port = 0\nadmin_users = postgres\n");
                 RawClient admin = new RawClient(p.port()).login("postgres", "postgres", "pgbouncer")) {

@@ -40,16 +40,15 @@ final class CancelKeys {
         while (true) {
             int pid = (instanceId << SEQUENCE_BITS) | (sequence.incrementAndGet() & SEQUENCE_MASK);
             if ((pid & SEQUENCE_MASK) != 0 && byPid.putIfAbsent(pid, client) == null) {
-                client.cancelPid = pid;
-                client.cancelSecret = random.nextInt();
+                client.cancelKey(pid, random.nextInt());
                 return;
             }
         }
     }
 
     void forget(ClientSession client) {
-        if (client.cancelPid != 0) {
-            byPid.remove(client.cancelPid, client);
+        if (client.cancelPid() != 0) {
+            byPid.remove(client.cancelPid(), client);
         }
     }
 
@@ -59,7 +58,7 @@ final class CancelKeys {
         if (c == null) {
             return null;
         }
-        return ((c.cancelSecret ^ secret) == 0) ? c : null;
+        return ((c.cancelSecret() ^ secret) == 0) ? c : null;
     }
 
     int size() {

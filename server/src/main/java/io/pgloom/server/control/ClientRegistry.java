@@ -57,7 +57,7 @@ final class ClientRegistry implements CancelRouter.LocalClients {
      */
     String admitByName(ClientSession client, DatabaseEntry db, String database, String user,
             PgloomConfig config, PoolerSettings settings) {
-        client.countedByName = true;
+        client.markCountedByName();
         int inDatabase = perDatabase.computeIfAbsent(database, n -> new AtomicInteger()).incrementAndGet();
         int ofUser = perUser.computeIfAbsent(user, n -> new AtomicInteger()).incrementAndGet();
         if (db == null && settings.adminUsers().contains(user)) {
@@ -84,7 +84,7 @@ final class ClientRegistry implements CancelRouter.LocalClients {
         }
         admitted.decrementAndGet();
         cancelKeys.forget(client);
-        if (client.countedByName) {
+        if (client.countedByName()) {
             perDatabase.get(client.databaseName()).decrementAndGet();
             perUser.get(client.user()).decrementAndGet();
         }
@@ -113,7 +113,7 @@ final class ClientRegistry implements CancelRouter.LocalClients {
     /** The client whose SHOW CLIENTS id is {@code id}, or null. */
     ClientSession byId(long id) {
         for (ClientSession c : clients.keySet()) {
-            if (Integer.toUnsignedLong(c.cancelPid) == id) {
+            if (Integer.toUnsignedLong(c.cancelPid()) == id) {
                 return c;
             }
         }

@@ -85,8 +85,9 @@ public final class ClientSession implements Runnable {
      * across I/O.
      */
     private final String[] tracked = new String[TRACKED.size()];
-    public int cancelPid;
-    public int cancelSecret;
+    /** The BackendKeyData pgloom gave this client (CancelKeys assigns it once, at admission). */
+    private int cancelPid;
+    private int cancelSecret;
 
     private volatile boolean closing;
     /** Why this client goes, for its one disconnect line; the first reason noted wins. */
@@ -96,12 +97,12 @@ public final class ClientSession implements Runnable {
     /** Set once the login reply went out (client thread only): errors after it are not refusals. */
     private boolean loggedIn;
     /** Counted in the pooler's per-database and per-user client counts (client thread only). */
-    public boolean countedByName;
+    private boolean countedByName;
     private volatile long lastActivityNanos = System.nanoTime();
     /** For SHOW CLIENTS' connect_time. */
     private final long connectMillis = System.currentTimeMillis();
     /** Since when (nanoTime) this client waits in its pool's line for a server; 0 when not waiting. Written under the pool's lock. */
-    public volatile long waitingSinceNanos;
+    private volatile long waitingSinceNanos;
     /** Where client_login_timeout counts from. */
     private final long connectNanos = System.nanoTime();
     /**
@@ -132,6 +133,34 @@ public final class ClientSession implements Runnable {
      */
     static FrameReader newReader(InputStream in) {
         return new FrameReader(in, 128, 512, 64 * 1024);
+    }
+
+    /** CancelKeys, at admission: the key this client is told and a CancelRequest must name. */
+    public void cancelKey(int pid, int secret) {
+        cancelPid = pid;
+        cancelSecret = secret;
+    }
+
+    public int cancelPid() {
+        return cancelPid;
+    }
+
+    public int cancelSecret() {
+        return cancelSecret;
+    }
+
+    /** The client registry counted this client by database and user name (client thread only). */
+    public void markCountedByName() {
+        countedByName = true;
+    }
+
+    public boolean countedByName() {
+        return countedByName;
+    }
+
+    /** The pool's wait line, under the pool's lock: since when this client waits, 0 when it no longer does. */
+    public void waitingSince(long nanos) {
+        waitingSinceNanos = nanos;
     }
 
     /**

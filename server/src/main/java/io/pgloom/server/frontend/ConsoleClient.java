@@ -34,11 +34,11 @@ public final class ConsoleClient {
 
     /** The BackendKeyData this client was given (for its login reply). */
     public int cancelPid() {
-        return session.cancelPid;
+        return session.cancelPid();
     }
 
     public int cancelSecret() {
-        return session.cancelSecret;
+        return session.cancelSecret();
     }
 
     /** The client sent a request: SHOW CLIENTS' request_time. */

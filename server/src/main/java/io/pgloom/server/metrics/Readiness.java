@@ -131,8 +131,8 @@ public final class Readiness {
             if (liveServers.getOrDefault(db.name(), 0) > 0) {
                 continue;
             }
-            for (String host : db.hosts()) {
-                Endpoint endpoint = new Endpoint(host, db.port());
+            // The hosts a pool connects to: with no host=, that is 127.0.0.1, as for the pool itself.
+            for (Endpoint endpoint : Endpoint.of(db)) {
                 Probe cached = probes.get(endpoint);
                 if (cached == null || System.nanoTime() - cached.atNanos() > PROBE_CACHE_NANOS) {
                     due.putIfAbsent(endpoint, () -> probe(endpoint));
@@ -148,9 +148,9 @@ public final class Readiness {
         }
         Map<String, Probe> result = new HashMap<>();
         for (DatabaseEntry db : databases) {
-            Probe best = new Probe(0, false, db.hosts().isEmpty() ? "no host configured (unix sockets are not supported)" : "not probed");
-            for (String host : db.hosts()) {
-                Probe p = probes.get(new Endpoint(host, db.port()));
+            Probe best = new Probe(0, false, "not probed");
+            for (Endpoint endpoint : Endpoint.of(db)) {
+                Probe p = probes.get(endpoint);
                 if (p != null && (p.reachable() || !best.reachable())) {
                     best = p;
                 }

@@ -51,7 +51,7 @@ final class WaitLine {
         Waiter w = new Waiter(lock.newCondition(), client);
         waiters.addLast(w);
         if (client != null) {
-            client.waitingSinceNanos = w.since;
+            client.waitingSince(w.since);
         }
         changed();
         return w;
@@ -112,7 +112,7 @@ final class WaitLine {
 
     private static void left(Waiter w) {
         if (w.client != null) {
-            w.client.waitingSinceNanos = 0;
+            w.client.waitingSince(0);
         }
     }
 
