@@ -147,9 +147,12 @@ done
 
 want_pgbouncer=0
 [[ " $TARGETS " == *" pgbouncer "* ]] && want_pgbouncer=1
-pgbouncer_bin=$(command -v pgbouncer || true)
+# PgBouncer 1.25.2 from ../shared/anchors when it is there (the version pgloom matches), else the
+# one on PATH (Debian's is 1.18); PGBOUNCER_BIN overrides both.
+anchor=$root/../shared/anchors/pgbouncer-1.25.2
+pgbouncer_bin=${PGBOUNCER_BIN:-$([ -x "$anchor" ] && echo "$anchor" || command -v pgbouncer || true)}
 if [ "$want_pgbouncer" = 1 ] && [ -z "$pgbouncer_bin" ]; then
-  say "skipping PgBouncer: no pgbouncer on PATH (Debian: apt-get install -y pgbouncer)"
+  say "skipping PgBouncer: no pgbouncer on PATH (Debian: apt-get install -y pgbouncer) and no $anchor"
   TARGETS=$(echo " $TARGETS " | sed 's/ pgbouncer / /; s/^ //; s/ $//')
   want_pgbouncer=0
 fi

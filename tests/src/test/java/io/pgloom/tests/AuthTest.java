@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgloom.wire.auth.Md5Password;
 import io.pgloom.config.ScramSecret;
+import io.pgloom.wire.auth.Md5Password;
 import io.pgloom.wire.protocol.ErrorResponse;
 import io.pgloom.wire.protocol.MessageBuilder;
 import java.nio.charset.StandardCharsets;

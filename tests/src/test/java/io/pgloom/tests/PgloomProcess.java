@@ -1,7 +1,7 @@
 package io.pgloom.tests;
 
-import io.pgloom.server.cli.PgloomCommand;
 import io.pgloom.embedded.EmbeddedPostgres;
+import io.pgloom.server.cli.PgloomCommand;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;

@@ -1,11 +1,11 @@
 package io.pgloom.server.admin;
 
 import io.pgloom.config.AuthType;
-import io.pgloom.server.frontend.ConsoleClient;
-import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.control.PoolerSettings;
+import io.pgloom.server.frontend.ConsoleClient;
 import io.pgloom.wire.protocol.Backend;
+import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.wire.protocol.SqlState;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

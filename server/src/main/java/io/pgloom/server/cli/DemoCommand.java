@@ -1,7 +1,7 @@
 package io.pgloom.server.cli;
 
-import io.pgloom.server.PgloomServer;
 import io.pgloom.embedded.EmbeddedPostgres;
+import io.pgloom.server.PgloomServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,6 @@
 package io.pgloom.server.control;
 
 import io.pgloom.server.frontend.ClientSession;
-
 import java.security.SecureRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;

@@ -1,7 +1,6 @@
 package io.pgloom.server.control;
 
 import io.pgloom.server.pool.PoolKey;
-
 import io.pgloom.wire.protocol.ErrorResponse;
 import io.pgloom.wire.protocol.SqlState;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;

@@ -1,9 +1,8 @@
 package io.pgloom.server.frontend;
 
+import io.pgloom.server.TaskScope;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.control.PoolerSettings;
-
-import io.pgloom.server.TaskScope;
 import io.pgloom.wire.protocol.ErrorResponse;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;

@@ -1,5 +1,7 @@
 package io.pgloom.server.frontend;
 
+import io.pgloom.config.DatabaseEntry;
+import io.pgloom.config.PoolMode;
 import io.pgloom.server.backend.Link;
 import io.pgloom.server.backend.ServerConnection;
 import io.pgloom.server.control.Pooler;
@@ -12,14 +14,11 @@ import io.pgloom.server.pool.Pool;
 import io.pgloom.server.pool.PoolStats;
 import io.pgloom.server.statements.PreparedStatements;
 import io.pgloom.wire.backend.ServerCredentials;
-import io.pgloom.wire.protocol.PgloomError;
-
-import io.pgloom.config.DatabaseEntry;
-import io.pgloom.config.PoolMode;
 import io.pgloom.wire.protocol.Backend;
 import io.pgloom.wire.protocol.Bytes;
 import io.pgloom.wire.protocol.ErrorResponse;
 import io.pgloom.wire.protocol.FrameReader;
+import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.wire.protocol.ProtocolException;
 import io.pgloom.wire.protocol.SqlState;
 import io.pgloom.wire.protocol.StartupRequest;
@@ -27,8 +26,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;

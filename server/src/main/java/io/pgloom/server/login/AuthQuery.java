@@ -1,15 +1,14 @@
 package io.pgloom.server.login;
 
+import io.pgloom.config.DatabaseEntry;
+import io.pgloom.config.UserSecret;
 import io.pgloom.server.backend.InternalQueries;
 import io.pgloom.server.backend.ServerConnection;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.frontend.ClientSession;
 import io.pgloom.server.pool.Pool;
-import io.pgloom.wire.protocol.PgloomError;
-
-import io.pgloom.config.DatabaseEntry;
-import io.pgloom.config.UserSecret;
 import io.pgloom.wire.protocol.MessageReader;
+import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.wire.protocol.ProtocolException;
 import io.pgloom.wire.protocol.SqlState;
 import java.nio.charset.StandardCharsets;

@@ -1,22 +1,21 @@
 package io.pgloom.server.login;
 
+import io.pgloom.config.AuthType;
+import io.pgloom.config.DatabaseEntry;
+import io.pgloom.config.ScramSecret;
+import io.pgloom.config.UserSecret;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.frontend.ClientSession;
 import io.pgloom.server.net.ConnectionInfo;
-import io.pgloom.wire.backend.ServerCredentials;
-import io.pgloom.wire.protocol.PgloomError;
-
-import io.pgloom.config.AuthType;
-import io.pgloom.config.DatabaseEntry;
-import io.pgloom.config.UserSecret;
 import io.pgloom.wire.auth.AuthFailure;
 import io.pgloom.wire.auth.Md5Password;
-import io.pgloom.config.ScramSecret;
 import io.pgloom.wire.auth.ScramSecrets;
 import io.pgloom.wire.auth.ScramServerExchange;
+import io.pgloom.wire.backend.ServerCredentials;
 import io.pgloom.wire.protocol.Backend;
 import io.pgloom.wire.protocol.FrameReader;
 import io.pgloom.wire.protocol.MessageReader;
+import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.wire.protocol.ProtocolException;
 import io.pgloom.wire.protocol.SqlState;
 import java.io.IOException;

@@ -1,9 +1,8 @@
 package io.pgloom.server.net;
 
+import io.pgloom.server.TaskScope;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.frontend.ClientSession;
-
-import io.pgloom.server.TaskScope;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;

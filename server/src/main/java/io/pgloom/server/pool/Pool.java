@@ -1,5 +1,8 @@
 package io.pgloom.server.pool;
 
+import io.pgloom.config.DatabaseEntry;
+import io.pgloom.config.PoolMode;
+import io.pgloom.server.TaskScope;
 import io.pgloom.server.backend.ServerConnection;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.control.PoolerMetrics;
@@ -8,10 +11,6 @@ import io.pgloom.server.frontend.ClientSession;
 import io.pgloom.wire.backend.Endpoint;
 import io.pgloom.wire.backend.ServerCredentials;
 import io.pgloom.wire.protocol.PgloomError;
-
-import io.pgloom.config.DatabaseEntry;
-import io.pgloom.config.PoolMode;
-import io.pgloom.server.TaskScope;
 import io.pgloom.wire.protocol.SqlState;
 import java.io.IOException;
 import java.util.ArrayDeque;

@@ -1,7 +1,6 @@
 package io.pgloom.server.pool;
 
 import io.pgloom.server.control.PoolerMetrics;
-
 import java.util.concurrent.atomic.LongAdder;
 
 /**

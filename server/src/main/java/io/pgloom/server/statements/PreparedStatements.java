@@ -3,7 +3,6 @@ package io.pgloom.server.statements;
 import io.pgloom.server.backend.ServerConnection;
 import io.pgloom.server.frontend.ClientSession;
 import io.pgloom.server.pool.Pool;
-
 import io.pgloom.server.statements.StatementRegistry.Statement;
 import io.pgloom.wire.protocol.Bytes;
 import io.pgloom.wire.protocol.ErrorResponse;

@@ -1,12 +1,8 @@
 package io.pgloom.server.control;
 
-import io.pgloom.server.pool.PoolKey;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import io.pgloom.server.control.PoolerMetrics.ClientRefusal;
 import io.pgloom.server.control.PoolerMetrics.ServerCloseReason;
+import io.pgloom.server.pool.PoolKey;
 import io.pgloom.wire.protocol.ErrorResponse;
 import io.pgloom.wire.protocol.SqlState;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
@@ -15,6 +11,9 @@ import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Refusal and close reasons fold pgloom's error and log texts into a few fixed label values. */
 class PoolerMetricsTest {

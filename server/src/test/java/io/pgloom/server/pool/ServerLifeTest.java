@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgloom.server.backend.ServerConnection;
 import io.pgloom.server.backend.ServerConnection.State;
+import io.pgloom.server.backend.ServerConnection;
 import io.pgloom.server.backend.StubServer;
 import io.pgloom.server.control.Pooler;
 import java.nio.file.Path;

@@ -1,27 +1,26 @@
 package io.pgloom.server.net;
 
-import io.pgloom.server.control.Pooler;
-import io.pgloom.server.frontend.ClientSession;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import io.pgloom.config.ConfigLoader;
 import io.pgloom.config.UserList;
+import io.pgloom.server.control.Pooler;
+import io.pgloom.server.frontend.ClientSession;
 import io.pgloom.tests.Pgloom;
 import io.pgloom.tests.RawClient;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.nio.file.Files;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The acceptor outlives a client whose session cannot start. Nothing a client can send makes

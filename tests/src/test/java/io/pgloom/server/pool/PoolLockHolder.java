@@ -1,7 +1,6 @@
 package io.pgloom.server.pool;
 
 import io.pgloom.server.control.Pooler;
-
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 

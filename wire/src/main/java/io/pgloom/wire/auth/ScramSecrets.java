@@ -1,7 +1,7 @@
 package io.pgloom.wire.auth;
 
-
 import io.pgloom.config.ScramSecret;
+
 /**
  * Computes {@link ScramSecret}s from passwords. The secret itself, its stored form and its parser
  * live in the config module, which reads them from userlist.txt.

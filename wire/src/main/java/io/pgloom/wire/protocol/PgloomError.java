@@ -1,6 +1,5 @@
 package io.pgloom.wire.protocol;
 
-
 /**
  * A refusal pgloom sends to a client, then closes it: the error the client sees and, for the log,
  * why. Carrying the whole ErrorResponse lets a server's own login error reach the client unchanged.
