@@ -140,7 +140,7 @@ public final class AdminConsole implements Pooler.Console {
 
     @Override
     public void serve(ConsoleClient client) throws IOException, PgloomError {
-        Right right = rightOf(pooler.settings(), client.user());
+        Right right = client.isOwner() ? Right.ADMIN : rightOf(pooler.settings(), client.user());
         if (right == null) {
             throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "not allowed")
                     .withLogDetail("admin console: \"" + client.user() + "\" is in neither admin_users nor stats_users");
@@ -161,7 +161,8 @@ public final class AdminConsole implements Pooler.Console {
         reply.writeBytes(Backend.readyForQuery('I'));
         client.write(reply.toByteArray());
         if (pooler.settings().logConnections()) {
-            log.info("{}: admin console login ok ({} rights)", client, right == Right.ADMIN ? "admin" : "stats");
+            log.info("{}: admin console login ok ({} rights{})", client, right == Right.ADMIN ? "admin" : "stats",
+                    client.isOwner() ? ", peer: same OS user as pgloom" : "");
         }
         new ConsoleSession(this, client, right).run();
     }

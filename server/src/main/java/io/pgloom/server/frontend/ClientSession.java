@@ -265,7 +265,7 @@ public final class ClientSession implements Runnable {
         ClientAuthenticator.Result auth = authenticator.result();
         if (console) {
             handshakeDone = true;
-            pooler.serveConsole(new ConsoleClient(this, reader));
+            pooler.serveConsole(new ConsoleClient(this, reader, auth.consoleOwner()));
             noteCloseReason("client close request");
             return false;
         }

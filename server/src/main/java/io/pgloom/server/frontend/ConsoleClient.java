@@ -11,10 +11,20 @@ import java.io.IOException;
 public final class ConsoleClient {
     private final ClientSession session;
     private final FrameReader reader;
+    private final boolean owner;
 
-    ConsoleClient(ClientSession session, FrameReader reader) {
+    ConsoleClient(ClientSession session, FrameReader reader, boolean owner) {
         this.session = session;
         this.reader = reader;
+        this.owner = owner;
+    }
+
+    /**
+     * True for user pgbouncer over the Unix socket as pgloom's own OS user: let in without a
+     * password, with admin rights, whatever admin_users says (PgBouncer's rule).
+     */
+    public boolean isOwner() {
+        return owner;
     }
 
     /** The name the client logged in as (authenticated). */

@@ -46,6 +46,12 @@ public final class ClientAuthenticator {
     /** Largest password, SASLInitialResponse or SASLResponse message accepted. */
     public static final int MAX_AUTH_MESSAGE = 8192;
     private static final byte[] MOCK_SECRET = new byte[32];
+    /**
+     * The console user PgBouncer lets in without a password when it connects over the Unix socket
+     * as the pooler's own OS user: what {@code psql -U pgbouncer pgbouncer} on the pooler's host,
+     * and PgBouncer's own test suite, rely on.
+     */
+    public static final String CONSOLE_OWNER = "pgbouncer";
 
     static {
         RANDOM.nextBytes(MOCK_SECRET);
@@ -60,7 +66,7 @@ public final class ClientAuthenticator {
     private final String user;
     /**
      * The connection the client logs in over: what hba rules, certificate and peer authentication
-     * decide on (address, TLS, certificate, Unix peer credentials). auth_type alone decides today.
+     * decide on (address, TLS, certificate, Unix peer credentials).
      */
     private final ConnectionInfo connection;
 
@@ -77,14 +83,17 @@ public final class ClientAuthenticator {
     private ScramSecret stored;
     private byte[] scramClientKey;
     private byte[] scramServerKey;
+    private boolean consoleOwner;
 
     /**
      * What a successful login leaves for logging into the server as this user: keys a SCRAM
      * login recovered (usable without the password), and the secret auth_query fetched.
      *
-     * @param fetched the secret auth_query fetched; null for an auth_file user
+     * @param fetched      the secret auth_query fetched; null for an auth_file user
+     * @param consoleOwner true if the client was let into the admin console, with admin rights,
+     *                     as user pgbouncer of pgloom's own OS user ({@link #CONSOLE_OWNER})
      */
-    public record Result(byte[] scramClientKey, byte[] scramServerKey, UserSecret fetched) {
+    public record Result(byte[] scramClientKey, byte[] scramServerKey, UserSecret fetched, boolean consoleOwner) {
 
         /** What pgloom learned from this login to log into the server as {@code user}; null if nothing. */
         public ServerCredentials serverCredentials(String user) {
@@ -123,6 +132,11 @@ public final class ClientAuthenticator {
      * @return true if the client must now send a message for {@link #accept}
      */
     public boolean start(AuthType type, DatabaseEntry db) throws IOException, PgloomError, InterruptedException {
+        if (db == null && user.equals(CONSOLE_OWNER) && connection.peerIsThisProcessUser()) {
+            // Whatever auth_type says, as in PgBouncer: the OS already vouches for this client.
+            consoleOwner = true;
+            return false;
+        }
         secret = pooler.userSecret(user);
         if (secret.isEmpty() && db != null && type != AuthType.ANY) {
             AuthQuery.Lookup found = AuthQuery.lookup(pooler, session, db, user);
@@ -196,7 +210,7 @@ public final class ClientAuthenticator {
 
     /** What a successful exchange leaves for the server login. */
     public Result result() {
-        return new Result(scramClientKey, scramServerKey, fetched ? secret.get() : null);
+        return new Result(scramClientKey, scramServerKey, fetched ? secret.get() : null, consoleOwner);
     }
 
     /** The refusal the client sees, the same whatever went wrong; {@code why} goes to the log only. */

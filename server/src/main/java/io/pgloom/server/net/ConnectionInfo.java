@@ -1,6 +1,11 @@
 package io.pgloom.server.net;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.UserPrincipal;
 import java.security.cert.X509Certificate;
 import jdk.net.UnixDomainPrincipal;
 
@@ -62,5 +67,38 @@ public record ConnectionInfo(InetSocketAddress remote, InetSocketAddress local, 
 
     public boolean isEncrypted() {
         return tls != null;
+    }
+
+    /**
+     * True if the client is a process of the OS user pgloom runs as: a Unix-socket client whose
+     * SO_PEERCRED uid is pgloom's own. False over TCP, or when either side's user is unknown.
+     */
+    public boolean peerIsThisProcessUser() {
+        UserPrincipal mine = ThisProcess.USER;
+        // The JDK's Unix user principals are equal when their uids are, whatever the names.
+        return peerCredentials != null && mine != null && mine.equals(peerCredentials.user());
+    }
+
+    /** The OS user pgloom runs as, looked up once: it does not change while pgloom runs. */
+    private static final class ThisProcess {
+        static final UserPrincipal USER = find();
+
+        /**
+         * user.name is the JVM's getpwuid(getuid()), PgBouncer's getuid(). A uid with no passwd
+         * entry (containers started with an arbitrary uid) has no name to look up; then the owner
+         * of /proc/self, the process's own uid on Linux, says who it is.
+         */
+        private static UserPrincipal find() {
+            try {
+                return FileSystems.getDefault().getUserPrincipalLookupService()
+                        .lookupPrincipalByName(System.getProperty("user.name"));
+            } catch (IOException | UnsupportedOperationException e) {
+                try {
+                    return Files.getOwner(Path.of("/proc/self"));
+                } catch (IOException | UnsupportedOperationException noProc) {
+                    return null;
+                }
+            }
+        }
     }
 }

@@ -64,6 +64,7 @@ class ConnectionInfoTest {
                 // The other end is this very process: its user owns the files it creates.
                 Path mine = Files.createFile(dir.resolve("mine"));
                 assertEquals(Files.getOwner(mine).getName(), peer.user().getName());
+                assertTrue(info.peerIsThisProcessUser());
             }
         }
     }
@@ -85,5 +86,7 @@ class ConnectionInfoTest {
         UnixDomainPrincipal someone = new UnixDomainPrincipal(owner.owner(), owner.group());
         assertThrows(IllegalArgumentException.class, () -> new ConnectionInfo(a, a, 6432, null, null, someone));
         assertEquals(someone, ConnectionInfo.unix(6432, someone).peerCredentials());
+        assertFalse(ConnectionInfo.unix(6432, null).peerIsThisProcessUser(), "an unknown peer is nobody's");
+        assertFalse(ConnectionInfo.tcp(a, a).peerIsThisProcessUser());
     }
 }
