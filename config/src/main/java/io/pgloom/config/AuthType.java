@@ -6,7 +6,7 @@ import java.util.stream.Collectors;
 
 /** How clients prove who they are: PgBouncer's {@code auth_type}. */
 public enum AuthType {
-    TRUST, PLAIN, MD5, SCRAM_SHA_256, CERT, HBA, PAM, ANY;
+    TRUST, PLAIN, MD5, SCRAM_SHA_256, PEER, CERT, HBA, PAM, ANY;
 
     /** The value as written in {@code pgbouncer.ini}, e.g. {@code scram-sha-256}. */
     public String configName() {

@@ -56,8 +56,10 @@ public final class Settings {
 
     private static final Map<String, List<String>> CHOICES = Map.of(
             "pool_mode", List.of("session", "transaction", "statement"),
-            // ldap is a valid PgBouncer 1.25 value; AuthType refuses it with a clear message.
-            "auth_type", List.of("any", "trust", "plain", "md5", "cert", "hba", "ldap", "pam", "scram-sha-256"),
+            // ldap is a valid PgBouncer 1.25 value; AuthType refuses it with a clear message. peer
+            // is not (PgBouncer has peer in hba rules only); pgloom takes it, meaning what an hba file
+            // of one line "local all all peer" would, for setups that want nothing else.
+            "auth_type", List.of("any", "trust", "plain", "md5", "cert", "hba", "ldap", "pam", "scram-sha-256", "peer"),
             "client_tls_sslmode", SSL_MODES,
             "server_tls_sslmode", SSL_MODES);
 

@@ -191,7 +191,7 @@ class ConfigLoaderTest {
             query_timeout = 5s           | invalid value '5s' for setting 'query_timeout': expected a number of seconds (fractions allowed, no unit)
             server_lifetime = -1         | invalid value '-1' for setting 'server_lifetime': expected a number of seconds (fractions allowed, no unit)
             pool_mode = sessions         | invalid value 'sessions' for setting 'pool_mode': expected one of session, transaction, statement
-            auth_type = password         | invalid value 'password' for setting 'auth_type': expected one of any, trust, plain, md5, cert, hba, ldap, pam, scram-sha-256
+            auth_type = password         | invalid value 'password' for setting 'auth_type': expected one of any, trust, plain, md5, cert, hba, ldap, pam, scram-sha-256, peer
             auth_type = ldap             | invalid value 'ldap' for setting 'auth_type': auth type 'ldap' is not supported by pgloom yet
             unix_socket_mode = 0789      | invalid value '0789' for setting 'unix_socket_mode': expected an integer (a leading 0 means octal, as in 0777)
             server_tls_sslmode = strict  | invalid value 'strict' for setting 'server_tls_sslmode': expected one of disable, allow, prefer, require, verify-ca, verify-full

@@ -35,7 +35,7 @@ class EnumsTest {
     void refusesLdapByNameAndUnknownAuthTypes() {
         assertEquals("auth type 'ldap' is not supported by pgloom yet",
                 assertThrows(IllegalArgumentException.class, () -> AuthType.parse("ldap")).getMessage());
-        assertEquals("unknown auth type 'scram_sha_256': expected one of trust, plain, md5, scram-sha-256, cert, hba,"
-                + " pam, any", assertThrows(IllegalArgumentException.class, () -> AuthType.parse("scram_sha_256")).getMessage());
+        assertEquals("unknown auth type 'scram_sha_256': expected one of trust, plain, md5, scram-sha-256, peer, cert,"
+                + " hba, pam, any", assertThrows(IllegalArgumentException.class, () -> AuthType.parse("scram_sha_256")).getMessage());
     }
 }

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Logins the OS vouches for, through real clients over the Unix socket: the admin console's
- * user pgbouncer of pgloom's own OS user (PgBouncer's rule). pgloom runs in
+ * user pgbouncer of pgloom's own OS user (PgBouncer's rule), and auth_type peer. pgloom runs in
  * this JVM, so this process's OS user is pgloom's.
  */
 class PeerAuthTest {
@@ -68,6 +68,31 @@ class PeerAuthTest {
             String output = new String(psql.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertNotEquals(0, psql.exitValue(), output);
             assertTrue(output.contains("password authentication failed for user \"pgbouncer\""), output);
+        }
+    }
+
+    @Test
+    void authTypePeerLetsInTheClientsOwnOsUserOverTheSocketOnly(@TempDir Path dir) throws Exception {
+        String userlist = Pgloom.defaultUserlist() + "\"" + ME + "\" \"unused\"\n";
+        String ini = Pgloom.iniText("transaction", "unix_socket_dir = " + dir + "\nauth_type = peer\nadmin_users = " + ME + "\n", "");
+        try (LogSettingsTest.LogCapture log = new LogSettingsTest.LogCapture(); Pgloom p = Pgloom.startWith(ini, userlist)) {
+            Path socket = dir.resolve(".s.PGSQL." + p.port());
+            try (RawClient c = new RawClient(socket).login(ME, "not asked for", "pgbouncer")) {
+                assertTrue(c.simpleQuery("SHOW LISTS").stream().noneMatch(m -> m.type() == 'E'));
+            }
+            for (String other : List.of("alice", "carol")) { // in auth_file, and unknown
+                RawClient.LoginFailed refused = assertThrows(RawClient.LoginFailed.class,
+                        () -> new RawClient(socket).login(other, "alice-secret", "app"));
+                assertEquals(new ErrorResponse("FATAL", "28000", "Peer authentication failed for user \"" + other + "\"", null),
+                        refused.error);
+            }
+            log.await("for the refusal's reason", l -> l.contains("alice@app from unix:")
+                    && l.contains("(auth_type peer: the client's OS user is \"" + ME + "\")"));
+            // Over TCP nobody can tell which OS user connected: refused, never a password instead.
+            RawClient.LoginFailed overTcp = assertThrows(RawClient.LoginFailed.class,
+                    () -> new RawClient(p.port()).login(ME, "unused", "pgbouncer"));
+            assertEquals("Peer authentication failed for user \"" + ME + "\"", overTcp.error.message());
+            assertEquals("28000", overTcp.error.sqlState());
         }
     }
 

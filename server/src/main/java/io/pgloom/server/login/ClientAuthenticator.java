@@ -171,6 +171,7 @@ public final class ClientAuthenticator {
                 }
             }
             case SCRAM_SHA_256 -> startScram();
+            case PEER -> checkPeer();
             default -> throw PgloomError.fatal(SqlState.INVALID_AUTHORIZATION,
                     "auth_type " + type.configName() + " is not supported by pgloom yet");
         }
@@ -211,6 +212,29 @@ public final class ClientAuthenticator {
     /** What a successful exchange leaves for the server login. */
     public Result result() {
         return new Result(scramClientKey, scramServerKey, fetched ? secret.get() : null, consoleOwner);
+    }
+
+    /**
+     * auth_type peer: the OS user at the other end of the Unix socket must be the user asked for.
+     * Over TCP nobody can tell who connected, so peer refuses rather than fall back to a password,
+     * as PgBouncer does. A user auth_file or auth_query does not know is refused as with trust.
+     */
+    private void checkPeer() throws PgloomError {
+        String why;
+        if (secret.isEmpty() && (pooler.hasAuthFile() || queried)) {
+            why = missing + ", auth_type peer";
+        } else if (!connection.isUnix()) {
+            why = "auth_type peer works over the Unix socket only, this client came over TCP";
+        } else if (connection.peerCredentials() == null) {
+            why = "auth_type peer: this platform does not tell the OS user of a Unix socket client";
+        } else if (!connection.peerCredentials().user().getName().equals(user)) {
+            why = "auth_type peer: the client's OS user is \"" + connection.peerCredentials().user().getName() + "\"";
+        } else {
+            return;
+        }
+        // PostgreSQL's own words for a peer refusal; the reason goes to the log only.
+        throw PgloomError.fatal(SqlState.INVALID_AUTHORIZATION, "Peer authentication failed for user \"" + user + "\"")
+                .withLogDetail(why);
     }
 
     /** The refusal the client sees, the same whatever went wrong; {@code why} goes to the log only. */
