@@ -6,14 +6,19 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
  * PgBouncer 1.23+'s signals, for {@code pgloom run} only: a pooler started inside another program
  * (the tests, an embedding application) leaves that program's signals alone.
  *
- * <p>HotSpot keeps SIGQUIT for thread dumps and for starting {@code jcmd}'s attach listener, and
- * refuses to hand it to Java ({@code -Xrs} would free it, but also stops every Java signal handler
- * from being called). HotSpot also suspends threads with SIGUSR2 unless {@code _JAVA_SR_SIGNUM}
+ * <p>SIGQUIT is not among them. HotSpot keeps it for thread dumps and for starting {@code jcmd}'s
+ * attach listener, and refuses to hand it to Java; {@code -Xrs} frees it for a native handler only,
+ * and also stops every Java signal handler from being called. An FFM upcall installed as that
+ * native handler crashes the JVM ("wrong thread state for upcall") when the signal lands on a
+ * thread running Java code, so it would take native code of pgloom's own.
+ *
+ * <p>HotSpot also suspends threads with SIGUSR2 unless {@code _JAVA_SR_SIGNUM}
  * moves that elsewhere, which the launcher does; without it, taking SIGUSR2 would break thread
  * suspension (JFR sampling, profilers), so RESUME by signal is then left out with a warning.
  */
@@ -54,9 +59,14 @@ final class SignalHandlers {
     }
 
     private static void on(String signal, String action, Runnable handler) {
-        Signal.handle(new Signal(signal), s -> {
+        SignalHandler before = Signal.handle(new Signal(signal), s -> {
             log.info("SIG{}: {}", signal, action);
             handler.run();
         });
+        // The JVM keeps a signal ignored that pgloom was started with ignored (nohup ignores SIGHUP, a
+        // shell's background job SIGINT); an operator sending it would otherwise see nothing happen.
+        if (before == SignalHandler.SIG_IGN) {
+            log.warn("SIG{} is ignored: pgloom was started with it ignored (nohup, a background job)", signal);
+        }
     }
 }
