@@ -217,9 +217,17 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
     /** SHUTDOWN on the admin console: runs on its own thread, so the console's reply goes out first. */
     @Override
     public void shutdown(Pooler.ShutdownMode mode) {
+        shutdown(mode, "the admin console");
+    }
+
+    /**
+     * SHUTDOWN in one of its forms, requested by {@code requestedBy} (the console, a signal): returns
+     * at once; {@link #awaitClosed} tells when it is done, and {@link #close} cuts it short.
+     */
+    public void shutdown(Pooler.ShutdownMode mode, String requestedBy) {
         adminShutdown.start("admin-shutdown", () -> {
             shutdownThread = Thread.currentThread();
-            log.info("SHUTDOWN {} from the admin console", mode);
+            log.info("SHUTDOWN {} from {}", mode, requestedBy);
             try {
                 switch (mode) {
                     case IMMEDIATE -> { }

@@ -64,10 +64,12 @@ final class PgloomProcess implements AutoCloseable {
         String stem = name + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("HHmmss-SSS"));
         Path out = logs.resolve(stem + ".out");
         Path err = logs.resolve(stem + ".err");
-        Process p = new ProcessBuilder(command)
+        ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectOutput(out.toFile())
-                .redirectError(err.toFile())
-                .start();
+                .redirectError(err.toFile());
+        // As the ./pgloom launcher sets it: frees SIGUSR2 for RESUME.
+        builder.environment().put("_JAVA_SR_SIGNUM", "39");
+        Process p = builder.start();
         p.getOutputStream().close();
         return new PgloomProcess(p, command, out, err);
     }

@@ -41,8 +41,6 @@ import org.junit.jupiter.api.io.TempDir;
 class ProcessTest {
     /** The JVM's exit status after a shutdown that SIGTERM started: 128 + 15. */
     private static final int EXIT_SIGTERM = 143;
-    /** After SIGINT (Ctrl-C): 128 + 2. */
-    private static final int EXIT_SIGINT = 130;
     private static final Duration DEMO_START = Duration.ofSeconds(120);
     private static final Duration START = Duration.ofSeconds(60);
     private static final Duration EXIT = Duration.ofSeconds(120);
@@ -247,8 +245,8 @@ class ProcessTest {
         }
 
         pgloom.process.destroy(); // SIGTERM
-        assertEquals(EXIT_SIGTERM, pgloom.awaitExit(EXIT), "exit status after SIGTERM" + pgloom.output());
-        pgloom.await(Pattern.compile("shutting down"), Duration.ZERO);
+        assertEquals(0, pgloom.awaitExit(EXIT), "exit status after SIGTERM, as PgBouncer's" + pgloom.output());
+        pgloom.await(Pattern.compile("SIGTERM: super safe shutdown"), Duration.ZERO);
         assertFalse(Files.exists(pidfile), "pgloom removes its pidfile" + pgloom.output());
         assertNobodyListens(port, pgloom);
     }
@@ -264,7 +262,7 @@ class ProcessTest {
             assertEquals("app", currentDatabase(c));
         }
         pgloom.signal("INT");
-        assertEquals(EXIT_SIGINT, pgloom.awaitExit(EXIT), "exit status after SIGINT" + pgloom.output());
+        assertEquals(0, pgloom.awaitExit(EXIT), "exit status after SIGINT, as PgBouncer's" + pgloom.output());
         assertFalse(Files.exists(dir.resolve("pgloom.pid")), "pgloom removes its pidfile" + pgloom.output());
     }
 
@@ -282,6 +280,146 @@ class ProcessTest {
         assertEquals(0, pgloom.awaitExit(EXIT), "exit status after SHUTDOWN" + pgloom.output());
         assertFalse(Files.exists(dir.resolve("pgloom.pid")), "pgloom removes its pidfile" + pgloom.output());
         assertNobodyListens(port, pgloom);
+    }
+
+    // ---------------------------------------------------------------------------------- signals
+
+    private PgloomProcess startRun(Path dir, String name, String extraSettings) throws Exception {
+        int port = PgloomProcess.freePort();
+        Path ini = Pgloom.writeConfig(dir, Pgloom.iniText("transaction", processSettings(dir, port)
+                + "unix_socket_dir = " + dir + "\n" + extraSettings, ""), Pgloom.defaultUserlist());
+        PgloomProcess pgloom = start(name, "run", ini.toString());
+        pgloom.await(Pattern.compile("pgloom running with"), START);
+        return pgloom;
+    }
+
+    /** The listen_port startRun chose: the last one in the file, the one that counts. */
+    private static int portOf(Path dir) throws IOException {
+        Matcher m = Pattern.compile("listen_port = (\\d+)").matcher(Files.readString(dir.resolve("pgbouncer.ini")));
+        int port = -1;
+        while (m.find()) {
+            port = Integer.parseInt(m.group(1));
+        }
+        return port;
+    }
+
+    /** Sends {@code signal} and waits for the line pgloom logs when it acts on it. */
+    private static void sendAndAwaitLog(PgloomProcess pgloom, String signal, String logged) throws Exception {
+        pgloom.signal(signal);
+        pgloom.await(Pattern.compile(Pattern.quote(logged)), START);
+    }
+
+    /** An orderly exit removes the pidfile and the Unix socket file. */
+    private static void assertLeftNothingBehind(Path dir, int port, PgloomProcess pgloom) {
+        assertFalse(Files.exists(dir.resolve("pgloom.pid")), "pgloom removes its pidfile" + pgloom.output());
+        assertFalse(Files.exists(dir.resolve(".s.PGSQL." + port)), "and its unix socket" + pgloom.output());
+    }
+
+    @Test
+    void sigtermLetsEveryClientFinishAndExitsOnceTheLastHasDisconnected(@TempDir Path dir) throws Exception {
+        PgloomProcess pgloom = startRun(dir, "sigterm", "");
+        int port = portOf(dir);
+        Path socket = dir.resolve(".s.PGSQL." + port);
+        assertTrue(Files.exists(socket), "unix socket" + pgloom.output());
+        try (Connection c = connect(port, "app")) {
+            c.setAutoCommit(false);
+            assertEquals("app", currentDatabase(c));
+            sendAndAwaitLog(pgloom, "TERM", "SIGTERM: super safe shutdown");
+            assertNobodyListens(port, pgloom);
+            assertFalse(Files.exists(socket), "the unix socket file goes with the listener" + pgloom.output());
+            c.commit();
+            assertEquals("app", currentDatabase(c), "a connected client goes on, in new transactions too");
+            c.commit();
+            assertTrue(pgloom.process.isAlive(), "pgloom waits for the client to disconnect" + pgloom.output());
+        }
+        assertEquals(0, pgloom.awaitExit(EXIT), "exit status after SIGTERM" + pgloom.output());
+        assertLeftNothingBehind(dir, port, pgloom);
+    }
+
+    @Test
+    void aSecondSigtermExitsAtOnce(@TempDir Path dir) throws Exception {
+        PgloomProcess pgloom = startRun(dir, "sigterm2", "");
+        int port = portOf(dir);
+        try (Connection c = connect(port, "app")) {
+            assertEquals("app", currentDatabase(c));
+            sendAndAwaitLog(pgloom, "TERM", "SIGTERM: super safe shutdown");
+            pgloom.signal("TERM");
+            assertEquals(0, pgloom.awaitExit(EXIT), "exit status after a second SIGTERM" + pgloom.output());
+            pgloom.await(Pattern.compile("SIGTERM during the shutdown: closing every connection now"), Duration.ZERO);
+            assertThrows(SQLException.class, () -> currentDatabase(c), "the client was disconnected");
+        }
+        assertLeftNothingBehind(dir, port, pgloom);
+    }
+
+    @Test
+    void sigintExitsOnceEveryServerIsReleasedAndDisconnectsIdleClients(@TempDir Path dir) throws Exception {
+        PgloomProcess pgloom = startRun(dir, "sigint", "");
+        int port = portOf(dir);
+        try (Connection inTransaction = connect(port, "app"); Connection idle = connect(port, "app")) {
+            assertEquals("app", currentDatabase(idle));
+            inTransaction.setAutoCommit(false);
+            assertEquals("app", currentDatabase(inTransaction));
+            sendAndAwaitLog(pgloom, "INT", "SIGINT: safe shutdown");
+            assertNobodyListens(port, pgloom);
+            assertThrows(SQLException.class, () -> currentDatabase(idle), "a new transaction is refused");
+            assertTrue(pgloom.process.isAlive(), "the open transaction holds a server" + pgloom.output());
+            assertEquals("app", currentDatabase(inTransaction), "the open transaction goes on");
+            inTransaction.commit();
+        }
+        assertEquals(0, pgloom.awaitExit(EXIT), "exit status after SIGINT" + pgloom.output());
+        assertLeftNothingBehind(dir, port, pgloom);
+    }
+
+    @Test
+    void sigusr1PausesAndSigusr2Resumes(@TempDir Path dir) throws Exception {
+        PgloomProcess pgloom = startRun(dir, "sigusr", "admin_users = postgres\n");
+        int port = portOf(dir);
+        try (Connection c = connect(port, "app")) {
+            assertEquals("app", currentDatabase(c));
+            sendAndAwaitLog(pgloom, "USR1", "SIGUSR1: pausing every database");
+            awaitState(port, "yes", pgloom);
+            var query = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return currentDatabase(c);
+                } catch (SQLException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            awaitWaitingClients(port, "1", pgloom);
+            assertFalse(query.isDone(), "the query waits while paused" + pgloom.output());
+            sendAndAwaitLog(pgloom, "USR2", "SIGUSR2: resuming every database");
+            assertEquals("app", query.get(60, TimeUnit.SECONDS), "the query runs after the resume");
+            awaitState(port, "no", pgloom);
+        }
+        pgloom.signal("TERM");
+        assertEquals(0, pgloom.awaitExit(EXIT), "exit status after SIGTERM" + pgloom.output());
+    }
+
+    private static ConsoleResult show(int port, String what) throws IOException {
+        try (RawClient admin = new RawClient(port).login("postgres", "postgres", "pgbouncer")) {
+            return ConsoleResult.query(admin, "SHOW " + what);
+        }
+    }
+
+    private static void awaitState(int port, String paused, PgloomProcess pgloom) throws Exception {
+        awaitShown(port, "STATE", "key", "paused", "value", paused, pgloom);
+    }
+
+    private static void awaitWaitingClients(int port, String waiting, PgloomProcess pgloom) throws Exception {
+        awaitShown(port, "POOLS", "database", "app", "cl_waiting", waiting, pgloom);
+    }
+
+    private static void awaitShown(int port, String what, String keyColumn, String key, String column, String expected,
+            PgloomProcess pgloom) throws Exception {
+        long end = System.nanoTime() + START.toNanos();
+        String shown;
+        while (!(shown = show(port, what).row(keyColumn, key).get(column)).equals(expected)) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("SHOW " + what + ": " + column + " of " + key + " is " + shown + ", not "
+                        + expected + pgloom.output());
+            }
+            Thread.sleep(50);
+        }
     }
 
     /** Removes what a failed run left in the temp directory; never anything but pgloom's own directories. */

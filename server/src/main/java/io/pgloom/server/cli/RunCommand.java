@@ -10,13 +10,14 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import sun.misc.Signal;
 
 /** {@code pgloom run CONFIG.ini}: the pooler in the foreground. */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Run the pooler with a pgbouncer.ini.",
             "SIGHUP reloads the config (a broken file is refused and the old config keeps serving);",
-            "SIGINT/SIGTERM stop accepting, let open transactions finish (up to --shutdown-wait), then exit."})
+            "SIGTERM stops accepting and exits once every client has disconnected; SIGINT once every",
+            "server connection is released; a second SIGTERM/SIGINT exits at once.",
+            "SIGUSR1 pauses every database, SIGUSR2 resumes them."})
 final class RunCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
     private static volatile boolean running;
@@ -25,7 +26,8 @@ final class RunCommand implements Callable<Integer> {
     Path config;
 
     @Option(names = "--shutdown-wait", defaultValue = "30", paramLabel = "SECONDS",
-            description = "How long SIGINT/SIGTERM waits for open transactions (default: ${DEFAULT-VALUE})")
+            description = "When the JVM is stopped otherwise than by a signal pgloom handles: how long it waits"
+                    + " for open transactions (default: ${DEFAULT-VALUE})")
     int shutdownWaitSeconds = 30;
 
     static boolean keepsRunning() {
@@ -41,15 +43,17 @@ final class RunCommand implements Callable<Integer> {
             System.err.println("pgloom: " + e.getMessage());
             return 1;
         }
-        Signal.handle(new Signal("HUP"), s -> server.reload());
-        // SIGINT/SIGTERM run this hook; the JVM then exits with 128 + the signal number (130, 143),
-        // whatever call() returns. ProcessTest checks both.
+        SignalHandlers.install(server);
+        // The signals pgloom handles end in awaitClosed below and exit 0, as PgBouncer does; this hook
+        // is for the other ways a JVM ends (System.exit from elsewhere, a signal the JVM handles).
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("shutdown").unstarted(() -> {
-            server.shutdown(Duration.ofSeconds(shutdownWaitSeconds));
+            if (!server.isClosed()) {
+                server.shutdown(Duration.ofSeconds(shutdownWaitSeconds));
+            }
         }));
         running = true;
         log.info("pgloom running with {} on port {}", config, server.port());
-        // SHUTDOWN on the admin console closes the server; a signal's hook does too, then waits for the hook.
+        // SHUTDOWN on the admin console or a signal closes the server.
         server.awaitClosed();
         log.info("pgloom stopped");
         return 0;
