@@ -254,6 +254,21 @@ class CommandLineFlagsTest {
     }
 
     @Test
+    void anotherUserIsRefusedToAnyoneButRoot(@TempDir Path dir) throws Exception {
+        assumeTrue(root(), "the test becomes nobody through setpriv, which needs root");
+        // nobody can read the packaged jar, not the test class path in root's ~/.m2
+        assumeTrue(PgloomProcess.packagedJarIsCurrent(), "server/target/pgloom.jar is not current (mvn verify packages it)");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path ini = config(dir, PgloomProcess.freePort(), "");
+        PgloomProcess pgloom = PgloomProcess.startUnder(
+                List.of("setpriv", "--reuid=nobody", "--regid=65534", "--clear-groups", "--"),
+                "user-not-root", "-u", "root", ini.toString());
+        processes.add(pgloom);
+        assertEquals(1, pgloom.awaitExit(EXIT), pgloom.output());
+        pgloom.await(Pattern.compile("-u root: pgloom runs as nobody, and only root can switch to another user"), Duration.ZERO);
+    }
+
+    @Test
     void userWhoCannotReadTheConfigIsToldSo(@TempDir Path dir) throws Exception {
         assumeTrue(root(), "only root can switch users");
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
