@@ -54,6 +54,14 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         this.pidFile = pid == null || pid.isBlank() ? null : config.resolve(pid);
     }
 
+    /**
+     * The command line's {@code -q} (no logging to stderr) and {@code -v} repeated
+     * {@code verbosity} times, for the life of the process; call before {@link #start}.
+     */
+    public static void commandLineLogging(boolean quiet, int verbosity) {
+        LogSetup.commandLine(quiet, verbosity);
+    }
+
     /** Loads {@code configFile} and starts listening. Throws with file:line on a bad config. */
     public static PgloomServer start(Path configFile) throws ConfigException, IOException {
         PgloomConfig config = ConfigLoader.load(configFile);

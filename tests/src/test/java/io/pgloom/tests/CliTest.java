@@ -72,4 +72,18 @@ class CliTest {
         assertEquals(0, h.exit());
         assertTrue(h.out().contains("demo") && h.out().contains("check") && h.out().contains("pgbouncer.ini"), h.out());
     }
+
+    @Test
+    void pgbouncersShortFlagsAreThereAtTheTopAndOnRun() {
+        Run v = run("-V");
+        assertEquals(0, v.exit());
+        assertTrue(v.out().startsWith("pgloom "), v.out());
+        for (String[] help : new String[][] {{"-h"}, {"run", "--help"}}) {
+            Run h = run(help);
+            assertEquals(0, h.exit(), h.err());
+            for (String flag : new String[] {"-d, --daemon", "-q, --quiet", "-v, --verbose", "-u, --user", "-R, --reboot"}) {
+                assertTrue(h.out().contains(flag), String.join(" ", help) + " lists " + flag + ":\n" + h.out());
+            }
+        }
+    }
 }

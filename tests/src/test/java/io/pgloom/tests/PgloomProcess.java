@@ -49,7 +49,13 @@ final class PgloomProcess implements AutoCloseable {
 
     /** Starts {@code pgloom ARGS}; {@code name} names its output files. */
     static PgloomProcess start(String name, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(
+        return startUnder(List.of(), name, args);
+    }
+
+    /** Starts {@code pgloom ARGS} through {@code wrapper} (e.g. setpriv, to run it as another user). */
+    static PgloomProcess startUnder(List<String> wrapper, String name, String... args) throws IOException {
+        List<String> command = new ArrayList<>(wrapper);
+        command.addAll(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-preview", "--enable-native-access=ALL-UNNAMED"));
         Path jar = repoRoot().resolve("server/target/pgloom.jar");

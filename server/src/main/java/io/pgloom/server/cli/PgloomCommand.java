@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 /** The {@code pgloom} command line. */
@@ -13,12 +14,18 @@ import picocli.CommandLine.Parameters;
         description = {
             "A PostgreSQL connection pooler that reads your pgbouncer.ini and userlist.txt unchanged.",
             "",
-            "  pgloom CONFIG.ini          run the pooler (same as `pgloom run CONFIG.ini`)",
+            "  pgloom [-d] [-q] [-v]... [-u USER] CONFIG.ini",
+            "                             run the pooler (same as `pgloom run ... CONFIG.ini`)",
             "  pgloom demo                a real PostgreSQL plus pgloom on 127.0.0.1:6432, ready for psql",
             "  pgloom check CONFIG.ini    validate a config and print the effective settings",
         },
         subcommands = {RunCommand.class, DemoCommand.class, CheckCommand.class, PostgresCommand.class, CommandLine.HelpCommand.class})
 public final class PgloomCommand implements Callable<Integer> {
+    /** The arguments main() was given: -d and -u start the same JVM again with other ones. */
+    static volatile String[] programArgs;
+
+    @Mixin
+    PgBouncerFlags flags = new PgBouncerFlags();
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "CONFIG.ini", description = "pgbouncer.ini to run with")
     Path config;
@@ -31,10 +38,12 @@ public final class PgloomCommand implements Callable<Integer> {
         }
         RunCommand run = new RunCommand();
         run.config = config;
+        run.flags = flags;
         return run.call();
     }
 
     public static void main(String[] args) {
+        programArgs = args.clone();
         int code = new CommandLine(new PgloomCommand()).execute(args);
         if (code != 0 || !RunCommand.keepsRunning()) {
             System.exit(code);

@@ -2,12 +2,15 @@ package io.pgloom.server.cli;
 
 import io.pgloom.config.ConfigException;
 import io.pgloom.server.PgloomServer;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -30,17 +33,28 @@ final class RunCommand implements Callable<Integer> {
                     + " for open transactions (default: ${DEFAULT-VALUE})")
     int shutdownWaitSeconds = 30;
 
+    @Mixin
+    PgBouncerFlags flags = new PgBouncerFlags();
+
     static boolean keepsRunning() {
         return running;
     }
 
     @Override
     public Integer call() throws Exception {
+        Integer handedOver = flags.before(config, List.of("--shutdown-wait", Integer.toString(shutdownWaitSeconds)));
+        if (handedOver != null) {
+            return handedOver;
+        }
         PgloomServer server;
         try {
             server = PgloomServer.start(config);
         } catch (ConfigException e) {
             System.err.println("pgloom: " + e.getMessage());
+            return 1;
+        } catch (IOException e) {
+            // logged, not only thrown: a daemon's stderr is /dev/null, its logfile is where -d looks
+            log.error("pgloom could not start: {}", e.toString());
             return 1;
         }
         SignalHandlers.install(server);
