@@ -57,7 +57,7 @@ final class PgloomProcess implements AutoCloseable {
         List<String> command = new ArrayList<>(wrapper);
         command.addAll(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-preview", "--enable-native-access=ALL-UNNAMED"));
+                "--enable-preview", "--enable-native-access=ALL-UNNAMED", "-XX:+StartAttachListener"));
         Path jar = repoRoot().resolve("server/target/pgloom.jar");
         if (isFresh(jar, repoRoot().resolve("server/target/classes"))) {
             command.addAll(List.of("-jar", jar.toString()));
@@ -73,7 +73,8 @@ final class PgloomProcess implements AutoCloseable {
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectOutput(out.toFile())
                 .redirectError(err.toFile());
-        // As the ./pgloom launcher sets it: frees SIGUSR2 for RESUME.
+        // As the ./pgloom launcher sets them: frees SIGUSR2 for RESUME, and (with StartAttachListener
+        // above) SIGQUIT for immediate shutdown.
         builder.environment().put("_JAVA_SR_SIGNUM", "39");
         Process p = builder.start();
         p.getOutputStream().close();

@@ -352,6 +352,38 @@ class ProcessTest {
     }
 
     @Test
+    void sigquitClosesEveryConnectionAndExitsAtOnce(@TempDir Path dir) throws Exception {
+        PgloomProcess pgloom = startRun(dir, "sigquit", "");
+        int port = portOf(dir);
+        try (Connection c = connect(port, "app")) {
+            c.setAutoCommit(false);
+            assertEquals("app", currentDatabase(c));
+            sendAndAwaitLog(pgloom, "QUIT", "SIGQUIT: immediate shutdown");
+            assertEquals(0, pgloom.awaitExit(EXIT), "exit status after SIGQUIT" + pgloom.output());
+            assertThrows(SQLException.class, () -> currentDatabase(c), "the client in a transaction was disconnected");
+        }
+        assertLeftNothingBehind(dir, port, pgloom);
+        assertFalse(pgloom.output().contains("Full thread dump"), "no thread dump instead" + pgloom.output());
+    }
+
+    @Test
+    void jcmdStillWorksAndDoesNotStopPgloom(@TempDir Path dir) throws Exception {
+        PgloomProcess pgloom = startRun(dir, "jcmd", "");
+        int port = portOf(dir);
+        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        Process dump = new ProcessBuilder(jcmd.toString(), Long.toString(pgloom.process.pid()), "Thread.print")
+                .redirectErrorStream(true).start();
+        String printed = new String(dump.getInputStream().readAllBytes());
+        assertEquals(0, dump.waitFor(), printed);
+        assertTrue(printed.contains("Full thread dump"), printed);
+        try (Connection c = connect(port, "app")) {
+            assertEquals("app", currentDatabase(c), "pgloom still serves after jcmd" + pgloom.output());
+        }
+        pgloom.signal("TERM");
+        assertEquals(0, pgloom.awaitExit(EXIT), "exit status after SIGTERM" + pgloom.output());
+    }
+
+    @Test
     void sigintExitsOnceEveryServerIsReleasedAndDisconnectsIdleClients(@TempDir Path dir) throws Exception {
         PgloomProcess pgloom = startRun(dir, "sigint", "");
         int port = portOf(dir);

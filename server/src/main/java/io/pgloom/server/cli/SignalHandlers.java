@@ -2,6 +2,10 @@ package io.pgloom.server.cli;
 
 import io.pgloom.server.PgloomServer;
 import io.pgloom.server.control.Pooler;
+import com.sun.management.HotSpotDiagnosticMXBean;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,11 +16,10 @@ import sun.misc.SignalHandler;
  * PgBouncer 1.23+'s signals, for {@code pgloom run} only: a pooler started inside another program
  * (the tests, an embedding application) leaves that program's signals alone.
  *
- * <p>SIGQUIT is not among them. HotSpot keeps it for thread dumps and for starting {@code jcmd}'s
- * attach listener, and refuses to hand it to Java; {@code -Xrs} frees it for a native handler only,
- * and also stops every Java signal handler from being called. An FFM upcall installed as that
- * native handler crashes the JVM ("wrong thread state for upcall") when the signal lands on a
- * thread running Java code, so it would take native code of pgloom's own.
+ * <p>SIGQUIT (immediate shutdown) reaches Java through {@link QuitSignalRelay}, which re-raises it
+ * as SIGPWR; SIGPWR sent directly does the same. The relay is installed only when the JVM's attach
+ * listener already runs ({@code -XX:+StartAttachListener}, as the launcher sets): otherwise
+ * {@code jcmd} would start it with a SIGQUIT, which would then stop the pooler.
  *
  * <p>HotSpot also suspends threads with SIGUSR2 unless {@code _JAVA_SR_SIGNUM}
  * moves that elsewhere, which the launcher does; without it, taking SIGUSR2 would break thread
@@ -37,6 +40,7 @@ final class SignalHandlers {
                 () -> shutdown(server, shuttingDown, Pooler.ShutdownMode.WAIT_FOR_CLIENTS, "SIGTERM"));
         on("INT", "safe shutdown: no new clients; exiting once every server connection is released",
                 () -> shutdown(server, shuttingDown, Pooler.ShutdownMode.WAIT_FOR_SERVERS, "SIGINT"));
+        installQuit(server, shuttingDown);
         on("USR1", "pausing every database (PAUSE)", () -> server.pooler().pause(null));
         String suspendSignal = System.getenv("_JAVA_SR_SIGNUM");
         if (suspendSignal == null || suspendSignal.strip().equals(HOTSPOT_SUSPEND_SIGNAL)) {
@@ -45,6 +49,41 @@ final class SignalHandlers {
         } else {
             on("USR2", "resuming every database (RESUME)", () -> server.pooler().resume(null));
         }
+    }
+
+    private static void installQuit(PgloomServer server, AtomicBoolean shuttingDown) {
+        on(QuitSignalRelay.RELAYED_TO, "QUIT", "immediate shutdown: closing every connection now", () -> {
+            if (attachRequested()) {
+                log.info("the SIGQUIT came with a JVM attach request (jcmd), not from an operator: pgloom keeps running");
+                return;
+            }
+            shuttingDown.set(true);
+            server.close();
+        });
+        if (!attachListenerStarted()) {
+            log.warn("SIGQUIT stays the JVM's thread dump: run the JVM with -XX:+StartAttachListener, as the"
+                    + " ./pgloom launcher does, for SIGQUIT to shut pgloom down at once (SIGPWR does it now)");
+            return;
+        }
+        String refused = QuitSignalRelay.install();
+        if (refused != null) {
+            log.warn("SIGQUIT stays the JVM's thread dump ({}); SIGPWR shuts pgloom down at once instead", refused);
+        }
+    }
+
+    private static boolean attachListenerStarted() {
+        var diagnostics = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+        try {
+            return diagnostics != null && Boolean.parseBoolean(diagnostics.getVMOption("StartAttachListener").getValue());
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    /** jcmd asks for the attach listener by creating .attach_pidPID in the JVM's directory or /tmp. */
+    private static boolean attachRequested() {
+        String file = ".attach_pid" + ProcessHandle.current().pid();
+        return Files.exists(Path.of(file).toAbsolutePath()) || Files.exists(Path.of("/tmp", file));
     }
 
     /** A second SIGTERM or SIGINT during a shutdown ends it at once, as in PgBouncer. */
@@ -59,8 +98,13 @@ final class SignalHandlers {
     }
 
     private static void on(String signal, String action, Runnable handler) {
+        on(signal, signal, action, handler);
+    }
+
+    /** {@code shownAs}: the signal an operator sends, where pgloom relays it to {@code signal}. */
+    private static void on(String signal, String shownAs, String action, Runnable handler) {
         SignalHandler before = Signal.handle(new Signal(signal), s -> {
-            log.info("SIG{}: {}", signal, action);
+            log.info("SIG{}: {}", shownAs, action);
             handler.run();
         });
         // The JVM keeps a signal ignored that pgloom was started with ignored (nohup ignores SIGHUP, a
