@@ -11,8 +11,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Reads a configuration file as UTF-8 lines, naming the line of any undecodable bytes. */
-final class TextFile {
+/** Reads a configuration file (ini, userlist, hba, ident) as UTF-8 lines, naming the line of any undecodable bytes. */
+public final class TextFile {
 
     private TextFile() {
     }
@@ -22,7 +22,7 @@ final class TextFile {
      * @throws ConfigException when the file cannot be read or is not UTF-8; decoding with
      *                         replacement characters would silently change passwords
      */
-    static List<String> lines(Path file, String shown) throws ConfigException {
+    public static List<String> lines(Path file, String shown) throws ConfigException {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
