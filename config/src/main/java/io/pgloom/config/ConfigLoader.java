@@ -1,5 +1,7 @@
 package io.pgloom.config;
 
+import io.pgloom.config.hba.HbaRules;
+import io.pgloom.config.hba.HbaSettings;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -182,10 +184,32 @@ public final class ConfigLoader {
                         "setting '" + name + "' is not supported by pgloom yet; ignored");
             }
         });
-        List<ConfigWarning> inFileOrder = warnings.stream().sorted(Map.Entry.comparingByKey())
-                .map(Map.Entry::getValue).toList();
+        HbaRules hba = loadHba(values, base);
+        List<ConfigWarning> inFileOrder = new ArrayList<>(warnings.stream().sorted(Map.Entry.comparingByKey())
+                .map(Map.Entry::getValue).toList());
+        if (hba != null) {
+            inFileOrder.addAll(hba.warnings());
+        }
         return new PgloomConfig(iniFile, values, List.copyOf(databases.values()), users, inFileOrder,
-                List.copyOf(peers.values()), base);
+                List.copyOf(peers.values()), base, hba);
+    }
+
+    /**
+     * auth_type = hba: the rules of auth_hba_file and the maps of auth_ident_file, read now so that a
+     * broken file is refused with file:line like the ini itself (a reload then keeps the old rules).
+     * Without auth_hba_file PgBouncer starts and refuses every login; pgloom does too, and warns.
+     */
+    private HbaRules loadHba(SettingValues values, Path base) throws ConfigException {
+        if (values.authType() != AuthType.HBA) {
+            return null;
+        }
+        String hbaFile = values.string("auth_hba_file");
+        if (hbaFile.isEmpty()) {
+            Assignment type = settings.get("auth_type");
+            warn(type.line(), type.location(), "auth_type = hba without auth_hba_file: every login is refused");
+            return null;
+        }
+        return HbaSettings.load(hbaFile, values.string("auth_ident_file"), path -> base.resolve(path).normalize());
     }
 
     private static final java.util.Set<String> SYSLOG_SETTINGS = java.util.Set.of("syslog", "syslog_facility", "syslog_ident");

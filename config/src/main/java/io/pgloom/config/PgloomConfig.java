@@ -1,5 +1,6 @@
 package io.pgloom.config;
 
+import io.pgloom.config.hba.HbaRules;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -18,10 +19,12 @@ import java.util.Optional;
  * @param warnings         what was accepted but will not be acted on, in file order
  * @param peers            {@code [peers]} in file order (read and checked, not acted on yet)
  * @param workingDirectory what relative paths in the file resolve against
+ * @param hba              the rules of auth_hba_file, loaded when auth_type is hba and it is set;
+ *                         null otherwise
  */
 public record PgloomConfig(Path file, SettingValues settings, List<DatabaseEntry> databases,
                            Map<String, UserEntry> users, List<ConfigWarning> warnings, List<PeerEntry> peers,
-                           Path workingDirectory) {
+                           Path workingDirectory, HbaRules hba) {
 
     public PgloomConfig {
         Objects.requireNonNull(file, "file");
@@ -36,12 +39,17 @@ public record PgloomConfig(Path file, SettingValues settings, List<DatabaseEntry
     /** A snapshot without peers whose relative paths resolve against the process's directory. */
     public PgloomConfig(Path file, SettingValues settings, List<DatabaseEntry> databases,
                         Map<String, UserEntry> users, List<ConfigWarning> warnings) {
-        this(file, settings, databases, users, warnings, List.of(), Path.of(""));
+        this(file, settings, databases, users, warnings, List.of(), Path.of(""), null);
     }
 
-    /** This snapshot with other settings (SET on the admin console). */
+    /** This snapshot with other settings (SET on the admin console); the hba rules stay as loaded. */
     public PgloomConfig withSettings(SettingValues next) {
-        return new PgloomConfig(file, next, databases, users, warnings, peers, workingDirectory);
+        return new PgloomConfig(file, next, databases, users, warnings, peers, workingDirectory, hba);
+    }
+
+    /** The hba rules, when auth_type = hba loaded them. */
+    public Optional<HbaRules> hbaRules() {
+        return Optional.ofNullable(hba);
     }
 
     /**

@@ -42,7 +42,8 @@ public final class Settings {
             "metrics_listen_addr", "metrics_listen_port", "unix_socket_dir", "unix_socket_mode", "unix_socket_group",
             "max_db_client_connections", "max_user_client_connections",
             "query_wait_notify", "application_name_add_host", "login_notify_message", "server_round_robin",
-            "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout");
+            "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout",
+            "auth_hba_file", "auth_ident_file");
 
     /**
      * pgloom's own settings: not PgBouncer's, so PgBouncer would refuse a file that sets them. They
@@ -73,11 +74,11 @@ public final class Settings {
                 row("application_name_add_host", BOOL, "0", "", RELOAD, "append the client's address and port to application_name at login"),
                 row("auth_dbname", STRING, "", "", RELOAD, "[databases] entry whose connection runs auth_query (default: the client's)"),
                 row("auth_file", STRING, "", "", RELOAD, "userlist.txt with user names and passwords or secrets"),
-                row("auth_hba_file", STRING, "", "", RELOAD, "pg_hba.conf-style rules used when auth_type is hba"),
-                row("auth_ident_file", STRING, "", "", RELOAD, "user name map file for hba authentication"),
+                row("auth_hba_file", STRING, "", "", RELOAD, "pg_hba.conf rules for auth_type hba: local, host, hostssl, hostnossl; methods trust, reject, md5, password, scram-sha-256, peer (cert parsed, refused until TLS)"),
+                row("auth_ident_file", STRING, "", "", RELOAD, "pg_ident.conf user name maps for hba map= options (names, /regex with \\1, all)"),
                 row("auth_ldap_options", STRING, "", "", RELOAD, "LDAP connection options for auth_type ldap"),
                 row("auth_query", STRING, "SELECT rolname, CASE WHEN rolvaliduntil < now() THEN NULL ELSE rolpassword END FROM pg_authid WHERE rolname=$1 AND rolcanlogin", "", RELOAD, "query that fetches a password for users missing from auth_file"),
-                row("auth_type", ENUM, "md5", "", RELOAD, "how clients authenticate"),
+                row("auth_type", ENUM, "md5", "", RELOAD, "how clients authenticate; pgloom has all but cert, pam and ldap (hba: see auth_hba_file)"),
                 row("auth_user", STRING, "", "", RELOAD, "user that runs auth_query; its password comes from auth_file"),
                 row("autodb_idle_timeout", TIME, "3600", "s", RELOAD, "free pools made from the * entry after this long unused"),
                 row("cancel_wait_timeout", TIME, "10", "s", RELOAD, "give up forwarding a cancel request after this long"),

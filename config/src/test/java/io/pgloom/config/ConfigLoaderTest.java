@@ -235,10 +235,10 @@ class ConfigLoaderTest {
     @Test
     void warnsAboutAnUnsupportedSettingWithItsNameAndLine() throws Exception {
         PgloomConfig config = load("[pgbouncer]\nlisten_port = 6432\nserver_tls_sslmode = verify-full\n"
-                + "auth_hba_file = hba.conf\n");
+                + "auth_ldap_options = host=ldap.example\n");
         assertEquals(List.of(
                 new ConfigWarning("pgbouncer.ini:3", "setting 'server_tls_sslmode' is not supported by pgloom yet; ignored"),
-                new ConfigWarning("pgbouncer.ini:4", "setting 'auth_hba_file' is not supported by pgloom yet; ignored")),
+                new ConfigWarning("pgbouncer.ini:4", "setting 'auth_ldap_options' is not supported by pgloom yet; ignored")),
                 config.warnings());
         assertEquals("pgbouncer.ini:3: setting 'server_tls_sslmode' is not supported by pgloom yet; ignored",
                 config.warnings().getFirst().toString());

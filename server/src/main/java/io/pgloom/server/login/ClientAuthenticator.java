@@ -4,6 +4,7 @@ import io.pgloom.config.AuthType;
 import io.pgloom.config.DatabaseEntry;
 import io.pgloom.config.ScramSecret;
 import io.pgloom.config.UserSecret;
+import io.pgloom.config.hba.HbaRule;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.frontend.ClientSession;
 import io.pgloom.server.net.ConnectionInfo;
@@ -84,6 +85,8 @@ public final class ClientAuthenticator {
     private byte[] scramClientKey;
     private byte[] scramServerKey;
     private boolean consoleOwner;
+    /** auth_type hba: the rule that decides this login, named in the log if it fails; else null. */
+    private HbaRule hbaRule;
 
     /**
      * What a successful login leaves for logging into the server as this user: keys a SCRAM
@@ -136,6 +139,11 @@ public final class ClientAuthenticator {
             // Whatever auth_type says, as in PgBouncer: the OS already vouches for this client.
             consoleOwner = true;
             return false;
+        }
+        if (type == AuthType.HBA) {
+            // The rule is chosen before any secret is looked up: a refused client costs no auth_query.
+            hbaRule = HbaLogin.rule(pooler.config().hba(), connection, db == null ? Pooler.CONSOLE_DATABASE : db.name(), user);
+            type = HbaLogin.authType(hbaRule);
         }
         secret = pooler.userSecret(user);
         if (secret.isEmpty() && db != null && type != AuthType.ANY) {
@@ -227,6 +235,13 @@ public final class ClientAuthenticator {
             why = "auth_type peer works over the Unix socket only, this client came over TCP";
         } else if (connection.peerCredentials() == null) {
             why = "auth_type peer: this platform does not tell the OS user of a Unix socket client";
+        } else if (hbaRule != null && hbaRule.map() != null) {
+            if (hbaRule.map().permits(connection.peerCredentials().user().getName(), user)) {
+                return;
+            }
+            // PgBouncer's log words, which its test suite looks for.
+            why = "ident map " + hbaRule.map().name() + " cannot be matched for OS user \""
+                    + connection.peerCredentials().user().getName() + "\"";
         } else if (!connection.peerCredentials().user().getName().equals(user)) {
             why = "auth_type peer: the client's OS user is \"" + connection.peerCredentials().user().getName() + "\"";
         } else {
@@ -234,13 +249,18 @@ public final class ClientAuthenticator {
         }
         // PostgreSQL's own words for a peer refusal; the reason goes to the log only.
         throw PgloomError.fatal(SqlState.INVALID_AUTHORIZATION, "Peer authentication failed for user \"" + user + "\"")
-                .withLogDetail(why);
+                .withLogDetail(why + ruleNote());
     }
 
     /** The refusal the client sees, the same whatever went wrong; {@code why} goes to the log only. */
     private PgloomError failed(String why) {
         return PgloomError.fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"")
-                .withLogDetail(why);
+                .withLogDetail(why + ruleNote());
+    }
+
+    /** Under auth_type hba, which rule chose the method that failed. */
+    private String ruleNote() {
+        return hbaRule == null ? "" : ", hba rule " + hbaRule.location();
     }
 
     /**
