@@ -203,13 +203,12 @@ public final class ConfigLoader {
         if (values.authType() != AuthType.HBA) {
             return null;
         }
-        String hbaFile = values.string("auth_hba_file");
-        if (hbaFile.isEmpty()) {
+        if (values.string("auth_hba_file").isEmpty()) {
             Assignment type = settings.get("auth_type");
             warn(type.line(), type.location(), "auth_type = hba without auth_hba_file: every login is refused");
             return null;
         }
-        return HbaSettings.load(hbaFile, values.string("auth_ident_file"), path -> base.resolve(path).normalize());
+        return HbaSettings.load(values, path -> base.resolve(path).normalize());
     }
 
     private static final java.util.Set<String> SYSLOG_SETTINGS = java.util.Set.of("syslog", "syslog_facility", "syslog_ident");

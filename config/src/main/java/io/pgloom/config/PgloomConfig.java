@@ -1,6 +1,7 @@
 package io.pgloom.config;
 
 import io.pgloom.config.hba.HbaRules;
+import io.pgloom.config.hba.HbaSettings;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -42,9 +43,23 @@ public record PgloomConfig(Path file, SettingValues settings, List<DatabaseEntry
         this(file, settings, databases, users, warnings, List.of(), Path.of(""), null);
     }
 
-    /** This snapshot with other settings (SET on the admin console); the hba rules stay as loaded. */
+    /**
+     * This snapshot with other settings (SET on the admin console). A SET of auth_type,
+     * auth_hba_file or auth_ident_file reads the rules it now asks for, so that SET auth_type = hba
+     * does not refuse everyone for want of rules; a broken file refuses the SET.
+     *
+     * @throws IllegalArgumentException with file:line, when the hba or ident file cannot be read
+     */
     public PgloomConfig withSettings(SettingValues next) {
-        return new PgloomConfig(file, next, databases, users, warnings, peers, workingDirectory, hba);
+        HbaRules rules = hba;
+        if (HbaSettings.changed(settings, next)) {
+            try {
+                rules = HbaSettings.load(next, this::resolve);
+            } catch (ConfigException e) {
+                throw new IllegalArgumentException(e.getMessage(), e);
+            }
+        }
+        return new PgloomConfig(file, next, databases, users, warnings, peers, workingDirectory, rules);
     }
 
     /** The hba rules, when auth_type = hba loaded them. */

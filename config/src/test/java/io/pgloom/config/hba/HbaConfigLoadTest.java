@@ -69,6 +69,21 @@ class HbaConfigLoadTest {
     }
 
     @Test
+    void setAuthTypeHbaReadsTheRulesAndABrokenFileRefusesTheSet(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("hba.conf"), "host all all all trust\n");
+        PgloomConfig md5 = load(dir, "auth_type = md5\nauth_hba_file = hba.conf\n");
+        assertNull(md5.hba());
+        PgloomConfig hba = md5.withSettings(md5.settings().with("auth_type", "hba"));
+        assertEquals("hba.conf:1", hba.hba().rules().getFirst().location());
+        assertNull(hba.withSettings(hba.settings().with("auth_type", "trust")).hba());
+
+        Files.writeString(dir.resolve("broken.conf"), "host all all all trust\nlocal all\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> hba.withSettings(hba.settings().with("auth_hba_file", "broken.conf")));
+        assertEquals("broken.conf:2: expected local DATABASE USER METHOD [OPTIONS]", e.getMessage());
+    }
+
+    @Test
     void authTypeHbaWithoutAFileIsWarnedAbout(@TempDir Path dir) throws Exception {
         PgloomConfig config = load(dir, "listen_port = 6432\nauth_type = hba\n");
         assertNull(config.hba());
