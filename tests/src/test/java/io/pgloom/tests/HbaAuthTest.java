@@ -53,7 +53,7 @@ class HbaAuthTest {
         static Fixture start(Path dir) throws Exception {
             Path hba = Files.writeString(dir.resolve("hba.conf"), rules());
             Path ident = Files.writeString(dir.resolve("ident.conf"), ident());
-            String ini = Pgloom.iniText("transaction", "unix_socket_dir = " + dir + "\nauth_type = hba\nauth_hba_file = "
+            String ini = Pgloom.iniText("transaction", "unix_socket_dir = " + dir + "\nadmin_users = alice\nauth_type = hba\nauth_hba_file = "
                     + hba + "\nauth_ident_file = " + ident + "\n", "");
             LogSettingsTest.LogCapture log = new LogSettingsTest.LogCapture();
             Pgloom p = Pgloom.startWith(ini, Pgloom.defaultUserlist());
@@ -174,6 +174,28 @@ class HbaAuthTest {
                 assertServes(alice);
             }
             f.stillServes();
+        }
+    }
+
+    @Test
+    void setOnTheConsoleSwitchesToAndFromHbaAndRefusesABrokenFile(@TempDir Path dir) throws Exception {
+        try (Fixture f = Fixture.start(dir);
+             RawClient console = new RawClient(f.p().port()).login("alice", "alice-secret", "pgbouncer")) {
+            Files.writeString(dir.resolve("broken.conf"), "host all all all trust\nhost all all\n");
+            RawClient.Message refused = ConsoleResult.of(console.simpleQuery("SET auth_hba_file = '" + dir.resolve("broken.conf")
+                    + "'")).error();
+            assertEquals("SET failed: " + dir.resolve("broken.conf") + ":2: expected host DATABASE USER ADDRESS METHOD"
+                    + " [OPTIONS]", refused.error().message());
+
+            // Out of hba, bob's reject rule no longer applies; back in, it does again.
+            assertEquals(null, ConsoleResult.of(console.simpleQuery("SET auth_type = 'scram-sha-256'")).error());
+            try (RawClient bob = new RawClient(f.p().port()).login("bob", "bob-secret", "postgres")) {
+                assertEquals("1", RawClient.firstValue(bob.simpleQuery("SELECT 1")));
+            }
+            assertEquals(null, ConsoleResult.of(console.simpleQuery("SET auth_type = 'hba'")).error());
+            f.assertRefused("bob", "bob-secret", "postgres", "28000", "pg_hba.conf rejects connection for host"
+                    + " \"127.0.0.1\", user \"bob\", database \"postgres\", no encryption",
+                    "(login rejected by hba rule " + f.hba() + ":4)");
         }
     }
 }

@@ -63,7 +63,7 @@ public final class HbaFile {
     private HbaRule rule(List<List<HbaTokenizer.Token>> fields, String location, Path file, String shown)
             throws ConfigException {
         RecordType type = recordType(single(fields.getFirst(), "record type"));
-        if (fields.size() < 3) {
+        if (fields.size() < (type == RecordType.LOCAL ? 3 : 4)) {
             throw new IllegalArgumentException("expected " + type.configName() + " DATABASE USER "
                     + (type == RecordType.LOCAL ? "" : "ADDRESS ") + "METHOD [OPTIONS]");
         }

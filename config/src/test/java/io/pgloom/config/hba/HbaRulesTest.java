@@ -171,6 +171,7 @@ class HbaRulesTest {
             local all all peer clientcert=1    | unknown option clientcert=1: pgloom knows map=NAME
             local all all trust,reject         | the method field is a list (trust,reject); only databases and users may be lists
             local all, peer                    | expected local DATABASE USER METHOD [OPTIONS]
+            host all all                       | expected host DATABASE USER ADDRESS METHOD [OPTIONS]
             local all alice, trust             | no authentication method: expected one of trust, reject, md5, password, scram-sha-256, peer, cert
             local all alice,                   | the list alice, ends with a comma
             local "all all peer                | the quoted name "all all peer has no closing double quote
