@@ -154,17 +154,20 @@ class HbaAuthTest {
 
     @Test
     void aReloadChangesTheRulesAndABrokenFileKeepsTheOldOnes(@TempDir Path dir) throws Exception {
-        try (Fixture f = Fixture.start(dir)) {
+        try (Fixture f = Fixture.start(dir);
+             RawClient console = new RawClient(f.p().port()).login("alice", "alice-secret", "pgbouncer")) {
             try (Connection bob = f.p().connect("app", "bob", "anything")) {
                 assertServes(bob);
             }
             Files.writeString(f.hba(), "host app bob 127.0.0.1/32 reject\nhost all alice all md5\n");
-            assertTrue(f.p().server.reload());
+            // RELOAD on the console...
+            assertEquals(null, ConsoleResult.of(console.simpleQuery("RELOAD")).error());
             String bobRejected = "pg_hba.conf rejects connection for host \"127.0.0.1\", user \"bob\", database \"app\","
                     + " no encryption";
             f.assertRefused("bob", "bob-secret", "app", "28000", bobRejected, "(login rejected by hba rule " + f.hba() + ":1)");
 
             Files.writeString(f.hba(), "host app bob 127.0.0.1/32 trust\nhost all alice 127.0.0.1/40 md5\n");
+            // ... and SIGHUP's path, with a broken file.
             assertFalse(f.p().server.reload(), "a broken hba file is refused");
             f.log().await("naming the broken line", l -> l.contains("reload refused, keeping the running config: " + f.hba()
                     + ":2: invalid prefix length /40: expected 0 to 32"));
