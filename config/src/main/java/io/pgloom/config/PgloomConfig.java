@@ -16,7 +16,7 @@ import java.util.Optional;
  * @param databases        {@code [databases]} in file order, the {@code *} entry included
  * @param users            {@code [users]} by name, in file order
  * @param warnings         what was accepted but will not be acted on, in file order
- * @param peers            {@code [peers]} in file order (read and checked, not acted on yet)
+ * @param peers            {@code [peers]} in file order
  * @param workingDirectory what relative paths in the file resolve against
  */
 public record PgloomConfig(Path file, SettingValues settings, List<DatabaseEntry> databases,
