@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.StandardSocketOptions;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -143,6 +144,7 @@ public final class Listener implements AutoCloseable {
     }
 
     private static final class TcpAcceptor implements Acceptor {
+        private static final java.util.concurrent.atomic.AtomicBoolean ADVISED = new java.util.concurrent.atomic.AtomicBoolean();
         private final ServerSocket serverSocket;
 
         TcpAcceptor(String host, int port, int backlog, boolean reusePort) throws IOException {
@@ -154,11 +156,30 @@ public final class Listener implements AutoCloseable {
                         throw new IOException("so_reuseport = 1, but this system has no SO_REUSEPORT");
                     }
                     serverSocket.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+                    adviseOnAcceptQueue();
                 }
                 serverSocket.bind(new InetSocketAddress(host, port), backlog);
             } catch (IOException | RuntimeException e) {
                 serverSocket.close();
                 throw e;
+            }
+        }
+
+        /**
+         * Linux resets the connections waiting in the accept queue of a SO_REUSEPORT listener that
+         * closes, unless net.ipv4.tcp_migrate_req hands them to another listener of the port:
+         * with so_reuseport a rolling restart closes listeners, so say so once, where it applies.
+         */
+        private static void adviseOnAcceptQueue() {
+            Path sysctl = Path.of("/proc/sys/net/ipv4/tcp_migrate_req");
+            try {
+                if (Files.isReadable(sysctl) && Files.readString(sysctl).trim().equals("0") && !ADVISED.getAndSet(true)) {
+                    log.info("so_reuseport: net.ipv4.tcp_migrate_req is 0, so connections still queued when this"
+                            + " process stops listening are reset (clients retry the connect); set it to 1 to hand"
+                            + " them to the other processes on the port");
+                }
+            } catch (IOException ignored) {
+                // no advice then
             }
         }
 
