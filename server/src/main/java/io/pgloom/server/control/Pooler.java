@@ -388,9 +388,20 @@ public final class Pooler implements AutoCloseable {
         admin.awaitCloseNeeded(database);
     }
 
-    /** Waits until only admin console clients are left (SHUTDOWN WAIT_FOR_CLIENTS). */
+    /**
+     * Waits until only admin console clients are left (SHUTDOWN WAIT_FOR_CLIENTS, SIGTERM), counting
+     * the connections not admitted yet: one accepted just before the listener closed is admitted
+     * only once its startup packet is read, and closing it then would cut off a client that did
+     * nothing wrong (a rolling restart under a storm of connects showed it).
+     */
     public void awaitNoClients() throws InterruptedException {
-        admin.awaitNoClients();
+        while (true) {
+            admin.awaitNoClients();
+            if (serverScope.isClosed() || janitor.connected() <= clients.count()) {
+                return;
+            }
+            Thread.sleep(20);
+        }
     }
 
     // ---------------------------------------------------------------- what SHOW and the metrics read
