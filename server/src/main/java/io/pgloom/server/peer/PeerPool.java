@@ -114,7 +114,7 @@ final class PeerPool {
         }
     }
 
-    /** One connection, one CancelRequest, then wait for the peer to close: "" when delivered, else why not. */
+    /** One connection, one CancelRequest, then wait for the peer to close: "" when delivered, null when out of time, else why not. */
     private String send(int processId, int secretKey) {
         connecting.incrementAndGet();
         boolean connected = false;
@@ -131,6 +131,8 @@ final class PeerPool {
                 one.clear(); // a peer says nothing back to a CancelRequest: read until it closes
             }
             return "";
+        } catch (java.nio.channels.ClosedByInterruptException timedOut) {
+            return null; // the time limit passed: the caller says so
         } catch (IOException e) {
             return e.toString();
         } finally {
