@@ -77,18 +77,21 @@ final class CancelKeys {
     boolean assign(ClientSession client) {
         int peer = peerId;
         int tries = peer > 0 ? PEERING_SEQUENCE_MASK + 1 : Integer.MAX_VALUE;
+        int secret = peer > 0 ? random.nextInt() | TTL_MASK : random.nextInt();
+        Issued issued = new Issued(client, peer > 0 ? ~TTL_MASK : -1);
         for (int i = 0; i < tries; i++) {
             int seq = sequence.incrementAndGet();
             int pid = peer > 0 ? peeringPid(peer, seq & PEERING_SEQUENCE_MASK) : seq & Integer.MAX_VALUE;
             if ((peer > 0 ? seq & PEERING_SEQUENCE_MASK : pid) == 0) {
                 continue;
             }
-            int secret = peer > 0 ? random.nextInt() | TTL_MASK : random.nextInt();
-            if (byPid.putIfAbsent(pid, new Issued(client, peer > 0 ? ~TTL_MASK : -1)) == null) {
-                client.cancelKey(pid, secret);
+            // The client holds its key before the map names it: a cancel never sees it half made.
+            client.cancelKey(pid, secret);
+            if (byPid.putIfAbsent(pid, issued) == null) {
                 return true;
             }
         }
+        client.cancelKey(0, 0);
         return false;
     }
 
