@@ -47,13 +47,19 @@ class CancelKeysTest {
         return new ClientSession(pooler, new Transport.Tcp(s));
     }
 
+    /** A new client that {@code keys} gave a key to. */
+    private ClientSession keyed(CancelKeys keys) throws Exception {
+        ClientSession c = client();
+        assertTrue(keys.assign(c));
+        return c;
+    }
+
     @Test
     void aPeersKeysCarryItsIdAndATtlOfThree() throws Exception {
         CancelKeys keys = new CancelKeys(0x1234);
         Set<Integer> pids = new HashSet<>();
         for (int i = 0; i < 3; i++) {
-            ClientSession c = client();
-            assertTrue(keys.assign(c));
+            ClientSession c = keyed(keys);
             assertEquals(0x1234, CancelKeys.peerOf(c.cancelPid()));
             assertTrue(c.cancelPid() > 0);
             assertEquals(3, c.cancelSecret() & CancelKeys.TTL_MASK);
@@ -65,8 +71,7 @@ class CancelKeysTest {
     @Test
     void aForwardedKeyIsFoundWhateverItsTtlButNoOtherBitMayDiffer() throws Exception {
         CancelKeys keys = new CancelKeys(7);
-        ClientSession c = client();
-        keys.assign(c);
+        ClientSession c = keyed(keys);
         assertSame(c, keys.find(c.cancelPid(), c.cancelSecret()));
         assertSame(c, keys.find(c.cancelPid(), c.cancelSecret() - 2), "a TTL decremented by two forwards");
         assertNull(keys.find(c.cancelPid(), c.cancelSecret() ^ 4));
@@ -76,8 +81,7 @@ class CancelKeysTest {
     @Test
     void withoutAPeerIdAllThirtyTwoSecretBitsCount() throws Exception {
         CancelKeys keys = new CancelKeys(0);
-        ClientSession c = client();
-        keys.assign(c);
+        ClientSession c = keyed(keys);
         assertEquals(1, c.cancelPid(), "a plain sequence: no peer id in it");
         assertSame(c, keys.find(c.cancelPid(), c.cancelSecret()));
         assertNull(keys.find(c.cancelPid(), c.cancelSecret() ^ 1));
@@ -98,14 +102,12 @@ class CancelKeysTest {
     @Test
     void forgettingAClientFreesItsPidButNotAnotherClientsEntry() throws Exception {
         CancelKeys keys = new CancelKeys(0);
-        ClientSession a = client();
-        keys.assign(a);
+        ClientSession a = keyed(keys);
         int pid = a.cancelPid();
         keys.forget(a);
         assertNull(keys.find(pid, a.cancelSecret()));
         assertEquals(0, keys.size());
-        ClientSession b = client();
-        keys.assign(b);
+        ClientSession b = keyed(keys);
         assertNotEquals(pid, b.cancelPid(), "the sequence moves on");
     }
 
