@@ -150,7 +150,6 @@ public final class ConfigLoader {
         PeerEntry peer = naming("peer '" + entry.key() + "': ",
                 () -> PeerDefinition.parse(entry.key(), entry.value(), entry.location()));
         peers.put(peer.id(), peer);
-        warn(entry.location(), "section [peers] is not supported by pgloom yet; peer " + peer.id() + " ignored");
     }
 
     /** Runs {@code parse}, prefixing any complaint with the entry it is about. */

@@ -8,9 +8,11 @@ import java.util.OptionalInt;
 
 /**
  * One line of {@code [peers]}: another PgBouncer process that cancel requests may be forwarded
- * to. pgloom reads and checks the section but does not forward yet (its cluster does that job).
+ * to: a CancelRequest whose key carries this peer's id goes to {@code host}:{@code port}, or to the
+ * Unix socket {@code host/.s.PGSQL.port} when {@code host} starts with {@code /}.
  *
  * @param port     6432 unless written, as in PgBouncer
+ * @param poolSize how many cancels may be forwarded to this peer at once; default_pool_size unless written
  * @param location "file:line" of the entry
  */
 public record PeerEntry(int id, String host, int port, OptionalInt poolSize, Map<String, String> raw,

@@ -18,7 +18,7 @@ import java.util.Optional;
  * @param databases        {@code [databases]} in file order, the {@code *} entry included
  * @param users            {@code [users]} by name, in file order
  * @param warnings         what was accepted but will not be acted on, in file order
- * @param peers            {@code [peers]} in file order (read and checked, not acted on yet)
+ * @param peers            {@code [peers]} in file order
  * @param workingDirectory what relative paths in the file resolve against
  * @param hba              the rules of auth_hba_file, loaded when auth_type is hba and it is set;
  *                         null otherwise

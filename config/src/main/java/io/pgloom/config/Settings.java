@@ -43,7 +43,7 @@ public final class Settings {
             "max_db_client_connections", "max_user_client_connections",
             "query_wait_notify", "application_name_add_host", "login_notify_message", "server_round_robin",
             "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout",
-            "auth_hba_file", "auth_ident_file");
+            "auth_hba_file", "auth_ident_file", "so_reuseport", "peer_id");
 
     /**
      * pgloom's own settings: not PgBouncer's, so PgBouncer would refuse a file that sets them. They
@@ -121,7 +121,7 @@ public final class Settings {
                 row("metrics_listen_addr", STRING, "127.0.0.1", "", RESTART, "address of the HTTP listener for /metrics, /health and /ready; * for all"),
                 row("metrics_listen_port", INT, "", "", RESTART, "port of the HTTP listener for /metrics, /health and /ready; unset = no listener"),
                 row("min_pool_size", INT, "0", "", RELOAD, "keep at least this many server connections open per pool"),
-                row("peer_id", INT, "0", "", RELOAD, "this process's id among peers (0 = peering off)"),
+                row("peer_id", INT, "0", "", RELOAD, "this process's id in [peers], 1 to 65535, put in the cancel keys it hands out (0 = peering off)"),
                 row("pidfile", STRING, "", "", RESTART, "file to write the process id to"),
                 row("pkt_buf", INT, "4096", "bytes", RESTART, "size of the internal packet buffer"),
                 row("pool_idle_timeout", TIME, "0", "s", RELOAD, "free a pool unused for this long (0 = never)"),
@@ -151,7 +151,7 @@ public final class Settings {
                 row("server_tls_key_file", STRING, "", "", RELOAD, "private key for the certificate presented to servers"),
                 row("server_tls_protocols", STRING, "secure", "", RELOAD, "TLS versions used towards servers"),
                 row("server_tls_sslmode", ENUM, "prefer", "", RELOAD, "whether connections to servers use TLS and how they verify it"),
-                row("so_reuseport", BOOL, "0", "", RESTART, "set SO_REUSEPORT on listening sockets"),
+                row("so_reuseport", BOOL, "0", "", RESTART, "set SO_REUSEPORT on the TCP listening sockets, so several processes share the port (each needs its own unix_socket_dir)"),
                 row("stats_period", INT, "60", "s", RELOAD, "how often averages are computed and statistics logged"),
                 row("stats_users", LIST, "", "", RELOAD, "users allowed to run read-only admin console commands"),
                 row("suspend_timeout", TIME, "10", "s", RELOAD, "time allowed to flush buffers during SUSPEND or online restart"),

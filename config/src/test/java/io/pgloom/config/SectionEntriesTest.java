@@ -235,7 +235,7 @@ class SectionEntriesTest {
     }
 
     @Test
-    void readsPeersButWarnsThatTheyAreIgnored() throws Exception {
+    void readsPeersAndPeerIdWithoutWarnings() throws Exception {
         PgloomConfig config = load("[pgbouncer]\npeer_id = 1\n[peers]\n1 = host=/tmp/pgbouncer1\n"
                 + "2 = host=10.0.0.2 port=6433 pool_size=8\n");
         assertEquals(2, config.peers().size());
@@ -245,11 +245,8 @@ class SectionEntriesTest {
         assertEquals(6433, second.port());
         assertEquals(OptionalInt.of(8), second.poolSize());
         assertEquals(6432, config.peers().getFirst().port());
-        assertEquals(List.of(
-                        new ConfigWarning("pgbouncer.ini:2", "setting 'peer_id' is not supported by pgloom yet; ignored"),
-                        new ConfigWarning("pgbouncer.ini:4", "section [peers] is not supported by pgloom yet; peer 1 ignored"),
-                        new ConfigWarning("pgbouncer.ini:5", "section [peers] is not supported by pgloom yet; peer 2 ignored")),
-                config.warnings());
+        assertEquals(1, config.settings().integer("peer_id"));
+        assertEquals(List.of(), config.warnings());
     }
 
     @ParameterizedTest

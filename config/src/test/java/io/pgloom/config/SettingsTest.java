@@ -75,7 +75,7 @@ class SettingsTest {
                 "max_db_client_connections", "max_user_client_connections",
                 "query_wait_notify", "application_name_add_host", "login_notify_message", "server_round_robin",
                 "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout",
-                "auth_hba_file", "auth_ident_file"), supported);
+                "auth_hba_file", "auth_ident_file", "so_reuseport", "peer_id"), supported);
         assertFalse(Settings.byName("track_extra_parameters").orElseThrow().supported());
         assertFalse(Settings.byName("pkt_buf").orElseThrow().supported());
     }

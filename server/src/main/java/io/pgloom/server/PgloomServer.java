@@ -13,6 +13,7 @@ import io.pgloom.server.admin.AdminConsole;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.metrics.MetricsListener;
 import io.pgloom.server.net.Listener;
+import io.pgloom.server.peer.PeerForwarder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,6 +51,7 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         this.pooler = new Pooler(config, users, hasAuthFile, 0);
         pooler.console(new AdminConsole(pooler));
         pooler.control(this);
+        pooler.foreignCancels(new PeerForwarder(pooler));
         String pid = config.settings().string("pidfile");
         this.pidFile = pid == null || pid.isBlank() ? null : config.resolve(pid);
     }
@@ -110,15 +112,23 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         } else if (!unix) {
             throw new IOException("listen_addr and unix_socket_dir are both empty: pgloom would accept no clients");
         }
+        boolean reusePort = config.settings().bool("so_reuseport");
         for (String h : hosts) {
-            Listener l = new Listener(pooler, h, port, backlog);
+            Listener l = new Listener(pooler, h, port, backlog, reusePort);
             listeners.add(l);
             l.start();
         }
         if (unix) {
             int socketPort = listeners.isEmpty() ? port : listeners.getFirst().port();
-            Listener l = Listener.unix(pooler, config.resolve(socketDir.trim()), socketPort,
-                    config.settings().integer("unix_socket_mode"), config.settings().string("unix_socket_group"), backlog);
+            Listener l;
+            try {
+                l = Listener.unix(pooler, config.resolve(socketDir.trim()), socketPort,
+                        config.settings().integer("unix_socket_mode"), config.settings().string("unix_socket_group"), backlog);
+            } catch (IOException e) {
+                // A Unix socket file has one owner: SO_REUSEPORT does not share it, as in PgBouncer.
+                throw reusePort ? new IOException(e.getMessage() + " (with so_reuseport = 1 every pgloom on port "
+                        + socketPort + " needs a unix_socket_dir of its own, and a pidfile of its own)", e) : e;
+            }
             listeners.add(l);
             l.start();
         }
@@ -187,7 +197,7 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
             Map<String, UserSecret> users = loadUsers(next);
             PgloomConfig current = pooler.config();
             for (String fixed : List.of("listen_addr", "listen_port", "listen_backlog", "pidfile",
-                    "unix_socket_dir", "unix_socket_mode", "unix_socket_group",
+                    "unix_socket_dir", "unix_socket_mode", "unix_socket_group", "so_reuseport",
                     "metrics_listen_addr", "metrics_listen_port")) {
                 if (!String.valueOf(current.settings().raw(fixed)).equals(String.valueOf(next.settings().raw(fixed)))) {
                     log.warn("reload: {} changed but needs a restart to take effect", fixed);

@@ -31,7 +31,7 @@ class AdminConsoleRightsTest {
             "KILL_CLIENT 1", "SHUTDOWN", "SHUTDOWN WAIT_FOR_SERVERS", "SHUTDOWN WAIT_FOR_CLIENTS",
             "WAIT_CLOSE", "WAIT_CLOSE app", "SHOW FDS", "kill_client 1;", "Reload;");
     static final List<String> SHOWS = List.of("HELP", "VERSION", "CONFIG", "DATABASES", "POOLS", "CLIENTS", "SERVERS",
-            "USERS", "STATS", "STATS_TOTALS", "STATS_AVERAGES", "TOTALS", "LISTS", "STATE", "MEM");
+            "USERS", "STATS", "STATS_TOTALS", "STATS_AVERAGES", "TOTALS", "LISTS", "STATE", "MEM", "PEERS", "PEER_POOLS");
 
     private static Pgloom pgloom;
 

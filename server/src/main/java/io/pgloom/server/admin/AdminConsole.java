@@ -84,7 +84,7 @@ public final class AdminConsole implements Pooler.Console {
         Map<String, Command> t = new LinkedHashMap<>();
         ShowCommands.register((name, handler) -> t.put("SHOW " + name, new Command("SHOW " + name, Right.STATS, Args.NONE, handler)));
         // PgBouncer's own SHOWs that pgloom does not answer yet; FDS shows cancel keys, so admins only.
-        for (String name : new String[] {"SOCKETS", "ACTIVE_SOCKETS", "PEERS", "PEER_POOLS", "DNS_HOSTS", "DNS_ZONES"}) {
+        for (String name : new String[] {"SOCKETS", "ACTIVE_SOCKETS", "DNS_HOSTS", "DNS_ZONES"}) {
             t.put("SHOW " + name, new Command("SHOW " + name, Right.STATS, Args.NONE, notImplemented("SHOW " + name)));
         }
         t.put("SHOW FDS", new Command("SHOW FDS", Right.ADMIN, Args.NONE, notImplemented("SHOW FDS")));

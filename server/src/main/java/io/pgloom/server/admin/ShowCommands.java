@@ -57,6 +57,7 @@ final class ShowCommands {
         add.accept("LISTS", (p, a) -> lists(p));
         add.accept("STATE", (p, a) -> state(p));
         add.accept("MEM", (p, a) -> mem(p));
+        PeerTables.register(add);
     }
 
     static String versionText() {
@@ -68,10 +69,10 @@ final class ShowCommands {
         return Result.tag("SHOW").notice("Console usage", """
 
                 \tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION
-                \tSHOW LISTS|MEM|STATE
+                \tSHOW LISTS|MEM|STATE|PEERS|PEER_POOLS
                 \tSHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS
                 \tnot implemented in pgloom yet:
-                \tSHOW FDS|SOCKETS|ACTIVE_SOCKETS|PEERS|PEER_POOLS|DNS_HOSTS|DNS_ZONES
+                \tSHOW FDS|SOCKETS|ACTIVE_SOCKETS|DNS_HOSTS|DNS_ZONES
                 \tSET key = arg
                 \tRELOAD
                 \tPAUSE [<db>]
@@ -325,7 +326,7 @@ final class ShowCommands {
         r.row("users", users.size());
         r.row("peers", config.peers().size());
         r.row("pools", pools.size() + 1);
-        r.row("peer_pools", 0);
+        r.row("peer_pools", pooler.peerPools().size());
         // pgloom keeps no free lists: a closed connection's memory goes back to the JVM.
         r.row("free_clients", 0);
         r.row("used_clients", clients);

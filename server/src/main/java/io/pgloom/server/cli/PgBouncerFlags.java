@@ -53,7 +53,7 @@ final class PgBouncerFlags {
     Integer before(Path config, List<String> runOptions) throws IOException, InterruptedException {
         if (reboot) {
             System.err.println("pgloom: -R (online restart) is not supported: pgloom cannot take over a running"
-                    + " process's sockets; use so_reuseport rolling restarts (not yet available)");
+                    + " process's sockets; use so_reuseport rolling restarts (README: \"Rolling restarts with so_reuseport\")");
             return 1;
         }
         if (user != null) {

@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * shutdown and scrapes iterate the concurrent maps without a lock, so they see a sample.
  */
 final class ClientRegistry implements CancelRouter.LocalClients {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ClientRegistry.class);
     private final ConcurrentHashMap<ClientSession, Boolean> clients = new ConcurrentHashMap<>();
     private final AtomicInteger admitted = new AtomicInteger();
     /** Clients counted per database name and per login user name, for max_db/user_client_connections. */
@@ -35,16 +36,33 @@ final class ClientRegistry implements CancelRouter.LocalClients {
     private final Set<ClientSession> consoleClients = ConcurrentHashMap.newKeySet();
     private final CancelKeys cancelKeys;
 
-    ClientRegistry(int instanceId) {
-        this.cancelKeys = new CancelKeys(instanceId);
+    ClientRegistry(int peerId) {
+        this.cancelKeys = new CancelKeys(peerId);
     }
 
-    /** Counts a client against {@code maxClientConn} (0: no limit) and gives it its cancel key. */
+    /**
+     * Counts a client against {@code maxClientConn} (0: no limit) and gives it its cancel key;
+     * false (refused as over max_client_conn) also when no cancel key is free.
+     */
     boolean admit(ClientSession client, int maxClientConn) {
         clients.put(client, Boolean.TRUE);
-        cancelKeys.assign(client);
+        boolean keyed = cancelKeys.assign(client);
         int n = admitted.incrementAndGet();
+        if (!keyed) {
+            log.warn("{}: refused: all {} cancel keys of peer_id {} are in use (a peer id leaves 15 bits per process)",
+                    client, cancelKeys.size(), cancelKeys.peerId());
+            return false;
+        }
         return maxClientConn <= 0 || n <= maxClientConn;
+    }
+
+    /** The peer id new cancel keys carry (peer_id; 0: none). */
+    void peerId(int id) {
+        cancelKeys.peerId(id);
+    }
+
+    int peerId() {
+        return cancelKeys.peerId();
     }
 
     /**

@@ -91,6 +91,7 @@ public final class Pooler implements AutoCloseable {
     private final TaskScope serverScope = new TaskScope("servers");
     private final Pools pools = new Pools(this);
     private final ClientRegistry clients;
+    private final int defaultPeerId;
     private final CancelRouter cancels;
     private final AdminState admin;
     private final StatsTicker stats = new StatsTicker(pools, () -> config.settings());
@@ -103,9 +104,11 @@ public final class Pooler implements AutoCloseable {
     /** pgloom's own metrics, fed by the data path; the metrics listener exports them. */
     private final PoolerMetrics metrics = new PoolerMetrics();
 
-    public Pooler(PgloomConfig config, Map<String, UserSecret> users, boolean hasAuthFile, int instanceId) {
-        this.clients = new ClientRegistry(instanceId);
-        this.cancels = new CancelRouter(instanceId, clients);
+    /** {@code peerId}: the id new cancel keys carry while the config's peer_id is 0 (0: none). */
+    public Pooler(PgloomConfig config, Map<String, UserSecret> users, boolean hasAuthFile, int peerId) {
+        this.defaultPeerId = peerId;
+        this.clients = new ClientRegistry(peerId);
+        this.cancels = new CancelRouter(clients::peerId, clients);
         this.admin = new AdminState(pools, clients, serverScope);
         apply(config, users, hasAuthFile);
         serverScope.start("pool-maintenance", () -> maintenance.loop(serverScope));
@@ -122,6 +125,8 @@ public final class Pooler implements AutoCloseable {
         this.users = Map.copyOf(users);
         derivedScram.clear();
         this.hasAuthFile = hasAuthFile;
+        int peerId = config.settings().integer("peer_id");
+        clients.peerId(peerId != 0 ? peerId : defaultPeerId);
         pools.reconfigure();
     }
 
@@ -268,11 +273,16 @@ public final class Pooler implements AutoCloseable {
     }
 
     /**
-     * Installs where CancelRequests for other instances' clients go (the cluster, once it runs);
+     * Installs where CancelRequests for other peers' clients go ([peers], or later the cluster);
      * null puts back the default, which drops them with a log line.
      */
     public void foreignCancels(ForeignCancels foreign) {
         cancels.foreign(foreign);
+    }
+
+    /** SHOW PEER_POOLS: the installed forwarder's pools, one per peer. */
+    public List<ForeignCancels.PeerPoolView> peerPools() {
+        return cancels.foreign().peerPools();
     }
 
     public ClientJanitor janitor() {
@@ -378,9 +388,20 @@ public final class Pooler implements AutoCloseable {
         admin.awaitCloseNeeded(database);
     }
 
-    /** Waits until only admin console clients are left (SHUTDOWN WAIT_FOR_CLIENTS). */
+    /**
+     * Waits until only admin console clients are left (SHUTDOWN WAIT_FOR_CLIENTS, SIGTERM), counting
+     * the connections not admitted yet: one accepted just before the listener closed is admitted
+     * only once its startup packet is read, and closing it then would cut off a client that did
+     * nothing wrong (a rolling restart under a storm of connects showed it).
+     */
     public void awaitNoClients() throws InterruptedException {
-        admin.awaitNoClients();
+        while (true) {
+            admin.awaitNoClients();
+            if (serverScope.isClosed() || janitor.connected() <= clients.count()) {
+                return;
+            }
+            Thread.sleep(20);
+        }
     }
 
     // ---------------------------------------------------------------- what SHOW and the metrics read

@@ -47,6 +47,11 @@ public final class ClientJanitor {
         sessions.remove(session);
     }
 
+    /** Connected clients now, those still before or in their login included. */
+    public int connected() {
+        return sessions.size();
+    }
+
     /** The janitor's thread: runs until {@code scope} closes. */
     public void loop(TaskScope scope) {
         while (!scope.isClosed()) {

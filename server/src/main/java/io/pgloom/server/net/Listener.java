@@ -6,6 +6,8 @@ import io.pgloom.server.frontend.ClientSession;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.StandardSocketOptions;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,13 +54,17 @@ public final class Listener implements AutoCloseable {
         String describe();
     }
 
-    /** A TCP listener on {@code host}:{@code port} (0: any free port). */
-    public Listener(Pooler pooler, String host, int port, int backlog) throws IOException {
-        this(host, port, backlog, client -> new ClientSession(pooler, client));
+    /**
+     * A TCP listener on {@code host}:{@code port} (0: any free port). With {@code reusePort}
+     * (so_reuseport) the socket gets SO_REUSEPORT before it binds, so other processes that set it
+     * too can listen on the same port, and the kernel spreads new connections among them.
+     */
+    public Listener(Pooler pooler, String host, int port, int backlog, boolean reusePort) throws IOException {
+        this(new TcpAcceptor(host, port, backlog, reusePort), client -> new ClientSession(pooler, client));
     }
 
     Listener(String host, int port, int backlog, SessionFactory sessionFactory) throws IOException {
-        this(new TcpAcceptor(host, port, backlog), sessionFactory);
+        this(new TcpAcceptor(host, port, backlog, false), sessionFactory);
     }
 
     Listener(Acceptor acceptor, SessionFactory sessionFactory) {
@@ -138,12 +144,43 @@ public final class Listener implements AutoCloseable {
     }
 
     private static final class TcpAcceptor implements Acceptor {
+        private static final java.util.concurrent.atomic.AtomicBoolean ADVISED = new java.util.concurrent.atomic.AtomicBoolean();
         private final ServerSocket serverSocket;
 
-        TcpAcceptor(String host, int port, int backlog) throws IOException {
+        TcpAcceptor(String host, int port, int backlog, boolean reusePort) throws IOException {
             serverSocket = new ServerSocket();
-            serverSocket.setReuseAddress(true);
-            serverSocket.bind(new InetSocketAddress(host, port), backlog);
+            try {
+                serverSocket.setReuseAddress(true);
+                if (reusePort) {
+                    if (!serverSocket.supportedOptions().contains(StandardSocketOptions.SO_REUSEPORT)) {
+                        throw new IOException("so_reuseport = 1, but this system has no SO_REUSEPORT");
+                    }
+                    serverSocket.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+                    adviseOnAcceptQueue();
+                }
+                serverSocket.bind(new InetSocketAddress(host, port), backlog);
+            } catch (IOException | RuntimeException e) {
+                serverSocket.close();
+                throw e;
+            }
+        }
+
+        /**
+         * Linux resets the connections waiting in the accept queue of a SO_REUSEPORT listener that
+         * closes, unless net.ipv4.tcp_migrate_req hands them to another listener of the port:
+         * with so_reuseport a rolling restart closes listeners, so say so once, where it applies.
+         */
+        private static void adviseOnAcceptQueue() {
+            Path sysctl = Path.of("/proc/sys/net/ipv4/tcp_migrate_req");
+            try {
+                if (Files.isReadable(sysctl) && Files.readString(sysctl).trim().equals("0") && !ADVISED.getAndSet(true)) {
+                    log.info("so_reuseport: net.ipv4.tcp_migrate_req is 0, so connections still queued when this"
+                            + " process stops listening are reset (clients retry the connect); set it to 1 to hand"
+                            + " them to the other processes on the port");
+                }
+            } catch (IOException ignored) {
+                // no advice then
+            }
         }
 
         @Override

@@ -14,8 +14,9 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 /**
- * A CancelRequest goes where its key's instance id points: this instance's client, another
- * instance through {@link ForeignCancels}, or nowhere, with a log line saying which.
+ * A CancelRequest goes to this process's own client if one holds the key, else, when the key
+ * carries another peer's id, to {@link ForeignCancels}, else nowhere, with a log line saying which.
+ * The key layout is PgBouncer's: the peer id in bytes 1 and 2 of the process id, low byte first.
  */
 class CancelRouterTest {
     private static final int OWN = 3;
@@ -26,6 +27,7 @@ class CancelRouterTest {
     private final List<String> foreign = new ArrayList<>();
     private final ListAppender<ILoggingEvent> logged = new ListAppender<>();
     private final Logger poolerLog = (Logger) LoggerFactory.getLogger(Pooler.class);
+    private int ownPeerId = OWN;
 
     @BeforeEach
     void captureLog() {
@@ -38,13 +40,13 @@ class CancelRouterTest {
         poolerLog.detachAppender(logged);
     }
 
-    private static int key(int instance, int sequence) {
-        return (instance << CancelKeys.SEQUENCE_BITS) | sequence;
+    private static int key(int peer, int sequence) {
+        return CancelKeys.peeringPid(peer, sequence);
     }
 
     /** A router whose own clients hold exactly the key ({@code knownPid}, {@link #SECRET}). */
     private CancelRouter router(int knownPid) {
-        return new CancelRouter(OWN, (pid, secret) -> {
+        return new CancelRouter(() -> ownPeerId, (pid, secret) -> {
             local.add(Integer.toHexString(pid) + "/" + secret);
             return pid == knownPid && secret == SECRET;
         });
@@ -55,9 +57,13 @@ class CancelRouterTest {
     }
 
     @Test
-    void instanceOfReadsBits30To22() {
-        assertEquals(OWN, CancelKeys.instanceOf(key(OWN, 1)));
-        assertEquals(511, CancelKeys.instanceOf(key(511, (1 << CancelKeys.SEQUENCE_BITS) - 1)));
+    void peerIdSitsInBytesOneAndTwoLowByteFirstAsInPgBouncer() {
+        // PgBouncer: cancel_key[1] = peer_id & 0xFF, cancel_key[2] = peer_id >> 8; pid is bytes 0..3 big-endian.
+        assertEquals(0x00341200, key(0x1234, 0));
+        assertEquals(0x7F3412FF, key(0x1234, 0x7FFF));
+        assertEquals(0x1234, CancelKeys.peerOf(key(0x1234, 0x5A5A)));
+        assertEquals(65535, CancelKeys.peerOf(key(65535, 1)));
+        assertTrue(key(65535, 0x7FFF) > 0, "bit 31 stays clear");
     }
 
     @Test
@@ -72,7 +78,7 @@ class CancelRouterTest {
     }
 
     @Test
-    void ownInstanceButUnknownKeyIsIgnoredWithALogLine() {
+    void ownPeerButUnknownKeyIsIgnoredWithALogLine() {
         int pid = key(OWN, 43);
         CancelRouter r = router(key(OWN, 42));
         r.foreign((i, p, s) -> foreign.add(i + ":" + p));
@@ -85,12 +91,12 @@ class CancelRouterTest {
     @Test
     void wrongSecretCountsAsUnknown() {
         int pid = key(OWN, 42);
-        router(pid).route(pid, SECRET + 1);
+        router(pid).route(pid, SECRET + 4);
         assertEquals(List.of("cancel request for unknown client key " + Integer.toHexString(pid) + " ignored"), lines());
     }
 
     @Test
-    void foreignKeyGoesToTheHookWithItsInstance() {
+    void otherPeersKeyGoesToTheHookWithItsPeerId() {
         int pid = key(7, 42);
         CancelRouter r = router(key(OWN, 42));
         List<int[]> calls = new ArrayList<>();
@@ -100,17 +106,36 @@ class CancelRouterTest {
         assertEquals(7, calls.get(0)[0]);
         assertEquals(pid, calls.get(0)[1]);
         assertEquals(SECRET, calls.get(0)[2]);
-        assertEquals(List.of(), local, "a foreign key must not reach a local client");
         assertEquals(List.of(), lines());
     }
 
     @Test
-    void withoutAClusterAForeignKeyIsDroppedNamingItsInstance() {
-        int pid = key(0, 9);
+    void aKeyHandedOutUnderAnEarlierPeerIdIsStillServedHere() {
+        int pid = key(9, 42); // peer_id was 9 when this client came; a reload made it 3
+        CancelRouter r = router(pid);
+        r.foreign((i, p, s) -> foreign.add(i + ":" + p));
+        r.route(pid, SECRET);
+        assertEquals(List.of(Integer.toHexString(pid) + "/" + SECRET), local);
+        assertEquals(List.of(), foreign);
+    }
+
+    @Test
+    void withPeeringOffNothingIsForwarded() {
+        ownPeerId = 0;
+        int pid = key(7, 42);
+        CancelRouter r = router(0);
+        r.foreign((i, p, s) -> foreign.add(i + ":" + p));
+        r.route(pid, SECRET);
+        assertEquals(List.of(), foreign);
+        assertEquals(List.of("cancel request for unknown client key " + Integer.toHexString(pid) + " ignored"), lines());
+    }
+
+    @Test
+    void withoutAForwarderAnotherPeersKeyIsDroppedNamingThePeer() {
+        int pid = key(8, 9);
         router(key(OWN, 9)).route(pid, SECRET);
-        assertEquals(List.of(), local);
-        assertEquals(List.of("cancel request for client key " + Integer.toHexString(pid) + " of instance 0 ignored: no cluster"),
-                lines());
+        assertEquals(List.of("cancel request for client key " + Integer.toHexString(pid)
+                + " of peer 8 ignored: nothing forwards cancels to other peers"), lines());
     }
 
     @Test
@@ -120,16 +145,16 @@ class CancelRouterTest {
         r.foreign(null);
         r.route(key(8, 1), SECRET);
         assertEquals(List.of(), foreign);
-        assertTrue(lines().getFirst().endsWith("of instance 8 ignored: no cluster"), lines().toString());
+        assertTrue(lines().getFirst().endsWith("of peer 8 ignored: nothing forwards cancels to other peers"), lines().toString());
     }
 
     @Test
-    void aKeyWithBit31SetNamesNoInstanceAndIsUnknown() {
-        int pid = 0x80000001;
+    void aKeyWithBit31SetNamesNoPeerAndIsUnknown() {
+        int pid = 0x80000001 | key(7, 1);
         CancelRouter r = router(key(OWN, 1));
         r.foreign((i, p, s) -> foreign.add(i + ":" + p));
         r.route(pid, SECRET);
         assertEquals(List.of(), foreign);
-        assertEquals(List.of("cancel request for unknown client key 80000001 ignored"), lines());
+        assertEquals(List.of("cancel request for unknown client key " + Integer.toHexString(pid) + " ignored"), lines());
     }
 }
