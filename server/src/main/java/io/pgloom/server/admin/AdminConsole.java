@@ -35,6 +35,11 @@ public final class AdminConsole implements Pooler.Console {
     /** The PgBouncer release whose console pgloom answers like (columns, errors, SHOW VERSION). */
     static final String PGBOUNCER_VERSION = "1.25.2";
 
+    /** SHOW VERSION's line, also the first line of {@code pgloom --version}: "PgBouncer 1.25.2 (pgloom ...)". */
+    public static String versionText() {
+        return ShowCommands.versionText();
+    }
+
     /** What a console user holds: admin_users get ADMIN, stats_users STATS. */
     enum Right {
         STATS, ADMIN;

@@ -1,5 +1,6 @@
 package io.pgloom.server.cli;
 
+import io.pgloom.server.admin.AdminConsole;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -53,8 +54,9 @@ public final class PgloomCommand implements Callable<Integer> {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
+            // The first line is SHOW VERSION's, as PgBouncer's is: scripts compare the two.
             String v = PgloomCommand.class.getPackage().getImplementationVersion();
-            return new String[] {"pgloom " + (v == null ? "development build" : v)
+            return new String[] {AdminConsole.versionText(), "pgloom " + (v == null ? "development build" : v)
                     + " (Java " + Runtime.version() + ", PgBouncer 1.25-compatible configuration)"};
         }
     }
