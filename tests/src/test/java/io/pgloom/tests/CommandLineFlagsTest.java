@@ -155,7 +155,8 @@ class CommandLineFlagsTest {
     void versionPrintsPgloomAndItsVersion() throws Exception {
         PgloomProcess v = start("version", "-V");
         assertEquals(0, v.awaitExit(EXIT), v.output());
-        assertTrue(v.stdoutText().startsWith("pgloom "), v.output());
+        assertTrue(v.stdoutText().startsWith("PgBouncer 1.25.2 (pgloom "), "SHOW VERSION's line first" + v.output());
+        assertTrue(v.stdoutText().contains("\npgloom "), v.output());
     }
 
     @Test

@@ -46,6 +46,7 @@ final class RunCommand implements Callable<Integer> {
         if (handedOver != null) {
             return handedOver;
         }
+        SignalHandlers signals = SignalHandlers.install();
         PgloomServer server;
         try {
             server = PgloomServer.start(config);
@@ -57,7 +58,7 @@ final class RunCommand implements Callable<Integer> {
             log.error("pgloom could not start: {}", e.toString());
             return 1;
         }
-        SignalHandlers.install(server);
+        signals.serve(server);
         // The signals pgloom handles end in awaitClosed below and exit 0, as PgBouncer does; this hook
         // is for the other ways a JVM ends (System.exit from elsewhere, a signal the JVM handles).
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("shutdown").unstarted(() -> {

@@ -6,7 +6,10 @@ import com.sun.management.HotSpotDiagnosticMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
@@ -30,35 +33,68 @@ final class SignalHandlers {
     /** HotSpot's default suspend/resume signal on Linux: SIGUSR2. */
     private static final String HOTSPOT_SUSPEND_SIGNAL = "12";
 
+    private final AtomicBoolean shuttingDown = new AtomicBoolean();
+    private final List<Consumer<PgloomServer>> beforeStart = new ArrayList<>();
+    private PgloomServer server;
+
     private SignalHandlers() {
     }
 
-    static void install(PgloomServer server) {
-        AtomicBoolean shuttingDown = new AtomicBoolean();
-        on("HUP", "reloading the config", server::reload);
-        on("TERM", "super safe shutdown: no new clients; exiting once every client has disconnected",
-                () -> shutdown(server, shuttingDown, Pooler.ShutdownMode.WAIT_FOR_CLIENTS, "SIGTERM"));
-        on("INT", "safe shutdown: no new clients; exiting once every server connection is released",
-                () -> shutdown(server, shuttingDown, Pooler.ShutdownMode.WAIT_FOR_SERVERS, "SIGINT"));
-        installQuit(server, shuttingDown);
-        on("USR1", "pausing every database (PAUSE)", () -> server.pooler().pause(null));
+    /**
+     * Installs the handlers before the server starts, so that no signal finds the JVM's defaults
+     * once the listeners accept (PgBouncer's suite connects, then stops the pooler with SIGQUIT, as
+     * soon as the port answers). A signal that comes before {@link #serve} is acted on right after it.
+     */
+    static SignalHandlers install() {
+        SignalHandlers handlers = new SignalHandlers();
+        handlers.on("HUP", "reloading the config", PgloomServer::reload);
+        handlers.on("TERM", "super safe shutdown: no new clients; exiting once every client has disconnected",
+                s -> handlers.shutdown(s, Pooler.ShutdownMode.WAIT_FOR_CLIENTS, "SIGTERM"));
+        handlers.on("INT", "safe shutdown: no new clients; exiting once every server connection is released",
+                s -> handlers.shutdown(s, Pooler.ShutdownMode.WAIT_FOR_SERVERS, "SIGINT"));
+        handlers.installQuit();
+        handlers.on("USR1", "pausing every database (PAUSE)", s -> s.pooler().pause(null));
         String suspendSignal = System.getenv("_JAVA_SR_SIGNUM");
         if (suspendSignal == null || suspendSignal.strip().equals(HOTSPOT_SUSPEND_SIGNAL)) {
             log.warn("SIGUSR2 (RESUME) is not handled: the JVM suspends threads with it; run pgloom with"
                     + " _JAVA_SR_SIGNUM set to another signal, as the ./pgloom launcher does");
         } else {
-            on("USR2", "resuming every database (RESUME)", () -> server.pooler().resume(null));
+            handlers.on("USR2", "resuming every database (RESUME)", s -> s.pooler().resume(null));
         }
+        return handlers;
     }
 
-    private static void installQuit(PgloomServer server, AtomicBoolean shuttingDown) {
-        on(QuitSignalRelay.RELAYED_TO, "QUIT", "immediate shutdown: closing every connection now", () -> {
+    /** The server is up: signals act on it from now on, the ones that came during start-up first. */
+    void serve(PgloomServer started) {
+        List<Consumer<PgloomServer>> pending;
+        synchronized (this) {
+            server = started;
+            pending = List.copyOf(beforeStart);
+            beforeStart.clear();
+        }
+        pending.forEach(action -> action.accept(started));
+    }
+
+    private void act(Consumer<PgloomServer> action) {
+        PgloomServer now;
+        synchronized (this) {
+            now = server;
+            if (now == null) {
+                beforeStart.add(action);
+                return;
+            }
+        }
+        action.accept(now);
+    }
+
+    private void installQuit() {
+        on(QuitSignalRelay.RELAYED_TO, "QUIT", "immediate shutdown: closing every connection now", s -> {
             if (attachRequested()) {
                 log.info("the SIGQUIT came with a JVM attach request (jcmd), not from an operator: pgloom keeps running");
                 return;
             }
             shuttingDown.set(true);
-            server.close();
+            s.close();
         });
         if (!attachListenerStarted()) {
             log.warn("SIGQUIT stays the JVM's thread dump: run the JVM with -XX:+StartAttachListener, as the"
@@ -87,8 +123,7 @@ final class SignalHandlers {
     }
 
     /** A second SIGTERM or SIGINT during a shutdown ends it at once, as in PgBouncer. */
-    private static void shutdown(PgloomServer server, AtomicBoolean shuttingDown, Pooler.ShutdownMode mode,
-            String signal) {
+    private void shutdown(PgloomServer server, Pooler.ShutdownMode mode, String signal) {
         if (shuttingDown.compareAndSet(false, true)) {
             server.shutdown(mode, signal);
         } else {
@@ -97,20 +132,20 @@ final class SignalHandlers {
         }
     }
 
-    private static void on(String signal, String action, Runnable handler) {
+    private void on(String signal, String action, Consumer<PgloomServer> handler) {
         on(signal, signal, action, handler);
     }
 
     /** {@code shownAs}: the signal an operator sends, where pgloom relays it to {@code signal}. */
-    private static void on(String signal, String shownAs, String action, Runnable handler) {
+    private void on(String signal, String shownAs, String action, Consumer<PgloomServer> handler) {
         SignalHandler before = Signal.handle(new Signal(signal), s -> {
             log.info("SIG{}: {}", shownAs, action);
-            handler.run();
+            act(handler);
         });
         // The JVM keeps a signal ignored that pgloom was started with ignored (nohup ignores SIGHUP, a
         // shell's background job SIGINT); an operator sending it would otherwise see nothing happen.
         if (before == SignalHandler.SIG_IGN) {
-            log.warn("SIG{} is ignored: pgloom was started with it ignored (nohup, a background job)", signal);
+            log.warn("SIG{} is ignored: pgloom was started with it ignored (nohup, a background job)", shownAs);
         }
     }
 }
