@@ -14,6 +14,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -59,9 +60,13 @@ class AdminConsoleCommandsTest {
     }
 
     private String error(String sql) throws IOException {
+        return error(sql, "08P01");
+    }
+
+    private String error(String sql, String sqlState) throws IOException {
         RawClient.Message e = ConsoleResult.of(admin.simpleQuery(sql)).error();
         assertTrue(e != null, sql + " should fail");
-        assertEquals("08P01", e.error().sqlState(), sql);
+        assertEquals(sqlState, e.error().sqlState(), sql);
         return e.error().message();
     }
 
@@ -207,9 +212,50 @@ class AdminConsoleCommandsTest {
             try (Connection again = pgloom.connect()) {
                 assertEquals("3", scalar(again, "SELECT 3"));
             }
-            assertEquals("a database is required", error("KILL"));
             assertEquals("cannot kill admin db: pgbouncer", error("KILL pgbouncer"));
         }
+    }
+
+    @Test
+    void killWithoutADatabaseDropsEveryClientButTheConsoleAndPausesAll() throws Exception {
+        try (Connection app = pgloom.connect(); Connection other = pgloom.connect("postgres", "alice", "alice-secret")) {
+            assertEquals("1", scalar(app, "SELECT 1"));
+            assertEquals("1", scalar(other, "SELECT 1"));
+            assertEquals("KILL", command("KILL"));
+            assertThrows(SQLException.class, () -> scalar(app, "SELECT 1"));
+            assertThrows(SQLException.class, () -> scalar(other, "SELECT 1"));
+            assertEquals("yes", show("STATE").row("key", "paused").get("value"), "KILL pauses every database");
+            assertEquals("RESUME", command("RESUME"));
+            try (Connection again = pgloom.connect()) {
+                assertEquals("3", scalar(again, "SELECT 3"));
+            }
+        }
+    }
+
+    @Test
+    void showSocketsListsClientsAndServersNumberedInOneSequence() throws Exception {
+        Properties props = new Properties();
+        props.setProperty("ApplicationName", "socket-test");
+        try (Connection app = pgloom.connect(props)) {
+            app.setAutoCommit(false);
+            assertEquals("1", scalar(app, "SELECT 1"), "a transaction holds a server");
+            ConsoleResult sockets = show("SOCKETS");
+            List<Map<String, String>> clients = sockets.where("type", "C").stream()
+                    .filter(r -> r.get("application_name").equals("socket-test")).toList();
+            assertEquals(1, clients.size(), sockets.toString());
+            Map<String, String> client = clients.getFirst();
+            Map<String, String> server = sockets.row("link", client.get("ptr"));
+            assertEquals("S", server.get("type"));
+            assertEquals(client.get("link"), server.get("ptr"));
+            assertTrue(Integer.parseInt(server.get("id")) > Integer.parseInt(client.get("id")),
+                    "one count for clients and servers, in the order they came: " + client + " " + server);
+            assertEquals(show("SERVERS").row("ptr", server.get("ptr")).get("id"), server.get("id"), "SHOW SERVERS' id");
+            assertEquals("0", server.get("pkt_avail"));
+            ConsoleResult active = show("ACTIVE_SOCKETS");
+            assertEquals(client.get("id"), active.row("ptr", client.get("ptr")).get("id"));
+            app.commit();
+        }
+        assertEquals(List.of(), show("DNS_HOSTS").where("hostname", "localhost"), "pgloom keeps no DNS cache");
     }
 
     @Test
@@ -281,7 +327,7 @@ class AdminConsoleCommandsTest {
         assertEquals("RELOAD", command("RELOAD"));
         assertEquals("77", show("CONFIG").row("key", "query_wait_timeout").get("value"));
         Files.writeString(pgloom.ini, ini + "\nno_such_line_without_equals\n");
-        assertTrue(error("RELOAD").startsWith("RELOAD failed"));
+        assertTrue(error("RELOAD", "F0000").startsWith("RELOAD failed, see logs"), "config_file_error, as PgBouncer");
         assertEquals("77", show("CONFIG").row("key", "query_wait_timeout").get("value"), "the running config is kept");
     }
 

@@ -31,7 +31,8 @@ class AdminConsoleRightsTest {
             "KILL_CLIENT 1", "SHUTDOWN", "SHUTDOWN WAIT_FOR_SERVERS", "SHUTDOWN WAIT_FOR_CLIENTS",
             "WAIT_CLOSE", "WAIT_CLOSE app", "SHOW FDS", "kill_client 1;", "Reload;");
     static final List<String> SHOWS = List.of("HELP", "VERSION", "CONFIG", "DATABASES", "POOLS", "CLIENTS", "SERVERS",
-            "USERS", "STATS", "STATS_TOTALS", "STATS_AVERAGES", "TOTALS", "LISTS", "STATE", "MEM", "PEERS", "PEER_POOLS");
+            "USERS", "STATS", "STATS_TOTALS", "STATS_AVERAGES", "TOTALS", "LISTS", "STATE", "MEM", "PEERS", "PEER_POOLS",
+            "SOCKETS", "ACTIVE_SOCKETS", "DNS_HOSTS", "DNS_ZONES");
 
     private static Pgloom pgloom;
 
@@ -105,7 +106,7 @@ class AdminConsoleRightsTest {
             for (String show : SHOWS) {
                 assertNull(ConsoleResult.query(c, "SHOW " + show).error(), "SHOW " + show);
             }
-            for (String command : List.of("SUSPEND", "SHOW FDS", "SHOW SOCKETS")) {
+            for (String command : List.of("SUSPEND", "SHOW FDS")) {
                 RawClient.Message error = ConsoleResult.of(c.simpleQuery(command)).error();
                 assertNotNull(error, command);
                 assertEquals("0A000", error.error().sqlState(), command);

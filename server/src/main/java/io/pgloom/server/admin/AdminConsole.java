@@ -88,10 +88,7 @@ public final class AdminConsole implements Pooler.Console {
     private static Map<String, Command> commands() {
         Map<String, Command> t = new LinkedHashMap<>();
         ShowCommands.register((name, handler) -> t.put("SHOW " + name, new Command("SHOW " + name, Right.STATS, Args.NONE, handler)));
-        // PgBouncer's own SHOWs that pgloom does not answer yet; FDS shows cancel keys, so admins only.
-        for (String name : new String[] {"SOCKETS", "ACTIVE_SOCKETS", "DNS_HOSTS", "DNS_ZONES"}) {
-            t.put("SHOW " + name, new Command("SHOW " + name, Right.STATS, Args.NONE, notImplemented("SHOW " + name)));
-        }
+        // FDS serves PgBouncer's online restart, which pgloom does not do; it shows cancel keys, so admins only.
         t.put("SHOW FDS", new Command("SHOW FDS", Right.ADMIN, Args.NONE, notImplemented("SHOW FDS")));
         StateCommands.register((name, handler) -> t.put(name, new Command(name, Right.ADMIN, ARGS.get(name), handler)));
         // SUSPEND hands sockets to a new process on online restart, which pgloom does not do.

@@ -21,6 +21,7 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -57,6 +58,11 @@ final class ShowCommands {
         add.accept("LISTS", (p, a) -> lists(p));
         add.accept("STATE", (p, a) -> state(p));
         add.accept("MEM", (p, a) -> mem(p));
+        add.accept("SOCKETS", (p, a) -> sockets(p, false));
+        add.accept("ACTIVE_SOCKETS", (p, a) -> sockets(p, true));
+        // pgloom keeps no DNS cache of its own (the JDK resolves, with its own cache): no rows.
+        add.accept("DNS_HOSTS", (p, a) -> Result.rows("hostname:s", "ttl:i", "addrs:s"));
+        add.accept("DNS_ZONES", (p, a) -> Result.rows("zonename:s", "serial:i", "count:i"));
         PeerTables.register(add);
     }
 
@@ -174,19 +180,46 @@ final class ShowCommands {
         r.row(CONSOLE, CONSOLE, pooler.consoleClientCount(), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "statement", null);
     }
 
+    private static final String[] CONNECTION_COLUMNS = {"type:s", "user:s", "database:s", "replication:s", "state:s",
+        "addr:s", "port:i", "local_addr:s", "local_port:i", "connect_time:s", "request_time:s", "wait:i", "wait_us:i",
+        "close_needed:i", "ptr:s", "link:s", "remote_pid:i", "tls:s", "application_name:s", "prepared_statements:i", "id:i"};
+
+    /**
+     * SHOW SOCKETS adds PgBouncer's buffer positions to the connection columns. pgloom reads each
+     * socket through a stream whose buffer is not PgBouncer's packet buffer, so they are all 0.
+     */
+    private static final String[] BUFFER_COLUMNS = {"recv_pos:i", "pkt_pos:i", "pkt_remain:i", "send_pos:i",
+        "send_remain:i", "pkt_avail:i", "send_avail:i"};
+
     private static Result connections(List<ConnectionView> views) {
-        Result r = Result.rows("type:s", "user:s", "database:s", "replication:s", "state:s", "addr:s", "port:i",
-                "local_addr:s", "local_port:i", "connect_time:s", "request_time:s", "wait:i", "wait_us:i",
-                "close_needed:i", "ptr:s", "link:s", "remote_pid:i", "tls:s", "application_name:s",
-                "prepared_statements:i", "id:i");
+        Result r = Result.rows(CONNECTION_COLUMNS);
+        views.forEach(c -> r.row(connectionRow(c).toArray()));
+        return r;
+    }
+
+    /** SHOW SOCKETS (every client and server) and SHOW ACTIVE_SOCKETS (those in the "active" state). */
+    private static Result sockets(Pooler p, boolean activeOnly) {
+        List<String> columns = new ArrayList<>(List.of(CONNECTION_COLUMNS));
+        columns.addAll(List.of(BUFFER_COLUMNS));
+        Result r = Result.rows(columns.toArray(String[]::new));
+        List<ConnectionView> views = new ArrayList<>(p.clientViews());
+        p.poolViews().forEach(v -> views.addAll(v.servers()));
         for (ConnectionView c : views) {
-            long waitMicros = c.waitNanos() / 1000;
-            r.row(c.type(), c.user(), c.database(), "none", c.state(), c.addr(), c.port(), c.localAddr(), c.localPort(),
-                    time(c.connectEpochMillis()), time(c.requestEpochMillis()), (int) (waitMicros / 1_000_000),
-                    (int) (waitMicros % 1_000_000), c.closeNeeded() ? 1 : 0, c.ptr(), c.link(), c.remotePid(), "",
-                    c.applicationName(), c.preparedStatements(), c.id());
+            if (!activeOnly || c.state().equals("active")) {
+                List<Object> row = connectionRow(c);
+                row.addAll(List.of(0, 0, 0, 0, 0, 0, 0));
+                r.row(row.toArray());
+            }
         }
         return r;
+    }
+
+    private static List<Object> connectionRow(ConnectionView c) {
+        long waitMicros = c.waitNanos() / 1000;
+        return new ArrayList<>(Arrays.asList(c.type(), c.user(), c.database(), "none", c.state(), c.addr(), c.port(),
+                c.localAddr(), c.localPort(), time(c.connectEpochMillis()), time(c.requestEpochMillis()),
+                (int) (waitMicros / 1_000_000), (int) (waitMicros % 1_000_000), c.closeNeeded() ? 1 : 0, c.ptr(), c.link(),
+                c.remotePid(), "", c.applicationName(), c.preparedStatements(), c.id()));
     }
 
     private static String time(long epochMillis) {

@@ -22,7 +22,8 @@ final class StateCommands {
     static void register(BiConsumer<String, Handler> add) {
         add.accept("RELOAD", (p, a) -> {
             if (!p.control().reload()) {
-                throw new ConsoleError(SqlState.PROTOCOL_VIOLATION, "RELOAD failed: the config file has errors (see the log); the running config is kept");
+                throw new ConsoleError(SqlState.CONFIG_FILE_ERROR,
+                        "RELOAD failed, see logs for additional details (the config file has errors; the running config is kept)");
             }
             return Result.tag("RELOAD");
         });
@@ -62,7 +63,7 @@ final class StateCommands {
             return Result.tag("WAIT_CLOSE");
         });
         add.accept("KILL", (p, a) -> {
-            p.kill(requiredDatabase(p, a, "kill"));
+            p.kill(optionalDatabase(p, a, "kill"));
             return Result.tag("KILL");
         });
         add.accept("KILL_CLIENT", (p, a) -> {

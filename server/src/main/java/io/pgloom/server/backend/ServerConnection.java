@@ -1,5 +1,6 @@
 package io.pgloom.server.backend;
 
+import io.pgloom.server.net.SocketIds;
 import io.pgloom.server.frontend.ClientSession;
 import io.pgloom.server.pool.CancelsInFlight;
 import io.pgloom.server.pool.ConnectionView;
@@ -27,7 +28,6 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,7 +64,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ServerConnection {
     private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
-    private static final AtomicInteger IDS = new AtomicInteger();
     private static final VarHandle STATE;
 
     static {
@@ -89,7 +88,7 @@ public final class ServerConnection {
         CLOSED
     }
 
-    public final int id = IDS.incrementAndGet();
+    public final int id = SocketIds.next();
     public final Pool pool;
     public final String host;
     public final int port;

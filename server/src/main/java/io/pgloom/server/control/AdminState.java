@@ -94,13 +94,17 @@ final class AdminState {
         pools.of(database).forEach(Pool::reconnect);
     }
 
-    /** KILL: pauses {@code database} and drops its clients and servers at once. */
+    /** KILL: pauses {@code database} (all if null) and drops its clients and servers at once. */
     void kill(String database) {
-        pausedDatabases.add(database);
-        log.info("KILL {}: paused, dropping its clients and servers", database);
+        if (database == null) {
+            pausedAll = true;
+        } else {
+            pausedDatabases.add(database);
+        }
+        log.info("KILL {}: paused, dropping its clients and servers", database == null ? "(all databases)" : database);
         for (ClientSession c : clients.snapshot()) {
             Pool p = c.pool();
-            if (p != null && p.key().database().equals(database)) {
+            if (p != null && (database == null || p.key().database().equals(database))) {
                 c.closeWith(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "database removed"));
             }
         }

@@ -131,7 +131,7 @@ final class ClientRegistry implements CancelRouter.LocalClients {
     /** The client whose SHOW CLIENTS id is {@code id}, or null. */
     ClientSession byId(long id) {
         for (ClientSession c : clients.keySet()) {
-            if (Integer.toUnsignedLong(c.cancelPid()) == id) {
+            if (c.socketId() == id) {
                 return c;
             }
         }

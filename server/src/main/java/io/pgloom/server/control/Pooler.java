@@ -368,7 +368,7 @@ public final class Pooler implements AutoCloseable {
         admin.reconnect(database);
     }
 
-    /** KILL: pauses {@code database} and drops its clients and servers at once. */
+    /** KILL: pauses {@code database} (all if null) and drops its clients and servers at once. */
     public void kill(String database) {
         admin.kill(database);
     }

@@ -8,6 +8,7 @@ import io.pgloom.server.control.Pooler;
 import io.pgloom.server.control.PoolerMetrics;
 import io.pgloom.server.control.PoolerSettings;
 import io.pgloom.server.login.ClientAuthenticator;
+import io.pgloom.server.net.SocketIds;
 import io.pgloom.server.net.Transport;
 import io.pgloom.server.pool.ConnectionView;
 import io.pgloom.server.pool.Pool;
@@ -118,7 +119,10 @@ public final class ClientSession implements Runnable {
     /** Set by the janitor when it has sent this client off for a timeout (janitor thread only). */
     private boolean timedOut;
 
+    private final int socketId;
+
     public ClientSession(Pooler pooler, Transport transport) throws IOException {
+        this.socketId = SocketIds.next();
         this.pooler = pooler;
         this.out = new ClientOutput(transport);
         this.reader = newReader(transport.input());
@@ -138,6 +142,11 @@ public final class ClientSession implements Runnable {
     public void cancelKey(int pid, int secret) {
         cancelPid = pid;
         cancelSecret = secret;
+    }
+
+    /** SHOW CLIENTS' id, which KILL_CLIENT takes: this socket's place in {@link SocketIds}' count. */
+    public int socketId() {
+        return socketId;
     }
 
     public int cancelPid() {
@@ -690,7 +699,7 @@ public final class ClientSession implements Runnable {
                 transport.localAddress(), transport.localPort(), connectMillis,
                 ConnectionView.epochMillis(lastActivityNanos, now, nowMillis), waitingSince != 0 ? Math.max(0, now - waitingSince) : 0,
                 false, ptr(), linked == null ? "" : "S-" + linked.id, 0, applicationName == null ? "" : applicationName,
-                named == null ? 0 : named.size(), cancelPid);
+                named == null ? 0 : named.size(), socketId);
     }
 
     void touch() {

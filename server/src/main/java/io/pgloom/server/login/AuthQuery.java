@@ -42,8 +42,12 @@ final class AuthQuery {
      * @param secret the user's secret; null when there is none to check a password against
      * @param why    for the log, why there is none; null when the lookup did not run (no auth_user)
      */
-    record Lookup(UserSecret secret, String why) {
-        static final Lookup NOT_CONFIGURED = new Lookup(null, null);
+    record Lookup(UserSecret secret, String why, boolean roleFound) {
+        static final Lookup NOT_CONFIGURED = new Lookup(null, null, false);
+
+        static Lookup unknown(String why) {
+            return new Lookup(null, why, false);
+        }
     }
 
     /**
@@ -101,7 +105,7 @@ final class AuthQuery {
             throw queryFailed("auth_query returned " + answer.columns() + " columns, not 2");
         }
         if (answer.rows().isEmpty()) {
-            return new Lookup(null, "unknown user (auth_query found no row)");
+            return Lookup.unknown("unknown user (auth_query found no row)");
         }
         String[] row = columns(answer.rows().getFirst());
         if (row == null) {
@@ -110,12 +114,12 @@ final class AuthQuery {
         }
         if (row[0] == null) {
             // A lookup function written as PgBouncer's docs show returns one row of NULLs for an unknown user.
-            return new Lookup(null, "unknown user (auth_query returned a NULL user name)");
+            return Lookup.unknown("unknown user (auth_query returned a NULL user name)");
         }
         if (row[1] == null || row[1].isEmpty()) {
-            return new Lookup(null, "auth_query returned no password (NULL or empty: the role has none, or it expired)");
+            return new Lookup(null, "auth_query returned no password (NULL or empty: the role has none, or it expired)", true);
         }
-        return new Lookup(new UserSecret(user, row[1]), null);
+        return new Lookup(new UserSecret(user, row[1]), null, true);
     }
 
     private static String orGlobal(String local, String global) {

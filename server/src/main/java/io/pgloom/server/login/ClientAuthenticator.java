@@ -75,6 +75,8 @@ public final class ClientAuthenticator {
     private Optional<UserSecret> secret = Optional.empty();
     /** Whether auth_query ran, and whether {@link #secret} came from it rather than from auth_file. */
     private boolean queried;
+    /** auth_query returned a row for the user (with or without a password). */
+    private boolean roleFound;
     private boolean fetched;
     /** For the log: why there is no secret to check against. */
     private String missing = "unknown user";
@@ -150,6 +152,7 @@ public final class ClientAuthenticator {
             AuthQuery.Lookup found = AuthQuery.lookup(pooler, session, db, user);
             secret = Optional.ofNullable(found.secret());
             queried = found != AuthQuery.Lookup.NOT_CONFIGURED;
+            roleFound = found.roleFound();
             fetched = secret.isPresent();
             if (found.why() != null) {
                 missing = found.why();
@@ -157,8 +160,12 @@ public final class ClientAuthenticator {
         }
         switch (type) {
             case TRUST -> {
-                if (secret.isEmpty() && (pooler.hasAuthFile() || queried)) {
-                    throw failed(missing + ", auth_type trust");
+                // A role auth_query finds without a password logs in to the server without one, as in
+                // PgBouncer; a name neither source knows is refused. No password was asked for, so
+                // saying "no such user" tells the client nothing a password exchange would hide.
+                if (secret.isEmpty() && (pooler.hasAuthFile() || queried) && !roleFound) {
+                    throw PgloomError.fatal(SqlState.INVALID_AUTHORIZATION, "no such user: \"" + user + "\"")
+                            .withLogDetail(missing + ", auth_type trust" + ruleNote());
                 }
             }
             case ANY -> {

@@ -145,7 +145,7 @@ final class LoginExchange {
 
     private PgloomError noCredentials(String method) {
         return PgloomError.fatal(SqlState.INVALID_PASSWORD,
-                "pgloom has no password for user \"" + credentials.user() + "\" that " + method
+                "wrong password type: pgloom has no password for user \"" + credentials.user() + "\" that " + method
                         + " authentication to the server can use (set password= in [databases] or a plain/md5 secret in auth_file)");
     }
 

@@ -155,7 +155,7 @@ class BackendConnectorTest {
         })) {
             PgloomError e = assertThrows(PgloomError.class, () -> login(server, ServerCredentials.none("bob")));
             assertEquals(SqlState.INVALID_PASSWORD, e.response().sqlState());
-            assertEquals("pgloom has no password for user \"bob\" that password authentication to the server can use"
+            assertEquals("wrong password type: pgloom has no password for user \"bob\" that password authentication to the server can use"
                     + " (set password= in [databases] or a plain/md5 secret in auth_file)", e.getMessage());
             assertEquals(true, server.finish());
         }
