@@ -250,13 +250,13 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
                 switch (mode) {
                     case IMMEDIATE -> { }
                     case WAIT_FOR_SERVERS -> {
-                        // As SIGTERM, without its time limit: clients that wait for a server or sit idle
-                        // are closed now, the others once their transaction releases their server.
-                        listeners.forEach(Listener::stopAccepting);
+                        // Clients that wait for a server or sit idle are closed now, the others once
+                        // their transaction releases their server.
+                        stopAcceptingClients();
                         pooler.shutdown(null);
                     }
                     case WAIT_FOR_CLIENTS -> {
-                        listeners.forEach(Listener::stopAccepting);
+                        stopAcceptingClients();
                         pooler.awaitNoClients();
                     }
                 }
@@ -265,6 +265,16 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
             }
             close();
         });
+    }
+
+    /**
+     * The first step of a waiting shutdown, as PgBouncer 1.23+ takes it: the TCP listeners close
+     * (new connections are refused by the kernel); the Unix socket stays open until the exit, so an
+     * operator can still watch the shutdown on the admin console, and refuses every other login.
+     */
+    private void stopAcceptingClients() {
+        pooler.refuseNewClients();
+        listeners.stream().filter(l -> !l.isUnix()).forEach(Listener::stopAccepting);
     }
 
     /** Waits until this server is closed (by SHUTDOWN on the console, a signal, or {@link #close}). */

@@ -309,6 +309,22 @@ class ProcessTest {
         pgloom.await(Pattern.compile(Pattern.quote(logged)), START);
     }
 
+    /**
+     * During a waiting shutdown the Unix socket stays open for the admin console (user pgbouncer,
+     * peer: this test runs as the same OS user), as in PgBouncer; every other login is refused.
+     */
+    private static void assertOnlyTheConsoleComesIn(Path socket, PgloomProcess pgloom) throws Exception {
+        try (RawClient console = new RawClient(socket).login("pgbouncer", "", "pgbouncer")) {
+            String version = RawClient.firstValue(console.simpleQuery("SHOW VERSION"));
+            assertTrue(version.startsWith("PgBouncer"), version + pgloom.output());
+        }
+        try (RawClient client = new RawClient(socket)) {
+            RawClient.LoginFailed refused = assertThrows(RawClient.LoginFailed.class,
+                    () -> client.login("alice", "alice-secret", "app"));
+            assertEquals("57P01", refused.error.sqlState(), "admin_shutdown" + pgloom.output());
+        }
+    }
+
     /** An orderly exit removes the pidfile and the Unix socket file. */
     private static void assertLeftNothingBehind(Path dir, int port, PgloomProcess pgloom) {
         assertFalse(Files.exists(dir.resolve("pgloom.pid")), "pgloom removes its pidfile" + pgloom.output());
@@ -326,7 +342,7 @@ class ProcessTest {
             assertEquals("app", currentDatabase(c));
             sendAndAwaitLog(pgloom, "TERM", "SIGTERM: super safe shutdown");
             assertNobodyListens(port, pgloom);
-            assertFalse(Files.exists(socket), "the unix socket file goes with the listener" + pgloom.output());
+            assertOnlyTheConsoleComesIn(socket, pgloom);
             c.commit();
             assertEquals("app", currentDatabase(c), "a connected client goes on, in new transactions too");
             c.commit();
@@ -393,6 +409,7 @@ class ProcessTest {
             assertEquals("app", currentDatabase(inTransaction));
             sendAndAwaitLog(pgloom, "INT", "SIGINT: safe shutdown");
             assertNobodyListens(port, pgloom);
+            assertOnlyTheConsoleComesIn(dir.resolve(".s.PGSQL." + port), pgloom);
             assertThrows(SQLException.class, () -> currentDatabase(idle), "a new transaction is refused");
             assertTrue(pgloom.process.isAlive(), "the open transaction holds a server" + pgloom.output());
             assertEquals("app", currentDatabase(inTransaction), "the open transaction goes on");

@@ -123,6 +123,10 @@ final class ClientRegistry implements CancelRouter.LocalClients {
         return clients.size() > consoleClients.size();
     }
 
+    boolean isConsole(ClientSession c) {
+        return consoleClients.contains(c);
+    }
+
     /** The admitted clients now: a copy, for commands that close some of them as they go. */
     List<ClientSession> snapshot() {
         return new ArrayList<>(clients.keySet());

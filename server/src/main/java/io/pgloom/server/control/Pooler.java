@@ -100,6 +100,8 @@ public final class Pooler implements AutoCloseable {
     /** Server-side names of named prepared statements, shared by every pool. */
     private final StatementRegistry statementRegistry = new StatementRegistry();
     private volatile boolean shuttingDown;
+    private volatile boolean refusingNewClients;
+    private volatile boolean closing;
     private volatile Console console;
     /** pgloom's own metrics, fed by the data path; the metrics listener exports them. */
     private final PoolerMetrics metrics = new PoolerMetrics();
@@ -456,6 +458,19 @@ public final class Pooler implements AutoCloseable {
     }
 
     /**
+     * From a waiting shutdown's start on (SHUTDOWN WAIT_FOR_CLIENTS/WAIT_FOR_SERVERS, SIGTERM,
+     * SIGINT): logins other than the admin console's are refused; connected clients go on.
+     */
+    public void refuseNewClients() {
+        refusingNewClients = true;
+    }
+
+    /** New logins to a pool are refused: a shutdown has begun. */
+    public boolean refusesNewClients() {
+        return refusingNewClients || shuttingDown;
+    }
+
+    /**
      * Graceful shutdown: refuse new clients, close idle ones, let linked ones finish their
      * transaction (each is closed as its server is released), then close whatever is left once
      * {@code wait} has passed (null: no limit, SHUTDOWN WAIT_FOR_SERVERS).
@@ -463,12 +478,13 @@ public final class Pooler implements AutoCloseable {
     public void shutdown(Duration wait) {
         shuttingDown = true;
         for (ClientSession c : clients.snapshot()) {
-            if (!c.isLinked()) {
+            if (!c.isLinked() && !clients.isConsole(c)) {
                 c.closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
             }
         }
+        // Console clients stay to watch the shutdown; they are closed with everything else at the end.
         long deadline = wait == null ? 0 : System.nanoTime() + wait.toNanos();
-        while (!clients.isEmpty() && (wait == null || System.nanoTime() - deadline < 0)) {
+        while (clients.hasPoolClients() && (wait == null || System.nanoTime() - deadline < 0)) {
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {
@@ -479,8 +495,14 @@ public final class Pooler implements AutoCloseable {
         closeAllClients();
     }
 
+    /** The final close has begun: nobody logs in any more, not even to the console. */
+    public boolean isClosing() {
+        return closing;
+    }
+
     @Override
     public void close() {
+        closing = true;
         shuttingDown = true;
         closeAllClients();
         pools.all().forEach(p -> p.closeAll("pgloom is shutting down"));

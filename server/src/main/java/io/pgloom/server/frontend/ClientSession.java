@@ -252,10 +252,12 @@ public final class ClientSession implements Runnable {
         if (!pooler.admitClient(this)) {
             throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "no more connections allowed (max_client_conn)");
         }
-        if (pooler.isShuttingDown()) {
+        boolean console = Pooler.CONSOLE_DATABASE.equals(databaseName);
+        // During a waiting shutdown the admin console still lets operators in (over the Unix socket,
+        // the one listener left open); after the final close nobody is.
+        if (console ? pooler.isClosing() : pooler.refusesNewClients()) {
             throw PgloomError.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down");
         }
-        boolean console = Pooler.CONSOLE_DATABASE.equals(databaseName);
         DatabaseEntry db = console ? null : pooler.database(databaseName)
                 .orElseThrow(() -> PgloomError.fatal(SqlState.INVALID_CATALOG_NAME, "no such database: " + databaseName));
         if (!console && pooler.isDisabled(databaseName)) {

@@ -129,6 +129,11 @@ public final class Listener implements AutoCloseable {
         }
     }
 
+    /** True for the Unix socket, which stays open for the admin console during a shutdown. */
+    public boolean isUnix() {
+        return acceptor instanceof UnixSocket;
+    }
+
     /** Stops accepting new clients; sessions already running go on. */
     public void stopAccepting() {
         acceptor.close();
