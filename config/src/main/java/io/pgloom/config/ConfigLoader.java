@@ -140,7 +140,7 @@ public final class ConfigLoader {
 
     private void user(IniLine.KeyValue entry) {
         UserEntry user = naming("user '" + entry.key() + "': ", () -> UserDefinition.parse(
-                entry.key(), entry.value(), entry.location(), message -> warn(entry.location(), message)));
+                entry.key(), entry.value(), entry.location()));
         users.put(user.name(), user);
     }
 

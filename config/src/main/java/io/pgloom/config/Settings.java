@@ -42,7 +42,7 @@ public final class Settings {
             "metrics_listen_addr", "metrics_listen_port", "unix_socket_dir", "unix_socket_mode", "unix_socket_group",
             "max_db_client_connections", "max_user_client_connections",
             "query_wait_notify", "application_name_add_host", "login_notify_message", "server_round_robin",
-            "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout");
+            "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout", "transaction_timeout");
 
     /**
      * pgloom's own settings: not PgBouncer's, so PgBouncer would refuse a file that sets them. They

@@ -74,7 +74,8 @@ class SettingsTest {
                 "log_pooler_errors", "log_stats", "unix_socket_dir", "unix_socket_mode", "unix_socket_group",
                 "max_db_client_connections", "max_user_client_connections",
                 "query_wait_notify", "application_name_add_host", "login_notify_message", "server_round_robin",
-                "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout"), supported);
+                "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout",
+                "transaction_timeout"), supported);
         assertFalse(Settings.byName("track_extra_parameters").orElseThrow().supported());
         assertFalse(Settings.byName("pkt_buf").orElseThrow().supported());
     }

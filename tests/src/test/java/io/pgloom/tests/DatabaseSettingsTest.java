@@ -14,12 +14,14 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
  * [databases] entry parameters and the server-side settings a PgBouncer user relies on:
  * connect_query, the {@code *} fallback, per-database startup values, max_user_connections,
- * query_timeout, server_reset_query_always, server_login_retry and server_connect_timeout.
+ * query_timeout, server_reset_query_always, server_login_retry and server_connect_timeout, and
+ * an entry's own server_lifetime and application_name.
  */
 class DatabaseSettingsTest {
 
@@ -47,6 +49,40 @@ class DatabaseSettingsTest {
                 Connection c = p.connect()) {
             one(c, "SELECT set_config('work_mem', '1234kB', false)");
             assertEquals("1234kB", one(c, "SHOW work_mem"), "without it, transaction mode runs no reset");
+        }
+    }
+
+    @Test
+    void anEntrysServerLifetimeOverridesTheGlobalOne() throws Exception {
+        // As test.ini's p9 (server_lifetime=2) and test_server_lifetime_per_pool.
+        try (Pgloom p = Pgloom.start("transaction", "server_lifetime = 3600\nadmin_users = alice\n",
+                entry("short", "dbname=app server_lifetime=1"));
+                RawClient shortLived = new RawClient(p.port()).login("alice", "alice-secret", "short");
+                RawClient longLived = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+            String shortFirst = RawClient.firstValue(shortLived.simpleQuery("SELECT pg_backend_pid()"));
+            String longFirst = RawClient.firstValue(longLived.simpleQuery("SELECT pg_backend_pid()"));
+            Thread.sleep(2500); // past 1 s, and maintenance (once a second) closed the idle server
+            assertTrue(!shortFirst.equals(RawClient.firstValue(shortLived.simpleQuery("SELECT pg_backend_pid()"))),
+                    "the entry's server_lifetime=1 replaced its server");
+            assertEquals(longFirst, RawClient.firstValue(longLived.simpleQuery("SELECT pg_backend_pid()")),
+                    "other entries keep the global server_lifetime");
+            try (RawClient console = new RawClient(p.port()).login("alice", "alice-secret", "pgbouncer")) {
+                ConsoleResult databases = ConsoleResult.query(console, "SHOW DATABASES");
+                assertEquals("1", databases.row("name", "short").get("server_lifetime"));
+                assertEquals("3600", databases.row("name", "app").get("server_lifetime"));
+            }
+        }
+    }
+
+    @Test
+    void anEntrysApplicationNameIsTheDefaultForClientsThatSetNone() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "", entry("named", "dbname=app application_name=from-entry"));
+                RawClient plain = new RawClient(p.port()).login("alice", "alice-secret", "named");
+                RawClient own = new RawClient(p.port()).login("bob", "bob-secret", "named",
+                        Map.of("application_name", "mine"))) {
+            assertEquals("from-entry", RawClient.firstValue(plain.simpleQuery("SHOW application_name")));
+            assertEquals("mine", RawClient.firstValue(own.simpleQuery("SHOW application_name")),
+                    "a client's own application_name wins");
         }
     }
 

@@ -155,7 +155,7 @@ public final class ServerConnection {
         this.transactionStatus = login.transactionStatus();
         this.localAddr = socket.getLocalAddress().getHostAddress();
         this.localPort = socket.getLocalPort();
-        long lifetime = pool.settings().serverLifetime().toNanos();
+        long lifetime = pool.serverLifetime().toNanos();
         this.lifetimeNanos = lifetime <= 0 ? Long.MAX_VALUE
                 : lifetime - (long) (ThreadLocalRandom.current().nextDouble(0, 0.1) * lifetime);
     }

@@ -437,10 +437,11 @@ public final class ClientSession implements Runnable {
 
     /**
      * Janitor thread: the FATAL error this client has earned by {@code now} (client_login_timeout,
-     * client_idle_timeout, idle transaction timeout), or null. Takes the link lock only for a
-     * client idle longer than the smallest idle timeout.
+     * client_idle_timeout, idle transaction timeout, query timeout, transaction timeout), or null.
+     * Takes the link lock only for a client idle longer than the smallest idle timeout, or when a
+     * query or transaction timeout applies to it.
      */
-    ErrorResponse overdue(long now, PoolerSettings s) {
+    ErrorResponse overdue(long now, PoolerSettings s, ClientTimeouts.ByUser timeouts) {
         if (closing || timedOut) {
             return null;
         }
@@ -449,14 +450,16 @@ public final class ClientSession implements Runnable {
             return limit > 0 && now - connectNanos >= limit
                     ? ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout") : null;
         }
-        long clientIdle = s.clientIdleTimeout().toNanos();
-        long idleTransaction = s.idleTransactionTimeout().toNanos();
-        long smallest = smallestPositive(clientIdle, idleTransaction);
-        // pool == null: the admin console, which has no idle timeout.
-        if (smallest == 0 || pool == null || acquiring || now - lastActivityNanos < smallest) {
+        // pool == null: the admin console, which has no client timeouts.
+        if (pool == null || acquiring) {
             return null;
         }
-        return link.idleTimeout(now, clientIdle, idleTransaction);
+        ClientTimeouts t = timeouts.of(user, pooler.config(), s);
+        long smallest = t.smallestIdleNanos();
+        if (!t.judgesBusyClients() && (smallest == 0 || now - lastActivityNanos < smallest)) {
+            return null;
+        }
+        return link.timeout(now, t);
     }
 
     /** The client's output, for the janitor to cut a final write short. */
@@ -478,13 +481,6 @@ public final class ClientSession implements Runnable {
             pooler.metrics().clientRefused(PoolerMetrics.ClientRefusal.of(error));
         }
         closeWith(error);
-    }
-
-    private static long smallestPositive(long a, long b) {
-        if (a <= 0) {
-            return Math.max(b, 0);
-        }
-        return b <= 0 ? a : Math.min(a, b);
     }
 
     private void flush(ServerConnection target, byte[] buf, int from, int to) throws IOException {
@@ -633,13 +629,6 @@ public final class ClientSession implements Runnable {
         } finally {
             out.unlock();
         }
-    }
-
-    public void queryTimedOut(ServerConnection s) {
-        if (!link.holds(s)) {
-            return;
-        }
-        closeWith(ErrorResponse.fatal(SqlState.QUERY_CANCELED, "query timeout"));
     }
 
     /** Sends a cancel for this client's current query to the server it is linked to right now. */
