@@ -213,8 +213,11 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         if (!setting.reloadable()) {
             throw new IllegalArgumentException(key + " cannot be changed while pgloom runs; change it in the config file and restart");
         }
-        if (!setting.supported()) {
+        if (!setting.accepted()) {
             throw new IllegalArgumentException(key + " is not supported by pgloom yet");
+        }
+        if (!setting.noEffect().isEmpty()) {
+            log.warn("SET {}: this setting has no effect in pgloom: {}", key, setting.noEffect());
         }
         SettingValues next = pooler.config().settings().with(key, value);
         LogSetup.apply(pooler.config().withSettings(next));

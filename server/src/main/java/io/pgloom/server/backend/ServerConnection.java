@@ -167,7 +167,7 @@ public final class ServerConnection {
      */
     public static ServerConnection open(Pool pool, Endpoint endpoint, String database, Map<String, String> startupParameters,
             ServerCredentials credentials, int connectTimeoutMillis) throws IOException, PgloomError {
-        BackendConnector connector = new BackendConnector(new BackendOptions(connectTimeoutMillis, pool.settings().tcpKeepalive()));
+        BackendConnector connector = new BackendConnector(new BackendOptions(connectTimeoutMillis, pool.settings().tcp()));
         BackendConnection login = connector.login(endpoint, database, startupParameters, credentials);
         try {
             return new ServerConnection(pool, connector, login);

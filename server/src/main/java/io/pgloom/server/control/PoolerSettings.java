@@ -3,6 +3,7 @@ package io.pgloom.server.control;
 import io.pgloom.config.AuthType;
 import io.pgloom.config.PoolMode;
 import io.pgloom.config.SettingValues;
+import io.pgloom.wire.tcp.TcpTuning;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Locale;
@@ -40,7 +41,7 @@ public record PoolerSettings(
         Set<String> ignoreStartupParameters,
         int maxPacketSize,
         int maxPreparedStatements,
-        boolean tcpKeepalive,
+        TcpTuning tcp,
         Set<String> adminUsers,
         Set<String> statsUsers,
         boolean logConnections,
@@ -116,7 +117,8 @@ public record PoolerSettings(
                 Set.copyOf(ignored),
                 v.integer("max_packet_size"),
                 v.integer("max_prepared_statements"),
-                v.bool("tcp_keepalive"),
+                new TcpTuning(v.bool("tcp_keepalive"), v.integer("tcp_keepidle"), v.integer("tcp_keepintvl"),
+                        v.integer("tcp_keepcnt"), v.integer("tcp_socket_buffer")),
                 Set.copyOf(v.list("admin_users")),
                 Set.copyOf(v.list("stats_users")),
                 v.bool("log_connections"),

@@ -190,7 +190,7 @@ public final class ClientSession implements Runnable {
     public void run() {
         pooler.janitor().add(this);
         try {
-            out.transport().configure(pooler.settings().tcpKeepalive());
+            out.transport().configure(pooler.settings().tcp());
             Negotiation negotiation = new Negotiation(reader, out, TLS);
             StartupRequest.Startup startup = negotiation.run(pooler::cancel);
             if (startup == null) {
