@@ -87,6 +87,24 @@ class DatabaseSettingsTest {
     }
 
     @Test
+    void disablePqexecRefusesTheSimpleQueryProtocolAndLetsTheExtendedOneThrough() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "disable_pqexec = 1\n");
+                RawClient extended = new RawClient(p.port()).login("bob", "bob-secret", "app");
+                RawClient simple = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+            // (pgjdbc cannot log in here: its setup sends a simple-protocol SET.)
+            extended.send(RawClient.concat(PreparedStatementsTest.parse("", "SELECT 1 + 1"), PreparedStatementsTest.bind(""),
+                    PreparedStatementsTest.execute(), PreparedStatementsTest.sync()));
+            assertEquals("2", RawClient.firstValue(extended.readUntil('Z')), "Parse/Bind/Execute/Sync pass");
+            simple.send(RawClient.query("SELECT 1; SELECT 2"));
+            var e = simple.readError();
+            assertEquals("FATAL", e.severity());
+            assertEquals("08P01", e.sqlState());
+            assertEquals("PQexec disallowed", e.message(), "PgBouncer's words");
+            assertTrue(simple.closedByPeer());
+        }
+    }
+
+    @Test
     void connectQueryRunsOnEveryNewServerConnection() throws Exception {
         String db = entry("cq", "dbname=app connect_query='SELECT set_config(''work_mem'', ''2345kB'', false)'");
         try (Pgloom p = Pgloom.start("transaction", "", db);

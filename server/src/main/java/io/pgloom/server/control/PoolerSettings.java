@@ -56,7 +56,8 @@ public record PoolerSettings(
         Duration cancelWaitTimeout,
         int scramIterations,
         Duration poolIdleTimeout,
-        Duration autodbIdleTimeout) {
+        Duration autodbIdleTimeout,
+        boolean disablePqexec) {
 
     /** PgBouncer's spelling for "send an empty query" in server_check_query. */
     static final String EMPTY_QUERY = "<empty>";
@@ -133,6 +134,7 @@ public record PoolerSettings(
                 v.time("cancel_wait_timeout"),
                 v.integer("scram_iterations"),
                 v.time("pool_idle_timeout"),
-                v.time("autodb_idle_timeout"));
+                v.time("autodb_idle_timeout"),
+                v.bool("disable_pqexec"));
     }
 }

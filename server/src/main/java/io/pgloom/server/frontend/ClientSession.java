@@ -332,6 +332,8 @@ public final class ClientSession implements Runnable {
         int maxPacket = pooler.settings().maxPacketSize();
         PreparedStatements named = statements;
         PoolStats stats = pool.stats;
+        // disable_pqexec: as PgBouncer, only the extended protocol is allowed (no multi-statement strings).
+        boolean noSimpleQuery = pooler.settings().disablePqexec();
         while (true) {
             ServerConnection target = null;
             if (r.available() == 0) {
@@ -363,7 +365,14 @@ public final class ClientSession implements Runnable {
                 int frame = len + 1;
                 boolean counts;
                 switch (type) {
-                    case 'Q', 'S', 'F' -> counts = true;
+                    case 'Q' -> {
+                        if (noSimpleQuery) {
+                            flush(target, buf, spanStart, at);
+                            throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "PQexec disallowed");
+                        }
+                        counts = true;
+                    }
+                    case 'S', 'F' -> counts = true;
                     case 'P', 'B', 'D', 'E', 'C', 'H', 'd', 'c', 'f' -> counts = false;
                     case 'X' -> {
                         flush(target, buf, spanStart, at);
