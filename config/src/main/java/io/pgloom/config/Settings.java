@@ -43,7 +43,8 @@ public final class Settings {
             "max_db_client_connections", "max_user_client_connections",
             "query_wait_notify", "application_name_add_host", "login_notify_message", "server_round_robin",
             "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout", "transaction_timeout",
-            "tcp_keepcnt", "tcp_keepidle", "tcp_keepintvl", "tcp_socket_buffer", "disable_pqexec");
+            "tcp_keepcnt", "tcp_keepidle", "tcp_keepintvl", "tcp_socket_buffer", "disable_pqexec",
+            "track_extra_parameters");
 
     /**
      * PgBouncer settings that tune something pgloom does not have: accepted, with a warning that

@@ -188,7 +188,7 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
             PgloomConfig current = pooler.config();
             for (String fixed : List.of("listen_addr", "listen_port", "listen_backlog", "pidfile",
                     "unix_socket_dir", "unix_socket_mode", "unix_socket_group",
-                    "metrics_listen_addr", "metrics_listen_port")) {
+                    "metrics_listen_addr", "metrics_listen_port", "track_extra_parameters")) {
                 if (!String.valueOf(current.settings().raw(fixed)).equals(String.valueOf(next.settings().raw(fixed)))) {
                     log.warn("reload: {} changed but needs a restart to take effect", fixed);
                 }

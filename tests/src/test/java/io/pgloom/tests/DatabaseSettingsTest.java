@@ -105,6 +105,28 @@ class DatabaseSettingsTest {
     }
 
     @Test
+    void trackExtraParametersFollowEachClientAcrossASharedServer() throws Exception {
+        // As test.ini (track_extra_parameters = search_path, intervalstyle) and test_track_extra_parameters.
+        try (Pgloom p = Pgloom.start("transaction", "default_pool_size = 1\ntrack_extra_parameters = search_path, intervalstyle\n");
+                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app", Map.of("search_path", "a_schema"));
+                RawClient b = new RawClient(p.port()).login("alice", "alice-secret", "app", Map.of("search_path", "public"))) {
+            String pid = RawClient.firstValue(a.simpleQuery("SELECT pg_backend_pid()"));
+            assertEquals(pid, RawClient.firstValue(b.simpleQuery("SELECT pg_backend_pid()")), "one server, taken in turn");
+            b.simpleQuery("SET IntervalStyle = 'sql_standard'");
+            assertEquals("a_schema", RawClient.firstValue(a.simpleQuery("SHOW search_path")), "its startup value");
+            assertEquals("postgres", RawClient.firstValue(a.simpleQuery("SHOW IntervalStyle")), "not b's");
+            assertEquals("sql_standard", RawClient.firstValue(b.simpleQuery("SHOW IntervalStyle")));
+            // PostgreSQL 15 does not report search_path, so (as with PgBouncer) only startup values follow.
+            assertEquals("public", RawClient.firstValue(b.simpleQuery("SHOW search_path")));
+        }
+        try (Pgloom p = Pgloom.start("transaction", "track_extra_parameters = IntervalStyle\n")) {
+            RawClient.LoginFailed e = assertThrows(RawClient.LoginFailed.class, () -> new RawClient(p.port())
+                    .login("alice", "alice-secret", "app", Map.of("search_path", "a_schema")));
+            assertEquals("unsupported startup parameter: search_path", e.error.message(), "untracked: refused as PgBouncer does");
+        }
+    }
+
+    @Test
     void connectQueryRunsOnEveryNewServerConnection() throws Exception {
         String db = entry("cq", "dbname=app connect_query='SELECT set_config(''work_mem'', ''2345kB'', false)'");
         try (Pgloom p = Pgloom.start("transaction", "", db);

@@ -35,7 +35,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import static io.pgloom.server.frontend.TrackedParameters.APPLICATION_NAME;
-import static io.pgloom.server.frontend.TrackedParameters.TRACKED;
 
 /**
  * One client connection, from startup packet to close.
@@ -80,10 +79,12 @@ public final class ClientSession implements Runnable {
     private PreparedStatements statements;
     /**
      * Tracked parameter values as this client last set or was told them, by index in
-     * {@link TrackedParameters#TRACKED} (null: not set). Guarded by its own monitor, never held
+     * {@link TrackedParameters#name} (null: not set). Guarded by its own monitor, never held
      * across I/O.
      */
-    private final String[] tracked = new String[TRACKED.size()];
+    private final String[] tracked;
+    /** Which parameters {@link #tracked} holds: the pooler's, fixed for its life. */
+    private final TrackedParameters trackedNames;
     /** The BackendKeyData pgloom gave this client (CancelKeys assigns it once, at admission). */
     private int cancelPid;
     private int cancelSecret;
@@ -120,6 +121,8 @@ public final class ClientSession implements Runnable {
 
     public ClientSession(Pooler pooler, Transport transport) throws IOException {
         this.pooler = pooler;
+        this.trackedNames = pooler.trackedParameters();
+        this.tracked = new String[trackedNames.size()];
         this.out = new ClientOutput(transport);
         this.reader = newReader(transport.input());
     }
@@ -234,7 +237,7 @@ public final class ClientSession implements Runnable {
         databaseName = startup.database();
         startupSeen = true;
         negotiation.answerProtocolVersion(startup);
-        TrackedParameters.takeStartup(startup.parameters(), settings.ignoreStartupParameters(), tracked);
+        trackedNames.takeStartup(startup.parameters(), settings.ignoreStartupParameters(), tracked);
         if (settings.applicationNameAddHost()) {
             // PgBouncer's application_name_add_host: "app" stands in for a client that set none.
             String name = tracked[APPLICATION_NAME];
@@ -297,7 +300,7 @@ public final class ClientSession implements Runnable {
         try {
             Map<String, String> params;
             synchronized (tracked) {
-                params = TrackedParameters.welcome(welcome, tracked);
+                params = trackedNames.welcome(welcome, tracked);
             }
             // The whole login reply in one write: one syscall, not one per message.
             java.io.ByteArrayOutputStream reply = new java.io.ByteArrayOutputStream(512);
@@ -537,7 +540,7 @@ public final class ClientSession implements Runnable {
         StringBuilder sql = null;
         synchronized (tracked) {
             for (int i = 0; i < tracked.length; i++) {
-                String name = TRACKED.get(i);
+                String name = trackedNames.name(i);
                 String value = tracked[i];
                 if (value != null && !value.equals(s.parameters.get(name))) {
                     if (sql == null) {
@@ -565,7 +568,7 @@ public final class ClientSession implements Runnable {
 
     /** A ParameterStatus passed through (or swallowed during our own SET): remember the server's word for it. */
     public void parameterChanged(String name, String value) {
-        Integer index = TrackedParameters.indexOf(name);
+        Integer index = trackedNames.indexOf(name);
         if (index != null) {
             synchronized (tracked) {
                 tracked[index] = value;
@@ -662,7 +665,7 @@ public final class ClientSession implements Runnable {
 
     public Map<String, String> trackedParameters() {
         synchronized (tracked) {
-            return TrackedParameters.asMap(tracked);
+            return trackedNames.asMap(tracked);
         }
     }
 
