@@ -76,7 +76,7 @@ class SettingsTest {
                 "query_wait_notify", "application_name_add_host", "login_notify_message", "server_round_robin",
                 "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout",
                 "transaction_timeout", "tcp_keepcnt", "tcp_keepidle", "tcp_keepintvl", "tcp_socket_buffer",
-                "disable_pqexec", "track_extra_parameters"), supported);
+                "disable_pqexec", "track_extra_parameters", "server_fast_close"), supported);
     }
 
     @Test

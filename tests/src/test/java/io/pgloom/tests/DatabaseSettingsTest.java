@@ -127,6 +127,34 @@ class DatabaseSettingsTest {
     }
 
     @Test
+    void serverFastCloseEndsSessionsOnReconnectBetweenTheirTransactions() throws Exception {
+        // As test_fast_close: session mode, RECONNECT; without server_fast_close sessions keep their servers.
+        try (Pgloom p = Pgloom.start("session", "server_fast_close = 1\nadmin_users = postgres\n");
+                RawClient idle = new RawClient(p.port()).login("alice", "alice-secret", "app");
+                RawClient inTx = new RawClient(p.port()).login("bob", "bob-secret", "app");
+                RawClient console = new RawClient(p.port()).login("postgres", "postgres", "pgbouncer")) {
+            idle.simpleQuery("SELECT 1");
+            inTx.simpleQuery("BEGIN");
+            assertEquals(null, ConsoleResult.query(console, "RECONNECT app").error());
+            var e = idle.readError();
+            assertEquals("08006", e.sqlState());
+            assertTrue(e.message().contains("server closed the connection"), e.message());
+            assertTrue(idle.closedByPeer());
+            assertEquals("1", RawClient.firstValue(inTx.simpleQuery("SELECT 1")), "a transaction is let finish");
+            inTx.simpleQuery("COMMIT");
+            assertTrue(inTx.readError().message().contains("server closed the connection"), "then the session ends");
+        }
+        try (Pgloom p = Pgloom.start("session", "admin_users = postgres\n");
+                RawClient idle = new RawClient(p.port()).login("alice", "alice-secret", "app");
+                RawClient console = new RawClient(p.port()).login("postgres", "postgres", "pgbouncer")) {
+            String pid = RawClient.firstValue(idle.simpleQuery("SELECT pg_backend_pid()"));
+            assertEquals(null, ConsoleResult.query(console, "RECONNECT app").error());
+            assertEquals(pid, RawClient.firstValue(idle.simpleQuery("SELECT pg_backend_pid()")),
+                    "without server_fast_close the session keeps its server until it leaves");
+        }
+    }
+
+    @Test
     void connectQueryRunsOnEveryNewServerConnection() throws Exception {
         String db = entry("cq", "dbname=app connect_query='SELECT set_config(''work_mem'', ''2345kB'', false)'");
         try (Pgloom p = Pgloom.start("transaction", "", db);

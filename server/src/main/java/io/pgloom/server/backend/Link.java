@@ -245,6 +245,16 @@ public final class Link {
         }
     }
 
+    /** True while this link holds {@code s} between transactions: nothing pending, no batch, status idle. */
+    public boolean isQuietOn(ServerConnection s) {
+        lock.lock();
+        try {
+            return server == s && pending == 0 && !inBatch && transactionStatus == 'I';
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** True while this link holds {@code s}. */
     public boolean holds(ServerConnection s) {
         lock.lock();

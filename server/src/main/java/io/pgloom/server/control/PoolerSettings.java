@@ -57,7 +57,8 @@ public record PoolerSettings(
         int scramIterations,
         Duration poolIdleTimeout,
         Duration autodbIdleTimeout,
-        boolean disablePqexec) {
+        boolean disablePqexec,
+        boolean serverFastClose) {
 
     /** PgBouncer's spelling for "send an empty query" in server_check_query. */
     static final String EMPTY_QUERY = "<empty>";
@@ -135,6 +136,7 @@ public record PoolerSettings(
                 v.integer("scram_iterations"),
                 v.time("pool_idle_timeout"),
                 v.time("autodb_idle_timeout"),
-                v.bool("disable_pqexec"));
+                v.bool("disable_pqexec"),
+                v.bool("server_fast_close"));
     }
 }

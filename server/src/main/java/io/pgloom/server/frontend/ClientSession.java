@@ -606,6 +606,8 @@ public final class ClientSession implements Runnable {
         if (next == Link.AfterReady.STATEMENT_MODE_VIOLATION) {
             s.close("transaction blocks not allowed in statement pooling mode");
             closeWith(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "transaction blocks not allowed in statement pooling mode"));
+        } else if (status == 'I') {
+            pool.fastCloseIfDue(s);
         }
     }
 

@@ -749,6 +749,23 @@ public final class Pool {
             lock.unlock();
         }
         closeIdle("RECONNECT");
+        all.forEach(this::fastCloseIfDue);
+    }
+
+    /**
+     * server_fast_close: in session mode a server marked by RECONNECT (or a RELOAD that changed
+     * the connection string) is closed as soon as its client is between transactions, rather than
+     * when the client leaves; the client, whose session is gone, is closed with it. Called at the
+     * mark and at each ReadyForQuery of a marked server. Transaction and statement mode close
+     * marked servers on release anyway.
+     */
+    public void fastCloseIfDue(ServerConnection s) {
+        if (s.closeNeeded() && settings.serverFastClose() && poolMode() == PoolMode.SESSION) {
+            var l = s.link();
+            if (l != null && l.isQuietOn(s)) {
+                s.close("database configuration changed");
+            }
+        }
     }
 
     /** Server connections open or opening: PAUSE waits for none. */
