@@ -94,6 +94,12 @@ public final class ClientSession implements Runnable {
     private volatile String closeReason;
     /** Set once the startup packet is read: before it, user and database are unknown. */
     private boolean startupSeen;
+    /**
+     * Set once the client proved who it is. Until then its startup values (search_path, with
+     * track_extra_parameters) must not reach a server: the auth_query connection opened for its
+     * login would run under them. Client thread only.
+     */
+    private boolean authenticated;
     /** Set once the login reply went out (client thread only): errors after it are not refusals. */
     private boolean loggedIn;
     /** Counted in the pooler's per-database and per-user client counts (client thread only). */
@@ -266,6 +272,7 @@ public final class ClientSession implements Runnable {
             more = authenticator.accept(reader.readMessage(ClientAuthenticator.MAX_AUTH_MESSAGE));
         }
         ClientAuthenticator.Result auth = authenticator.result();
+        authenticated = true;
         if (console) {
             handshakeDone = true;
             pooler.serveConsole(new ConsoleClient(this, reader, auth.consoleOwner()));
@@ -663,6 +670,14 @@ public final class ClientSession implements Runnable {
         } finally {
             s.cancelsInFlight.decrementAndGet();
         }
+    }
+
+    /**
+     * The tracked values a new server connection opened for this client starts with; none before
+     * the client authenticated (PgBouncer's test_auth_query_no_set_commands). Client thread.
+     */
+    public Map<String, String> startupParametersForServer() {
+        return authenticated ? trackedParameters() : Map.of();
     }
 
     public Map<String, String> trackedParameters() {

@@ -476,7 +476,7 @@ public final class Pool {
         }
         Map<String, String> params = new HashMap<>();
         if (client != null) {
-            params.putAll(client.trackedParameters());
+            params.putAll(client.startupParametersForServer());
         }
         if (db.clientEncoding() != null) {
             params.putIfAbsent("client_encoding", db.clientEncoding());
