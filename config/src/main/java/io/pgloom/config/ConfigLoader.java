@@ -142,7 +142,7 @@ public final class ConfigLoader {
 
     private void user(IniLine.KeyValue entry) {
         UserEntry user = naming("user '" + entry.key() + "': ", () -> UserDefinition.parse(
-                entry.key(), entry.value(), entry.location(), message -> warn(entry.location(), message)));
+                entry.key(), entry.value(), entry.location()));
         users.put(user.name(), user);
     }
 
@@ -178,9 +178,15 @@ public final class ConfigLoader {
         settings.forEach((name, assignment) -> {
             if (SYSLOG_SETTINGS.contains(name)) {
                 warnAboutSyslog(name, assignment, values);
-            } else if (!Settings.byName(name).orElseThrow().supported() && !values.isDefault(name)) {
-                warn(assignment.line(), assignment.location(),
-                        "setting '" + name + "' is not supported by pgloom yet; ignored");
+            } else if (!values.isDefault(name)) {
+                Setting setting = Settings.byName(name).orElseThrow();
+                if (!setting.noEffect().isEmpty()) {
+                    warn(assignment.line(), assignment.location(),
+                            "setting '" + name + "' has no effect in pgloom: " + setting.noEffect());
+                } else if (!setting.supported()) {
+                    warn(assignment.line(), assignment.location(),
+                            "setting '" + name + "' is not supported by pgloom yet; ignored");
+                }
             }
         });
         HbaRules hba = loadHba(values, base);

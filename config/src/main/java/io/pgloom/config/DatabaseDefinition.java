@@ -14,10 +14,11 @@ final class DatabaseDefinition {
     /** Parameters pgloom acts on. */
     private static final Set<String> SUPPORTED = Set.of("dbname", "host", "port", "user", "password", "auth_user", "auth_dbname", "auth_query",
             "pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool", "pool_mode", "max_db_connections",
-            "max_db_client_connections", "connect_query", "client_encoding", "datestyle", "timezone");
+            "max_db_client_connections", "connect_query", "client_encoding", "datestyle", "timezone", "application_name",
+            "server_lifetime");
 
     /** Parameters PgBouncer 1.25 knows but pgloom does not act on yet: accepted with a warning. */
-    private static final List<String> NOT_YET = List.of("application_name", "load_balance_hosts", "server_lifetime");
+    private static final List<String> NOT_YET = List.of("load_balance_hosts");
 
     private static final Set<String> KNOWN = Set.copyOf(Stream.concat(SUPPORTED.stream(), NOT_YET.stream()).toList());
 

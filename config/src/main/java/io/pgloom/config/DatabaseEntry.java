@@ -1,5 +1,6 @@
 package io.pgloom.config;
 
+import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,6 +66,24 @@ public record DatabaseEntry(String name, List<String> hosts, int port, String db
      */
     public OptionalInt maxDbClientConnections() {
         return EntryParameters.of(raw).override("max_db_client_connections", 1);
+    }
+
+    /**
+     * This entry's {@code server_lifetime}; empty when the global setting applies (not written, or
+     * 0, as PgBouncer reads it).
+     */
+    public Optional<Duration> serverLifetime() {
+        String value = raw.get("server_lifetime");
+        Duration d = value == null ? Duration.ZERO : SettingValue.parseSeconds(value);
+        return d.isZero() ? Optional.empty() : Optional.of(d);
+    }
+
+    /**
+     * {@code application_name} of this entry: sent to the server at login when the client set
+     * none, as client_encoding, datestyle and timezone are; null when not written.
+     */
+    public String applicationName() {
+        return raw.get("application_name");
     }
 
     /** Whether this is the {@code *} entry. */

@@ -14,9 +14,12 @@ import java.util.Objects;
  * @param supported    whether pgloom implements it in this release
  * @param pgbouncer    a PgBouncer setting; false for pgloom's own additions (metrics_listen_port...)
  * @param description  one short line
+ * @param noEffect     for a PgBouncer setting that pgloom accepts but that changes nothing in
+ *                     pgloom, why (what it tunes that pgloom does not have, and what to use
+ *                     instead); empty otherwise
  */
 public record Setting(String name, SettingType type, String defaultValue, String unit, boolean reloadable,
-                      boolean supported, boolean pgbouncer, String description) {
+                      boolean supported, boolean pgbouncer, String description, String noEffect) {
 
     public Setting {
         Objects.requireNonNull(name, "name");
@@ -24,6 +27,15 @@ public record Setting(String name, SettingType type, String defaultValue, String
         Objects.requireNonNull(defaultValue, "defaultValue");
         Objects.requireNonNull(unit, "unit");
         Objects.requireNonNull(description, "description");
+        Objects.requireNonNull(noEffect, "noEffect");
+        if (supported && !noEffect.isEmpty()) {
+            throw new IllegalArgumentException(name + ": a setting that works cannot also have no effect");
+        }
+    }
+
+    /** Whether pgloom takes this setting (SET, RELOAD) without a "not supported yet": it works, or has no effect by design. */
+    public boolean accepted() {
+        return supported || !noEffect.isEmpty();
     }
 
     /** The accepted words of an {@link SettingType#ENUM} setting, in lower case; empty otherwise. */

@@ -42,8 +42,36 @@ public final class Settings {
             "metrics_listen_addr", "metrics_listen_port", "unix_socket_dir", "unix_socket_mode", "unix_socket_group",
             "max_db_client_connections", "max_user_client_connections",
             "query_wait_notify", "application_name_add_host", "login_notify_message", "server_round_robin",
-            "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout",
-            "auth_hba_file", "auth_ident_file", "so_reuseport", "peer_id");
+            "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout", "transaction_timeout",
+            "auth_hba_file", "auth_ident_file", "so_reuseport", "peer_id",
+            "tcp_keepcnt", "tcp_keepidle", "tcp_keepintvl", "tcp_socket_buffer", "disable_pqexec",
+            "track_extra_parameters", "server_fast_close");
+
+    /**
+     * PgBouncer settings that tune something pgloom does not have: accepted, with a warning that
+     * says why they change nothing when set to anything but their default.
+     */
+    private static final Map<String, String> NO_EFFECT = Map.of(
+            "tcp_defer_accept", "the JDK cannot set TCP_DEFER_ACCEPT; it only delays waking the accepting thread until"
+                    + " the client's first bytes arrive, and a pgloom client waiting for its startup packet costs one"
+                    + " parked virtual thread",
+            "tcp_user_timeout", "the JDK cannot set TCP_USER_TIMEOUT, and pgloom has no native code for it; the kernel's"
+                    + " net.ipv4.tcp_retries2 bounds unacknowledged sends for every socket, and tcp_keepidle,"
+                    + " tcp_keepintvl and tcp_keepcnt find dead idle peers",
+            "pkt_buf", "it sizes PgBouncer's fixed I/O buffers; pgloom's grow per connection as traffic needs"
+                    + " (from 128 bytes for a client, from 8 KiB to 256 KiB for a server)",
+            "sbuf_loopcnt", "it keeps one busy connection from starving others in PgBouncer's single event loop; in"
+                    + " pgloom each connection has its own virtual thread, and the JVM's scheduler shares the CPU",
+            "dns_max_ttl", "pgloom resolves host names through the JVM, which caches answers itself: set"
+                    + " -Dsun.net.inetaddr.ttl=<seconds> in PGLOOM_JAVA_OPTS",
+            "dns_nxdomain_ttl", "pgloom resolves host names through the JVM, which caches failed lookups itself: set"
+                    + " -Dsun.net.inetaddr.negative.ttl=<seconds> in PGLOOM_JAVA_OPTS",
+            "dns_zone_check_period", "it polls DNS zone serials through PgBouncer's c-ares resolver; pgloom resolves"
+                    + " through the JVM, whose cache expires answers after -Dsun.net.inetaddr.ttl",
+            "resolv_conf", "pgloom resolves host names through the JVM and the system's resolver (nsswitch,"
+                    + " /etc/resolv.conf), which cannot be pointed at another resolv.conf",
+            "suspend_timeout", "pgloom has no SUSPEND or online restart (SUSPEND answers 0A000), so there is nothing"
+                    + " to time out");
 
     /**
      * pgloom's own settings: not PgBouncer's, so PgBouncer would refuse a file that sets them. They
@@ -184,6 +212,11 @@ public final class Settings {
                 throw new ExceptionInInitializerError("supported setting missing from the table: " + name);
             }
         }
+        for (String name : NO_EFFECT.keySet()) {
+            if (!byName.containsKey(name)) {
+                throw new ExceptionInInitializerError("setting with no effect missing from the table: " + name);
+            }
+        }
         ALL = List.copyOf(table);
         PGBOUNCER = table.stream().filter(Setting::pgbouncer).toList();
         BY_NAME = Map.copyOf(byName);
@@ -214,6 +247,6 @@ public final class Settings {
     private static Setting row(String name, SettingType type, String defaultValue, String unit,
                                boolean reloadable, String description) {
         return new Setting(name, type, defaultValue, unit, reloadable, SUPPORTED.contains(name),
-                !PGLOOM_ONLY.contains(name), description);
+                !PGLOOM_ONLY.contains(name), description, NO_EFFECT.getOrDefault(name, ""));
     }
 }

@@ -17,10 +17,22 @@ public final class SettingsTable {
                 .append("| `").append(setting.name()).append("` | ")
                 .append(defaultCell(setting)).append(" | ")
                 .append(setting.reloadable() ? "yes" : "no").append(" | ")
-                .append(!setting.pgbouncer() ? "pgloom only" : setting.supported() ? "yes" : "not yet").append(" | ")
+                .append(status(setting)).append(" | ")
                 .append(setting.pgbouncer() ? "" : "**not a PgBouncer setting**: ")
-                .append(escape(setting.description())).append(" |\n"));
+                .append(escape(setting.description()))
+                .append(setting.noEffect().isEmpty() ? "" : ". **No effect in pgloom**: " + escape(setting.noEffect()))
+                .append(" |\n"));
         return out.toString();
+    }
+
+    private static String status(Setting setting) {
+        if (!setting.pgbouncer()) {
+            return "pgloom only";
+        }
+        if (setting.supported()) {
+            return "yes";
+        }
+        return setting.noEffect().isEmpty() ? "not yet" : "no effect";
     }
 
     private static String defaultCell(Setting setting) {

@@ -246,6 +246,19 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aSettingWithNoEffectInPgloomIsWarnedAboutWithTheReason() throws Exception {
+        PgloomConfig config = load("[pgbouncer]\npkt_buf = 8192\ntcp_defer_accept = 1\ntcp_user_timeout = 1000\n"
+                + "tcp_keepidle = 30\n");
+        assertEquals(2, config.warnings().size(), config.warnings().toString());
+        assertEquals("pgbouncer.ini:2: setting 'pkt_buf' has no effect in pgloom: it sizes PgBouncer's fixed I/O buffers;"
+                + " pgloom's grow per connection as traffic needs (from 128 bytes for a client, from 8 KiB to 256 KiB for a"
+                + " server)", config.warnings().get(0).toString());
+        assertTrue(config.warnings().get(1).toString().startsWith("pgbouncer.ini:4: setting 'tcp_user_timeout' has no"
+                + " effect in pgloom: the JDK cannot set TCP_USER_TIMEOUT"), config.warnings().toString());
+        assertEquals(8192, config.settings().integer("pkt_buf"), "kept as read, for SHOW CONFIG");
+    }
+
+    @Test
     void anUnsupportedSettingLeftAtItsDefaultIsNotWarnedAbout() throws Exception {
         PgloomConfig config = load("[pgbouncer]\nserver_tls_sslmode = PREFER\nunix_socket_mode = 511\n"
                 + "stats_period = 60\nlog_connections = yes\n");

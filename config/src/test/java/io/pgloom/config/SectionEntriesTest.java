@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -87,11 +88,20 @@ class SectionEntriesTest {
                 + " auth_query='SELECT usename, passwd FROM pg_shadow WHERE usename=$1' load_balance_hosts=disable"
                 + " max_db_client_connections=100 server_lifetime=600\n");
         assertEquals(6, config.database("app").orElseThrow().raw().size() - 1);
-        assertEquals(OptionalInt.of(100), config.database("app").orElseThrow().maxDbClientConnections());
-        assertEquals(List.of("application_name", "load_balance_hosts", "server_lifetime").stream()
-                        .map(key -> new ConfigWarning("pgbouncer.ini:3", "database 'app': parameter '" + key
-                                + "' is not supported by pgloom yet; ignored")).toList(),
-                config.warnings());
+        DatabaseEntry app = config.database("app").orElseThrow();
+        assertEquals(OptionalInt.of(100), app.maxDbClientConnections());
+        assertEquals(Optional.of(Duration.ofSeconds(600)), app.serverLifetime());
+        assertEquals("app", app.applicationName());
+        assertEquals(List.of(new ConfigWarning("pgbouncer.ini:3", "database 'app': parameter 'load_balance_hosts'"
+                + " is not supported by pgloom yet; ignored")), config.warnings());
+    }
+
+    @Test
+    void serverLifetimeOfZeroOrUnsetMeansTheGlobalSetting() throws Exception {
+        assertEquals(Optional.empty(), database("app = host=db1 server_lifetime=0").serverLifetime());
+        assertEquals(Optional.empty(), database("app = host=db1").serverLifetime());
+        assertEquals(Optional.of(Duration.ofMillis(2500)), database("app = host=db1 server_lifetime=2.5").serverLifetime());
+        assertEquals(null, database("app = host=db1").applicationName());
     }
 
     @ParameterizedTest
@@ -224,14 +234,31 @@ class SectionEntriesTest {
     }
 
     @Test
-    void acceptsEveryUserParameterOfPgBouncer125AndWarnsAboutTheIgnoredOnes() throws Exception {
+    void readsEveryUserParameterOfPgBouncer125WithoutWarnings() throws Exception {
         PgloomConfig config = load("[pgbouncer]\n[users]\nbob = pool_size=5 reserve_pool_size=1 query_timeout=30"
                 + " idle_transaction_timeout=10 transaction_timeout=60 client_idle_timeout=300"
                 + " max_user_client_connections=50\n");
-        assertEquals(6, config.warnings().size());
-        assertEquals(OptionalInt.of(50), config.users().get("bob").maxUserClientConnections());
-        assertEquals(new ConfigWarning("pgbouncer.ini:3", "user 'bob': parameter 'client_idle_timeout' is not"
-                + " supported by pgloom yet; ignored"), config.warnings().getFirst());
+        assertEquals(List.of(), config.warnings());
+        UserEntry bob = config.users().get("bob");
+        assertEquals(OptionalInt.of(50), bob.maxUserClientConnections());
+        assertEquals(OptionalInt.of(5), bob.poolSize());
+        assertEquals(OptionalInt.of(1), bob.reservePoolSize());
+        assertEquals(Optional.of(Duration.ofSeconds(30)), bob.timeout("query_timeout"));
+        assertEquals(Optional.of(Duration.ofSeconds(10)), bob.timeout("idle_transaction_timeout"));
+        assertEquals(Optional.of(Duration.ofSeconds(60)), bob.timeout("transaction_timeout"));
+        assertEquals(Optional.of(Duration.ofSeconds(300)), bob.timeout("client_idle_timeout"));
+    }
+
+    @Test
+    void userSizesAndTimeoutsLeftOutOrZeroMeanTheOtherSettingsApply() throws Exception {
+        PgloomConfig config = load("[pgbouncer]\n[users]\nbob = pool_size=-1 query_timeout=0\nann = pool_size=0\n");
+        UserEntry bob = config.users().get("bob");
+        assertEquals(OptionalInt.empty(), bob.poolSize(), "negative: the database's or default_pool_size");
+        assertEquals(OptionalInt.empty(), bob.reservePoolSize());
+        assertEquals(Optional.empty(), bob.timeout("query_timeout"), "0: the [pgbouncer] query_timeout");
+        assertEquals(Optional.empty(), bob.timeout("client_idle_timeout"));
+        assertEquals(OptionalInt.of(0), config.users().get("ann").poolSize(), "0 is a size, as for a database");
+        assertThrows(IllegalArgumentException.class, () -> bob.timeout("server_lifetime"));
     }
 
     @Test

@@ -75,9 +75,22 @@ class SettingsTest {
                 "max_db_client_connections", "max_user_client_connections",
                 "query_wait_notify", "application_name_add_host", "login_notify_message", "server_round_robin",
                 "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout",
-                "auth_hba_file", "auth_ident_file", "so_reuseport", "peer_id"), supported);
-        assertFalse(Settings.byName("track_extra_parameters").orElseThrow().supported());
-        assertFalse(Settings.byName("pkt_buf").orElseThrow().supported());
+                "auth_hba_file", "auth_ident_file", "so_reuseport", "peer_id",
+                "transaction_timeout", "tcp_keepcnt", "tcp_keepidle", "tcp_keepintvl", "tcp_socket_buffer",
+                "disable_pqexec", "track_extra_parameters", "server_fast_close"), supported);
+    }
+
+    @Test
+    void settingsThatChangeNothingInPgloomSayWhyAndAreAccepted() {
+        Set<String> noEffect = Settings.pgbouncer().stream().filter(s -> !s.noEffect().isEmpty()).map(Setting::name)
+                .collect(Collectors.toSet());
+        assertEquals(Set.of("tcp_defer_accept", "tcp_user_timeout", "pkt_buf", "sbuf_loopcnt", "dns_max_ttl",
+                "dns_nxdomain_ttl", "dns_zone_check_period", "resolv_conf", "suspend_timeout"), noEffect);
+        Setting pktBuf = Settings.byName("pkt_buf").orElseThrow();
+        assertFalse(pktBuf.supported());
+        assertTrue(pktBuf.accepted());
+        assertTrue(Settings.byName("dns_max_ttl").orElseThrow().noEffect().contains("-Dsun.net.inetaddr.ttl"));
+        assertFalse(Settings.byName("server_tls_sslmode").orElseThrow().accepted(), "TLS is not yet, not no effect");
     }
 
     @Test

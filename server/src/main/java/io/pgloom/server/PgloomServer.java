@@ -198,7 +198,7 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
             PgloomConfig current = pooler.config();
             for (String fixed : List.of("listen_addr", "listen_port", "listen_backlog", "pidfile",
                     "unix_socket_dir", "unix_socket_mode", "unix_socket_group", "so_reuseport",
-                    "metrics_listen_addr", "metrics_listen_port")) {
+                    "metrics_listen_addr", "metrics_listen_port", "track_extra_parameters")) {
                 if (!String.valueOf(current.settings().raw(fixed)).equals(String.valueOf(next.settings().raw(fixed)))) {
                     log.warn("reload: {} changed but needs a restart to take effect", fixed);
                 }
@@ -223,8 +223,11 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         if (!setting.reloadable()) {
             throw new IllegalArgumentException(key + " cannot be changed while pgloom runs; change it in the config file and restart");
         }
-        if (!setting.supported()) {
+        if (!setting.accepted()) {
             throw new IllegalArgumentException(key + " is not supported by pgloom yet");
+        }
+        if (!setting.noEffect().isEmpty()) {
+            log.warn("SET {}: this setting has no effect in pgloom: {}", key, setting.noEffect());
         }
         SettingValues next = pooler.config().settings().with(key, value);
         LogSetup.apply(pooler.config().withSettings(next));

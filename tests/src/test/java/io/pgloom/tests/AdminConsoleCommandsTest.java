@@ -318,6 +318,10 @@ class AdminConsoleCommandsTest {
         assertEquals("0", show("CONFIG").row("key", "listen_port").get("value"));
         assertTrue(error("SET nosuch = 1").startsWith("SET failed: unknown setting"));
         assertTrue(error("SET query_wait_timeout = abc").startsWith("SET failed: invalid value"));
+        // A setting with no effect in pgloom is taken, for scripts that set it (the log says why it changes nothing).
+        assertEquals("SET sbuf_loopcnt=10", command("SET sbuf_loopcnt = 10"));
+        assertEquals("10", show("CONFIG").row("key", "sbuf_loopcnt").get("value"));
+        assertTrue(error("SET server_tls_sslmode = disable").contains("not supported by pgloom yet"));
     }
 
     @Test

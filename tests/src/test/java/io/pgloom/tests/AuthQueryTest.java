@@ -110,6 +110,30 @@ class AuthQueryTest {
     }
 
     @Test
+    void aClientsStartupParametersDoNotReachTheAuthQueryConnection() throws Exception {
+        // As PgBouncer's test_auth_query_no_set_commands: with search_path tracked, an unauthenticated
+        // client's search_path must not be what auth_query runs under.
+        try (Connection c = TestPostgres.direct("app"); Statement s = c.createStatement()) {
+            s.execute("""
+                    CREATE OR REPLACE FUNCTION public.aq_path_check(i_user text, OUT uname text, OUT phash text)
+                    RETURNS record LANGUAGE plpgsql AS $$
+                    BEGIN
+                        IF current_setting('search_path') LIKE '%malicious%' THEN
+                            RAISE EXCEPTION 'auth_query ran under the client''s search_path';
+                        END IF;
+                        SELECT rolname::text, rolpassword FROM pg_authid WHERE rolname = i_user INTO uname, phash;
+                    END $$""");
+        }
+        try (Pgloom p = start("auth_user = postgres\ntrack_extra_parameters = search_path\n"
+                + "auth_query = SELECT * FROM public.aq_path_check($1)\n", "");
+                RawClient carol = new RawClient(p.port()).login("aq_carol", "carol-secret", "app",
+                        Map.of("search_path", "malicious_schema"))) {
+            assertEquals("malicious_schema", RawClient.firstValue(carol.simpleQuery("SHOW search_path")),
+                    "once logged in, the client's own search_path applies to its queries");
+        }
+    }
+
+    @Test
     void md5UserLogsInThroughAuthQuery() throws Exception {
         // The server accepts only SCRAM, which an md5 hash cannot do: the entry forces a user for the server side.
         String db = entry("forced", "dbname=app user=alice password=alice-secret");

@@ -14,12 +14,14 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
  * [databases] entry parameters and the server-side settings a PgBouncer user relies on:
  * connect_query, the {@code *} fallback, per-database startup values, max_user_connections,
- * query_timeout, server_reset_query_always, server_login_retry and server_connect_timeout.
+ * query_timeout, server_reset_query_always, server_login_retry and server_connect_timeout, and
+ * an entry's own server_lifetime and application_name.
  */
 class DatabaseSettingsTest {
 
@@ -47,6 +49,108 @@ class DatabaseSettingsTest {
                 Connection c = p.connect()) {
             one(c, "SELECT set_config('work_mem', '1234kB', false)");
             assertEquals("1234kB", one(c, "SHOW work_mem"), "without it, transaction mode runs no reset");
+        }
+    }
+
+    @Test
+    void anEntrysServerLifetimeOverridesTheGlobalOne() throws Exception {
+        // As test.ini's p9 (server_lifetime=2) and test_server_lifetime_per_pool.
+        try (Pgloom p = Pgloom.start("transaction", "server_lifetime = 3600\nadmin_users = alice\n",
+                entry("short", "dbname=app server_lifetime=1"));
+                RawClient shortLived = new RawClient(p.port()).login("alice", "alice-secret", "short");
+                RawClient longLived = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+            String shortFirst = RawClient.firstValue(shortLived.simpleQuery("SELECT pg_backend_pid()"));
+            String longFirst = RawClient.firstValue(longLived.simpleQuery("SELECT pg_backend_pid()"));
+            Thread.sleep(2500); // past 1 s, and maintenance (once a second) closed the idle server
+            assertTrue(!shortFirst.equals(RawClient.firstValue(shortLived.simpleQuery("SELECT pg_backend_pid()"))),
+                    "the entry's server_lifetime=1 replaced its server");
+            assertEquals(longFirst, RawClient.firstValue(longLived.simpleQuery("SELECT pg_backend_pid()")),
+                    "other entries keep the global server_lifetime");
+            try (RawClient console = new RawClient(p.port()).login("alice", "alice-secret", "pgbouncer")) {
+                ConsoleResult databases = ConsoleResult.query(console, "SHOW DATABASES");
+                assertEquals("1", databases.row("name", "short").get("server_lifetime"));
+                assertEquals("3600", databases.row("name", "app").get("server_lifetime"));
+            }
+        }
+    }
+
+    @Test
+    void anEntrysApplicationNameIsTheDefaultForClientsThatSetNone() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "", entry("named", "dbname=app application_name=from-entry"));
+                RawClient plain = new RawClient(p.port()).login("alice", "alice-secret", "named");
+                RawClient own = new RawClient(p.port()).login("bob", "bob-secret", "named",
+                        Map.of("application_name", "mine"))) {
+            assertEquals("from-entry", RawClient.firstValue(plain.simpleQuery("SHOW application_name")));
+            assertEquals("mine", RawClient.firstValue(own.simpleQuery("SHOW application_name")),
+                    "a client's own application_name wins");
+        }
+    }
+
+    @Test
+    void disablePqexecRefusesTheSimpleQueryProtocolAndLetsTheExtendedOneThrough() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "disable_pqexec = 1\n");
+                RawClient extended = new RawClient(p.port()).login("bob", "bob-secret", "app");
+                RawClient simple = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+            // (pgjdbc cannot log in here: its setup sends a simple-protocol SET.)
+            extended.send(RawClient.concat(PreparedStatementsTest.parse("", "SELECT 1 + 1"), PreparedStatementsTest.bind(""),
+                    PreparedStatementsTest.execute(), PreparedStatementsTest.sync()));
+            assertEquals("2", RawClient.firstValue(extended.readUntil('Z')), "Parse/Bind/Execute/Sync pass");
+            simple.send(RawClient.query("SELECT 1; SELECT 2"));
+            var e = simple.readError();
+            assertEquals("FATAL", e.severity());
+            assertEquals("08P01", e.sqlState());
+            assertEquals("PQexec disallowed", e.message(), "PgBouncer's words");
+            assertTrue(simple.closedByPeer());
+        }
+    }
+
+    @Test
+    void trackExtraParametersFollowEachClientAcrossASharedServer() throws Exception {
+        // As test.ini (track_extra_parameters = search_path, intervalstyle) and test_track_extra_parameters.
+        try (Pgloom p = Pgloom.start("transaction", "default_pool_size = 1\ntrack_extra_parameters = search_path, intervalstyle\n");
+                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app", Map.of("search_path", "a_schema"));
+                RawClient b = new RawClient(p.port()).login("alice", "alice-secret", "app", Map.of("search_path", "public"))) {
+            String pid = RawClient.firstValue(a.simpleQuery("SELECT pg_backend_pid()"));
+            assertEquals(pid, RawClient.firstValue(b.simpleQuery("SELECT pg_backend_pid()")), "one server, taken in turn");
+            b.simpleQuery("SET IntervalStyle = 'sql_standard'");
+            assertEquals("a_schema", RawClient.firstValue(a.simpleQuery("SHOW search_path")), "its startup value");
+            assertEquals("postgres", RawClient.firstValue(a.simpleQuery("SHOW IntervalStyle")), "not b's");
+            assertEquals("sql_standard", RawClient.firstValue(b.simpleQuery("SHOW IntervalStyle")));
+            // PostgreSQL 15 does not report search_path, so (as with PgBouncer) only startup values follow.
+            assertEquals("public", RawClient.firstValue(b.simpleQuery("SHOW search_path")));
+        }
+        try (Pgloom p = Pgloom.start("transaction", "track_extra_parameters = IntervalStyle\n")) {
+            RawClient.LoginFailed e = assertThrows(RawClient.LoginFailed.class, () -> new RawClient(p.port())
+                    .login("alice", "alice-secret", "app", Map.of("search_path", "a_schema")));
+            assertEquals("unsupported startup parameter: search_path", e.error.message(), "untracked: refused as PgBouncer does");
+        }
+    }
+
+    @Test
+    void serverFastCloseEndsSessionsOnReconnectBetweenTheirTransactions() throws Exception {
+        // As test_fast_close: session mode, RECONNECT; without server_fast_close sessions keep their servers.
+        try (Pgloom p = Pgloom.start("session", "server_fast_close = 1\nadmin_users = postgres\n");
+                RawClient idle = new RawClient(p.port()).login("alice", "alice-secret", "app");
+                RawClient inTx = new RawClient(p.port()).login("bob", "bob-secret", "app");
+                RawClient console = new RawClient(p.port()).login("postgres", "postgres", "pgbouncer")) {
+            idle.simpleQuery("SELECT 1");
+            inTx.simpleQuery("BEGIN");
+            assertEquals(null, ConsoleResult.query(console, "RECONNECT app").error());
+            var e = idle.readError();
+            assertEquals("08006", e.sqlState());
+            assertTrue(e.message().contains("server closed the connection"), e.message());
+            assertTrue(idle.closedByPeer());
+            assertEquals("1", RawClient.firstValue(inTx.simpleQuery("SELECT 1")), "a transaction is let finish");
+            inTx.simpleQuery("COMMIT");
+            assertTrue(inTx.readError().message().contains("server closed the connection"), "then the session ends");
+        }
+        try (Pgloom p = Pgloom.start("session", "admin_users = postgres\n");
+                RawClient idle = new RawClient(p.port()).login("alice", "alice-secret", "app");
+                RawClient console = new RawClient(p.port()).login("postgres", "postgres", "pgbouncer")) {
+            String pid = RawClient.firstValue(idle.simpleQuery("SELECT pg_backend_pid()"));
+            assertEquals(null, ConsoleResult.query(console, "RECONNECT app").error());
+            assertEquals(pid, RawClient.firstValue(idle.simpleQuery("SELECT pg_backend_pid()")),
+                    "without server_fast_close the session keeps its server until it leaves");
         }
     }
 

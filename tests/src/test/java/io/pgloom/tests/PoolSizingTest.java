@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class PoolSizingTest {
 
     /** Backends PostgreSQL has for a user (the pooler's server connections). */
-    private static int backendsOf(String user) throws Exception {
+    static int backendsOf(String user) throws Exception {
         try (Connection d = TestPostgres.direct("postgres"); Statement s = d.createStatement();
                 ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE usename = '" + user
                         + "' AND backend_type = 'client backend'")) {

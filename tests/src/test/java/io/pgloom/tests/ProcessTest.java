@@ -12,6 +12,10 @@ import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -97,11 +101,14 @@ class ProcessTest {
             assertEquals(42, rs.getInt(3));
         }
         demo.descendants(); // remember the server backend the pool opened for us
+        int metricsPort = demoAnswersOnTheConsoleAndOverHttp(printed, port, demo);
 
         Path psql = onPath("psql");
         if (psql != null) {
             String answer = runShell(psqlCommand, "SELECT 6 * 7 AS answer;\n", demo);
             assertTrue(answer.matches("(?s).*\\banswer\\b.*\\b42\\b.*"), "psql printed the answer:\n" + answer);
+            String pools = runShell(printedLine(printed, "admin", demo), "", demo);
+            assertTrue(pools.contains("cl_active") && pools.contains(" demo "), "psql printed SHOW POOLS:\n" + pools);
         }
 
         demo.process.destroy(); // SIGTERM
@@ -113,9 +120,33 @@ class ProcessTest {
         assertFalse(Files.exists(demoDir), demoDir + " removed" + demo.output());
         assertFalse(Files.exists(dataDir.getParent()), "PostgreSQL's directory " + dataDir.getParent() + " removed" + demo.output());
         assertNobodyListens(port, demo);
+        assertNobodyListens(metricsPort, demo);
         assertNobodyListens(Integer.parseInt(pgPort.group(1)), demo);
         assumeTrue(psql != null, "psql is not on PATH: the demo's psql command line was not tried"
                 + " (everything else was checked; install postgresql-client to run it too)");
+    }
+
+    /**
+     * The demo's user is an admin of the console (SHOW POOLS lists the demo pool), and the
+     * /metrics, /health and /ready URLs it prints answer. Returns the metrics port.
+     */
+    private static int demoAnswersOnTheConsoleAndOverHttp(String printed, int port, PgloomProcess demo) throws Exception {
+        try (RawClient console = new RawClient(port).login("demo", "demo", "pgbouncer")) {
+            ConsoleResult pools = ConsoleResult.query(console, "SHOW POOLS");
+            assertEquals(null, pools.error(), "SHOW POOLS for the demo user" + demo.output());
+            assertEquals("demo", pools.row("database", "demo").get("user"));
+        }
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        String metricsUrl = printedLine(printed, "metrics", demo);
+        for (String url : List.of(metricsUrl, printedLine(printed, "health", demo), printedLine(printed, "ready", demo))) {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), url + " answers: " + r.body() + demo.output());
+            if (url.equals(metricsUrl)) {
+                assertTrue(r.body().contains("pgbouncer_pools_client_active_connections"), "pool metrics:\n" + r.body());
+            }
+        }
+        return URI.create(metricsUrl).getPort();
     }
 
     /** The command the demo printed after {@code label:}, e.g. {@code JDBC:    jdbc:postgresql://...}. */

@@ -136,7 +136,7 @@ final class ShowCommands {
             r.row(db.name(), db.hosts().isEmpty() ? null : String.join(",", db.hosts()), db.port(), db.serverDatabase(),
                     db.user(), db.poolSize().orElse(s.integer("default_pool_size")),
                     db.minPoolSize().orElse(s.integer("min_pool_size")), db.reservePool().orElse(s.integer("reserve_pool_size")),
-                    lifetime, db.poolMode().map(m -> m.configName()).orElse(null),
+                    db.serverLifetime().map(d -> (int) d.toSeconds()).orElse(lifetime), db.poolMode().map(m -> m.configName()).orElse(null),
                     db.hosts().size() > 1 ? "round-robin" : null,
                     db.maxDbConnections().orElse(s.integer("max_db_connections")),
                     pooler.serverConnections(db.name(), true), db.maxDbClientConnections().orElse(maxDbClients),

@@ -2,6 +2,7 @@ package io.pgloom.server.backend;
 
 import io.pgloom.config.PoolMode;
 import io.pgloom.server.frontend.ClientSession;
+import io.pgloom.server.frontend.ClientTimeouts;
 import io.pgloom.server.pool.PoolStats;
 import io.pgloom.wire.protocol.ErrorResponse;
 import io.pgloom.wire.protocol.SqlState;
@@ -244,6 +245,16 @@ public final class Link {
         }
     }
 
+    /** True while this link holds {@code s} between transactions: nothing pending, no batch, status idle. */
+    public boolean isQuietOn(ServerConnection s) {
+        lock.lock();
+        try {
+            return server == s && pending == 0 && !inBatch && transactionStatus == 'I';
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** True while this link holds {@code s}. */
     public boolean holds(ServerConnection s) {
         lock.lock();
@@ -274,20 +285,30 @@ public final class Link {
     }
 
     /**
-     * Janitor thread: the idle timeout (client_idle_timeout unlinked, idle_transaction_timeout
-     * linked in an idle transaction) the client has reached, or null. The client's last activity
-     * is read under the lock: a ReadyForQuery that unlinks also stamps it, so an unlinked client
-     * is never judged by the read before its transaction.
+     * Janitor thread: the timeout the client has reached, or null: query_timeout (a request
+     * unanswered too long), transaction_timeout (a transaction open too long), both only while
+     * linked, as in PgBouncer; then idle_transaction_timeout (linked in an idle transaction) and
+     * client_idle_timeout (unlinked). The client's last activity is read under the lock: a
+     * ReadyForQuery that unlinks also stamps it, so an unlinked client is never judged by the read
+     * before its transaction.
      */
-    public ErrorResponse idleTimeout(long now, long clientIdle, long idleTransaction) {
+    public ErrorResponse timeout(long now, ClientTimeouts t) {
         lock.lock();
         try {
             long idle = now - client.lastActivityNanos();
             if (server == null) {
-                return clientIdle > 0 && idle >= clientIdle
+                return t.clientIdleNanos() > 0 && idle >= t.clientIdleNanos()
                         ? ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "client_idle_timeout") : null;
             }
-            if (pending == 0 && transactionStatus != 'I' && idleTransaction > 0 && idle >= idleTransaction) {
+            long query = queryStartNanos;
+            if (t.queryNanos() > 0 && query != 0 && now - query >= t.queryNanos()) {
+                // Closing the client closes its busy server too, which ends the query.
+                return ErrorResponse.fatal(SqlState.QUERY_CANCELED, "query timeout");
+            }
+            if (t.transactionNanos() > 0 && xactStartNanos != 0 && now - xactStartNanos >= t.transactionNanos()) {
+                return ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "transaction timeout");
+            }
+            if (pending == 0 && transactionStatus != 'I' && t.idleTransactionNanos() > 0 && idle >= t.idleTransactionNanos()) {
                 return ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "idle transaction timeout");
             }
             return null;

@@ -154,7 +154,7 @@ public final class ServerConnection {
         this.transactionStatus = login.transactionStatus();
         this.localAddr = socket.getLocalAddress().getHostAddress();
         this.localPort = socket.getLocalPort();
-        long lifetime = pool.settings().serverLifetime().toNanos();
+        long lifetime = pool.serverLifetime().toNanos();
         this.lifetimeNanos = lifetime <= 0 ? Long.MAX_VALUE
                 : lifetime - (long) (ThreadLocalRandom.current().nextDouble(0, 0.1) * lifetime);
     }
@@ -166,7 +166,7 @@ public final class ServerConnection {
      */
     public static ServerConnection open(Pool pool, Endpoint endpoint, String database, Map<String, String> startupParameters,
             ServerCredentials credentials, int connectTimeoutMillis) throws IOException, PgloomError {
-        BackendConnector connector = new BackendConnector(new BackendOptions(connectTimeoutMillis, pool.settings().tcpKeepalive()));
+        BackendConnector connector = new BackendConnector(new BackendOptions(connectTimeoutMillis, pool.settings().tcp()));
         BackendConnection login = connector.login(endpoint, database, startupParameters, credentials);
         try {
             return new ServerConnection(pool, connector, login);

@@ -39,10 +39,10 @@ final class CheckCommand implements Callable<Integer> {
             System.out.println("  " + d.name() + " -> " + String.join(",", d.hosts()) + ":" + d.port()
                     + "/" + (d.dbname() == null ? d.name() : d.dbname()) + "  (" + d.location() + ")");
         }
-        System.out.println("[pgbouncer] effective settings (* = set in the file, ! = not supported by pgloom yet)");
+        System.out.println("[pgbouncer] effective settings (* = set in the file, ! = not supported by pgloom yet, ~ = no effect in pgloom)");
         for (Setting s : Settings.all()) {
             boolean explicit = c.settings().explicit().containsKey(s.name());
-            System.out.printf("  %s%s %-28s = %s%n", explicit ? "*" : " ", s.supported() ? " " : "!", s.name(), c.settings().raw(s.name()));
+            System.out.printf("  %s%s %-28s = %s%n", explicit ? "*" : " ", s.supported() ? " " : s.accepted() ? "~" : "!", s.name(), c.settings().raw(s.name()));
         }
         c.warnings().forEach(w -> System.out.println("warning: " + w));
         System.out.println(c.warnings().isEmpty() ? "config OK" : "config OK with " + c.warnings().size() + " warning(s)");

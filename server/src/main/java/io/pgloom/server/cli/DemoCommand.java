@@ -16,11 +16,14 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code pgloom demo}: a real PostgreSQL (binaries from Maven Central) in a temp directory plus
- * pgloom in transaction mode in front of it. Ctrl-C stops both and removes the temp directory.
+ * pgloom in transaction mode in front of it. User demo is also an admin of the admin console, and
+ * the /metrics, /health and /ready listener is on, so that every command the demo prints works.
+ * Ctrl-C stops both and removes the temp directory.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Start a real PostgreSQL in a temp directory and pgloom in front of it (transaction mode),",
-            "with user 'demo' (password 'demo') and database 'demo'. Ctrl-C stops both and cleans up."})
+            "with user 'demo' (password 'demo', also an admin console user) and database 'demo',",
+            "and the /metrics, /health and /ready listener on. Ctrl-C stops both and cleans up."})
 final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--port", defaultValue = "6432", description = "pgloom's port (default: ${DEFAULT-VALUE})")
@@ -31,6 +34,10 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--pool-size", defaultValue = "20", description = "default_pool_size (default: ${DEFAULT-VALUE})")
     int poolSize = 20;
+
+    @Option(names = "--metrics-port", defaultValue = "0",
+            description = "port of /metrics, /health and /ready (default: 0, a free port, printed)")
+    int metricsPort = 0;
 
     @Override
     public Integer call() throws Exception {
@@ -79,9 +86,13 @@ final class DemoCommand implements Callable<Integer> {
                     default_pool_size = %d
                     max_client_conn = 10000
                     ignore_startup_parameters = extra_float_digits,options
-                    """.formatted(pg.port(), pg.port(), port, userlist, poolMode, poolSize));
+                    admin_users = demo
+                    metrics_listen_addr = 127.0.0.1
+                    metrics_listen_port = %d
+                    """.formatted(pg.port(), pg.port(), port, userlist, poolMode, poolSize, metricsPort));
             server = PgloomServer.start(ini);
             started.set(server);
+            int http = server.metricsPort().orElseThrow();
             System.out.printf("""
 
                     pgloom demo is ready (%s mode, pool size %d). PostgreSQL %s runs on port %d.
@@ -90,10 +101,14 @@ final class DemoCommand implements Callable<Integer> {
                       pgbench: PGPASSWORD=demo pgbench -h 127.0.0.1 -p %d -U demo -i demo
                                PGPASSWORD=demo pgbench -h 127.0.0.1 -p %d -U demo -c 10 -T 10 demo
                       JDBC:    jdbc:postgresql://127.0.0.1:%d/demo?user=demo&password=demo
+                      admin:   PGPASSWORD=demo psql -h 127.0.0.1 -p %d -U demo pgbouncer -c 'SHOW POOLS'
+                      metrics: http://127.0.0.1:%d/metrics
+                      health:  http://127.0.0.1:%d/health
+                      ready:   http://127.0.0.1:%d/ready
                       config:  %s
 
                     Press Ctrl-C to stop PostgreSQL and pgloom and remove %s.
-                    """, poolMode, poolSize, "17", pg.port(), port, port, port, port, ini, dir);
+                    """, poolMode, poolSize, "17", pg.port(), port, port, port, port, port, http, http, http, ini, dir);
             stopped.await();
             return 0;
         } catch (Exception e) {

@@ -8,7 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The once-a-second pass over the pools: query_timeout, each pool's own upkeep (server idle
+ * The once-a-second pass over the pools: each pool's own upkeep (server idle
  * timeouts and lifetimes, min_pool_size), and freeing pools left unused past pool_idle_timeout or
  * autodb_idle_timeout. Client timeouts are the janitor's, three times a second.
  *
@@ -37,7 +37,6 @@ final class Maintenance {
             long now = System.nanoTime();
             for (Pool p : pools.all()) {
                 try {
-                    p.checkQueryTimeouts(now);
                     p.maintain(now);
                 } catch (RuntimeException e) {
                     log.error("maintenance of pool {} failed", p.key(), e);

@@ -11,6 +11,7 @@ import io.pgloom.server.TaskScope;
 import io.pgloom.server.frontend.ClientJanitor;
 import io.pgloom.server.frontend.ClientSession;
 import io.pgloom.server.frontend.ConsoleClient;
+import io.pgloom.server.frontend.TrackedParameters;
 import io.pgloom.server.pool.ConnectionView;
 import io.pgloom.server.pool.Pool;
 import io.pgloom.server.pool.PoolStats;
@@ -97,6 +98,8 @@ public final class Pooler implements AutoCloseable {
     private final StatsTicker stats = new StatsTicker(pools, () -> config.settings());
     private final Maintenance maintenance = new Maintenance(this, pools);
     private final ClientJanitor janitor = new ClientJanitor(this);
+    /** track_extra_parameters needs a restart, as in PgBouncer: read once, from the first config. */
+    private final TrackedParameters trackedParameters;
     /** Server-side names of named prepared statements, shared by every pool. */
     private final StatementRegistry statementRegistry = new StatementRegistry();
     private volatile boolean shuttingDown;
@@ -112,6 +115,7 @@ public final class Pooler implements AutoCloseable {
         this.clients = new ClientRegistry(peerId);
         this.cancels = new CancelRouter(clients::peerId, clients);
         this.admin = new AdminState(pools, clients, serverScope);
+        this.trackedParameters = new TrackedParameters(config.settings().list("track_extra_parameters"));
         apply(config, users, hasAuthFile);
         serverScope.start("pool-maintenance", () -> maintenance.loop(serverScope));
         serverScope.start("stats-period", () -> stats.loop(serverScope));
@@ -135,6 +139,11 @@ public final class Pooler implements AutoCloseable {
     /** SET: this config with one setting changed, applied as a reload of that value would be. */
     public void applySettings(SettingValues next) {
         apply(config.withSettings(next), users, hasAuthFile);
+    }
+
+    /** The startup parameters that follow each client: PgBouncer's five and track_extra_parameters. */
+    public TrackedParameters trackedParameters() {
+        return trackedParameters;
     }
 
     public PoolerSettings settings() {

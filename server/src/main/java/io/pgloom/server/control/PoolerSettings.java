@@ -3,6 +3,7 @@ package io.pgloom.server.control;
 import io.pgloom.config.AuthType;
 import io.pgloom.config.PoolMode;
 import io.pgloom.config.SettingValues;
+import io.pgloom.wire.tcp.TcpTuning;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Locale;
@@ -36,10 +37,11 @@ public record PoolerSettings(
         Duration clientIdleTimeout,
         Duration clientLoginTimeout,
         Duration idleTransactionTimeout,
+        Duration transactionTimeout,
         Set<String> ignoreStartupParameters,
         int maxPacketSize,
         int maxPreparedStatements,
-        boolean tcpKeepalive,
+        TcpTuning tcp,
         Set<String> adminUsers,
         Set<String> statsUsers,
         boolean logConnections,
@@ -54,7 +56,9 @@ public record PoolerSettings(
         Duration cancelWaitTimeout,
         int scramIterations,
         Duration poolIdleTimeout,
-        Duration autodbIdleTimeout) {
+        Duration autodbIdleTimeout,
+        boolean disablePqexec,
+        boolean serverFastClose) {
 
     /** PgBouncer's spelling for "send an empty query" in server_check_query. */
     static final String EMPTY_QUERY = "<empty>";
@@ -111,10 +115,12 @@ public record PoolerSettings(
                 v.time("client_idle_timeout"),
                 v.time("client_login_timeout"),
                 v.time("idle_transaction_timeout"),
+                v.time("transaction_timeout"),
                 Set.copyOf(ignored),
                 v.integer("max_packet_size"),
                 v.integer("max_prepared_statements"),
-                v.bool("tcp_keepalive"),
+                new TcpTuning(v.bool("tcp_keepalive"), v.integer("tcp_keepidle"), v.integer("tcp_keepintvl"),
+                        v.integer("tcp_keepcnt"), v.integer("tcp_socket_buffer")),
                 Set.copyOf(v.list("admin_users")),
                 Set.copyOf(v.list("stats_users")),
                 v.bool("log_connections"),
@@ -129,6 +135,8 @@ public record PoolerSettings(
                 v.time("cancel_wait_timeout"),
                 v.integer("scram_iterations"),
                 v.time("pool_idle_timeout"),
-                v.time("autodb_idle_timeout"));
+                v.time("autodb_idle_timeout"),
+                v.bool("disable_pqexec"),
+                v.bool("server_fast_close"));
     }
 }

@@ -11,7 +11,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Enforces the client timeouts (client_login_timeout, client_idle_timeout,
- * idle_transaction_timeout) and bounds how long sending a client its final error may take.
+ * idle_transaction_timeout, query_timeout, transaction_timeout, the last four per login user as
+ * {@link ClientTimeouts} resolves them) and bounds how long sending a client its final error may take.
  *
  * <p>Why a janitor rather than socket read timeouts: a Unix-domain client is a
  * {@link java.nio.channels.SocketChannel}, whose blocking reads have no timeout, and a timed read
@@ -34,6 +35,8 @@ public final class ClientJanitor {
     private final Pooler pooler;
     /** Every connected client, from its first byte to its disconnect (not only admitted ones). */
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
+    /** Each login user's timeouts for the current config; the loop's thread only. */
+    private final ClientTimeouts.ByUser timeouts = new ClientTimeouts.ByUser();
 
     public ClientJanitor(Pooler pooler) {
         this.pooler = pooler;
@@ -76,7 +79,7 @@ public final class ClientJanitor {
                         ClientOutput.FINAL_WRITE_NANOS / 1_000_000);
                 continue;
             }
-            ErrorResponse error = c.overdue(now, settings);
+            ErrorResponse error = c.overdue(now, settings, timeouts);
             if (error != null) {
                 c.markTimedOut();
                 scope.start("client-timeout", () -> c.timeOut(error));

@@ -36,7 +36,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import static io.pgloom.server.frontend.TrackedParameters.APPLICATION_NAME;
-import static io.pgloom.server.frontend.TrackedParameters.TRACKED;
 
 /**
  * One client connection, from startup packet to close.
@@ -81,10 +80,12 @@ public final class ClientSession implements Runnable {
     private PreparedStatements statements;
     /**
      * Tracked parameter values as this client last set or was told them, by index in
-     * {@link TrackedParameters#TRACKED} (null: not set). Guarded by its own monitor, never held
+     * {@link TrackedParameters#name} (null: not set). Guarded by its own monitor, never held
      * across I/O.
      */
-    private final String[] tracked = new String[TRACKED.size()];
+    private final String[] tracked;
+    /** Which parameters {@link #tracked} holds: the pooler's, fixed for its life. */
+    private final TrackedParameters trackedNames;
     /** The BackendKeyData pgloom gave this client (CancelKeys assigns it once, at admission). */
     private int cancelPid;
     private int cancelSecret;
@@ -94,6 +95,12 @@ public final class ClientSession implements Runnable {
     private volatile String closeReason;
     /** Set once the startup packet is read: before it, user and database are unknown. */
     private boolean startupSeen;
+    /**
+     * Set once the client proved who it is. Until then its startup values (search_path, with
+     * track_extra_parameters) must not reach a server: the auth_query connection opened for its
+     * login would run under them. Client thread only.
+     */
+    private boolean authenticated;
     /** Set once the login reply went out (client thread only): errors after it are not refusals. */
     private boolean loggedIn;
     /** Counted in the pooler's per-database and per-user client counts (client thread only). */
@@ -124,6 +131,8 @@ public final class ClientSession implements Runnable {
     public ClientSession(Pooler pooler, Transport transport) throws IOException {
         this.socketId = SocketIds.next();
         this.pooler = pooler;
+        this.trackedNames = pooler.trackedParameters();
+        this.tracked = new String[trackedNames.size()];
         this.out = new ClientOutput(transport);
         this.reader = newReader(transport.input());
     }
@@ -199,7 +208,7 @@ public final class ClientSession implements Runnable {
     public void run() {
         pooler.janitor().add(this);
         try {
-            out.transport().configure(pooler.settings().tcpKeepalive());
+            out.transport().configure(pooler.settings().tcp());
             Negotiation negotiation = new Negotiation(reader, out, TLS);
             StartupRequest.Startup startup = negotiation.run(pooler::cancel);
             if (startup == null) {
@@ -243,7 +252,7 @@ public final class ClientSession implements Runnable {
         databaseName = startup.database();
         startupSeen = true;
         negotiation.answerProtocolVersion(startup);
-        TrackedParameters.takeStartup(startup.parameters(), settings.ignoreStartupParameters(), tracked);
+        trackedNames.takeStartup(startup.parameters(), settings.ignoreStartupParameters(), tracked);
         if (settings.applicationNameAddHost()) {
             // PgBouncer's application_name_add_host: "app" stands in for a client that set none.
             String name = tracked[APPLICATION_NAME];
@@ -274,6 +283,7 @@ public final class ClientSession implements Runnable {
             more = authenticator.accept(reader.readMessage(ClientAuthenticator.MAX_AUTH_MESSAGE));
         }
         ClientAuthenticator.Result auth = authenticator.result();
+        authenticated = true;
         if (console) {
             handshakeDone = true;
             pooler.serveConsole(new ConsoleClient(this, reader, auth.consoleOwner()));
@@ -308,7 +318,7 @@ public final class ClientSession implements Runnable {
         try {
             Map<String, String> params;
             synchronized (tracked) {
-                params = TrackedParameters.welcome(welcome, tracked);
+                params = trackedNames.welcome(welcome, tracked);
             }
             // The whole login reply in one write: one syscall, not one per message.
             java.io.ByteArrayOutputStream reply = new java.io.ByteArrayOutputStream(512);
@@ -343,6 +353,8 @@ public final class ClientSession implements Runnable {
         int maxPacket = pooler.settings().maxPacketSize();
         PreparedStatements named = statements;
         PoolStats stats = pool.stats;
+        // disable_pqexec: as PgBouncer, only the extended protocol is allowed (no multi-statement strings).
+        boolean noSimpleQuery = pooler.settings().disablePqexec();
         while (true) {
             ServerConnection target = null;
             if (r.available() == 0) {
@@ -374,7 +386,14 @@ public final class ClientSession implements Runnable {
                 int frame = len + 1;
                 boolean counts;
                 switch (type) {
-                    case 'Q', 'S', 'F' -> counts = true;
+                    case 'Q' -> {
+                        if (noSimpleQuery) {
+                            flush(target, buf, spanStart, at);
+                            throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "PQexec disallowed");
+                        }
+                        counts = true;
+                    }
+                    case 'S', 'F' -> counts = true;
                     case 'P', 'B', 'D', 'E', 'C', 'H', 'd', 'c', 'f' -> counts = false;
                     case 'X' -> {
                         flush(target, buf, spanStart, at);
@@ -448,10 +467,11 @@ public final class ClientSession implements Runnable {
 
     /**
      * Janitor thread: the FATAL error this client has earned by {@code now} (client_login_timeout,
-     * client_idle_timeout, idle transaction timeout), or null. Takes the link lock only for a
-     * client idle longer than the smallest idle timeout.
+     * client_idle_timeout, idle transaction timeout, query timeout, transaction timeout), or null.
+     * Takes the link lock only for a client idle longer than the smallest idle timeout, or when a
+     * query or transaction timeout applies to it.
      */
-    ErrorResponse overdue(long now, PoolerSettings s) {
+    ErrorResponse overdue(long now, PoolerSettings s, ClientTimeouts.ByUser timeouts) {
         if (closing || timedOut) {
             return null;
         }
@@ -460,14 +480,16 @@ public final class ClientSession implements Runnable {
             return limit > 0 && now - connectNanos >= limit
                     ? ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout") : null;
         }
-        long clientIdle = s.clientIdleTimeout().toNanos();
-        long idleTransaction = s.idleTransactionTimeout().toNanos();
-        long smallest = smallestPositive(clientIdle, idleTransaction);
-        // pool == null: the admin console, which has no idle timeout.
-        if (smallest == 0 || pool == null || acquiring || now - lastActivityNanos < smallest) {
+        // pool == null: the admin console, which has no client timeouts.
+        if (pool == null || acquiring) {
             return null;
         }
-        return link.idleTimeout(now, clientIdle, idleTransaction);
+        ClientTimeouts t = timeouts.of(user, pooler.config(), s);
+        long smallest = t.smallestIdleNanos();
+        if (!t.judgesBusyClients() && (smallest == 0 || now - lastActivityNanos < smallest)) {
+            return null;
+        }
+        return link.timeout(now, t);
     }
 
     /** The client's output, for the janitor to cut a final write short. */
@@ -489,13 +511,6 @@ public final class ClientSession implements Runnable {
             pooler.metrics().clientRefused(PoolerMetrics.ClientRefusal.of(error));
         }
         closeWith(error);
-    }
-
-    private static long smallestPositive(long a, long b) {
-        if (a <= 0) {
-            return Math.max(b, 0);
-        }
-        return b <= 0 ? a : Math.min(a, b);
     }
 
     private void flush(ServerConnection target, byte[] buf, int from, int to) throws IOException {
@@ -543,7 +558,7 @@ public final class ClientSession implements Runnable {
         StringBuilder sql = null;
         synchronized (tracked) {
             for (int i = 0; i < tracked.length; i++) {
-                String name = TRACKED.get(i);
+                String name = trackedNames.name(i);
                 String value = tracked[i];
                 if (value != null && !value.equals(s.parameters.get(name))) {
                     if (sql == null) {
@@ -571,7 +586,7 @@ public final class ClientSession implements Runnable {
 
     /** A ParameterStatus passed through (or swallowed during our own SET): remember the server's word for it. */
     public void parameterChanged(String name, String value) {
-        Integer index = TrackedParameters.indexOf(name);
+        Integer index = trackedNames.indexOf(name);
         if (index != null) {
             synchronized (tracked) {
                 tracked[index] = value;
@@ -609,6 +624,8 @@ public final class ClientSession implements Runnable {
         if (next == Link.AfterReady.STATEMENT_MODE_VIOLATION) {
             s.close("transaction blocks not allowed in statement pooling mode");
             closeWith(ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "transaction blocks not allowed in statement pooling mode"));
+        } else if (status == 'I') {
+            pool.fastCloseIfDue(s);
         }
     }
 
@@ -646,13 +663,6 @@ public final class ClientSession implements Runnable {
         }
     }
 
-    public void queryTimedOut(ServerConnection s) {
-        if (!link.holds(s)) {
-            return;
-        }
-        closeWith(ErrorResponse.fatal(SqlState.QUERY_CANCELED, "query timeout"));
-    }
-
     /** Sends a cancel for this client's current query to the server it is linked to right now. */
     public void forwardCancel() {
         ServerConnection s = link.serverToCancel(); // counted in flight against s
@@ -673,9 +683,17 @@ public final class ClientSession implements Runnable {
         }
     }
 
+    /**
+     * The tracked values a new server connection opened for this client starts with; none before
+     * the client authenticated (PgBouncer's test_auth_query_no_set_commands). Client thread.
+     */
+    public Map<String, String> startupParametersForServer() {
+        return authenticated ? trackedParameters() : Map.of();
+    }
+
     public Map<String, String> trackedParameters() {
         synchronized (tracked) {
-            return TrackedParameters.asMap(tracked);
+            return trackedNames.asMap(tracked);
         }
     }
 

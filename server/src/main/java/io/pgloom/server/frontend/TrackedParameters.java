@@ -1,6 +1,7 @@
 package io.pgloom.server.frontend;
 
 import io.pgloom.wire.protocol.ProtocolException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,33 +13,66 @@ import java.util.Set;
  * The startup parameters that follow a client to whichever server it gets (PgBouncer's
  * varcache): which they are, how a client's values come from its startup packet, and how they
  * and the pool's welcome values make its login reply. A client's values live in its session as a
- * {@code String[]} indexed as {@link #TRACKED}: an array, because idle clients are many and a map
+ * {@code String[]} indexed as {@link #name}: an array, because idle clients are many and a map
  * of six entries costs ten times the memory.
  *
- * <p>Threading: immutable tables and functions; a session's array is guarded by its link lock,
- * which callers hold where it matters.
+ * <p>Which they are: PgBouncer's five, always, then track_extra_parameters (IntervalStyle by
+ * default). That setting needs a restart in PgBouncer, so one instance serves a pooler's life.
+ * As in PgBouncer, a parameter is followed through the ParameterStatus messages the server sends,
+ * so an extra one PostgreSQL does not report (search_path before PostgreSQL 18) follows the
+ * client only with the value from its startup packet.
+ *
+ * <p>Threading: immutable; a session's array is guarded by its own monitor, which callers hold
+ * where it matters.
  */
-final class TrackedParameters {
-    static final List<String> TRACKED = List.of("client_encoding", "DateStyle", "TimeZone", "IntervalStyle",
+public final class TrackedParameters {
+    private static final List<String> ALWAYS = List.of("client_encoding", "DateStyle", "TimeZone",
             "standard_conforming_strings", "application_name");
-    static final int APPLICATION_NAME = TRACKED.indexOf("application_name");
-    /** Lower-case name of each TRACKED parameter to its index there. */
-    private static final Map<String, Integer> INDEX = index();
+    static final int APPLICATION_NAME = ALWAYS.indexOf("application_name");
+    /**
+     * The parameters PostgreSQL reports (GUC_REPORT), as it spells them: an extra parameter
+     * written in another case is kept in this spelling, so that it matches the server's
+     * ParameterStatus and no needless SET is sent.
+     */
+    private static final List<String> REPORTED = List.of("application_name", "client_encoding", "DateStyle",
+            "default_transaction_read_only", "in_hot_standby", "integer_datetimes", "IntervalStyle", "is_superuser",
+            "scram_iterations", "search_path", "server_encoding", "server_version", "session_authorization",
+            "standard_conforming_strings", "TimeZone");
 
-    private TrackedParameters() {
-    }
+    private final List<String> names;
+    /** Lower-case name of each tracked parameter to its index in {@link #names}. */
+    private final Map<String, Integer> index;
 
-    private static Map<String, Integer> index() {
-        Map<String, Integer> m = new HashMap<>();
-        for (int i = 0; i < TRACKED.size(); i++) {
-            m.put(TRACKED.get(i).toLowerCase(Locale.ROOT), i);
+    /** @param extra track_extra_parameters, any case; duplicates of the five tracked always are dropped */
+    public TrackedParameters(List<String> extra) {
+        List<String> all = new ArrayList<>(ALWAYS);
+        for (String name : extra) {
+            String spelled = REPORTED.stream().filter(name::equalsIgnoreCase).findFirst().orElse(name);
+            if (all.stream().noneMatch(spelled::equalsIgnoreCase)) {
+                all.add(spelled);
+            }
         }
-        return Map.copyOf(m);
+        this.names = List.copyOf(all);
+        Map<String, Integer> m = new HashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+            m.put(names.get(i).toLowerCase(Locale.ROOT), i);
+        }
+        this.index = Map.copyOf(m);
     }
 
-    /** The index of parameter {@code name} (any case) in TRACKED, or null if it is not tracked. */
-    static Integer indexOf(String name) {
-        return INDEX.get(name.toLowerCase(Locale.ROOT));
+    /** How many parameters are tracked: the length of a client's values array. */
+    int size() {
+        return names.size();
+    }
+
+    /** The name of the parameter at {@code i}, as PostgreSQL spells it when it reports it. */
+    String name(int i) {
+        return names.get(i);
+    }
+
+    /** The index of parameter {@code name} (any case), or null if it is not tracked. */
+    Integer indexOf(String name) {
+        return index.get(name.toLowerCase(Locale.ROOT));
     }
 
     /**
@@ -46,16 +80,16 @@ final class TrackedParameters {
      * not parameters, ignore_startup_parameters are dropped, anything else is refused as PgBouncer
      * refuses it.
      */
-    static void takeStartup(Map<String, String> params, Set<String> ignored, String[] values) throws ProtocolException {
+    void takeStartup(Map<String, String> params, Set<String> ignored, String[] values) throws ProtocolException {
         for (Map.Entry<String, String> p : params.entrySet()) {
             String name = p.getKey();
             String lower = name.toLowerCase(Locale.ROOT);
             if (lower.equals("user") || lower.equals("database")) {
                 continue;
             }
-            Integer index = INDEX.get(lower);
-            if (index != null) {
-                values[index] = p.getValue();
+            Integer i = index.get(lower);
+            if (i != null) {
+                values[i] = p.getValue();
             } else if (!ignored.contains(lower)) {
                 throw new ProtocolException("unsupported startup parameter: " + name);
             }
@@ -67,10 +101,10 @@ final class TrackedParameters {
      * the client set. What it did not set, it now knows the welcome value of: that goes into
      * {@code values}.
      */
-    static Map<String, String> welcome(Map<String, String> welcome, String[] values) {
+    Map<String, String> welcome(Map<String, String> welcome, String[] values) {
         Map<String, String> params = new LinkedHashMap<>(welcome);
         for (int i = 0; i < values.length; i++) {
-            String name = TRACKED.get(i);
+            String name = names.get(i);
             if (values[i] != null) {
                 params.put(name, values[i]);
             } else {
@@ -80,12 +114,12 @@ final class TrackedParameters {
         return params;
     }
 
-    /** The values that are set, by name, in TRACKED's order. */
-    static Map<String, String> asMap(String[] values) {
+    /** The values that are set, by name, in tracking order. */
+    Map<String, String> asMap(String[] values) {
         Map<String, String> copy = new LinkedHashMap<>();
         for (int i = 0; i < values.length; i++) {
             if (values[i] != null) {
-                copy.put(TRACKED.get(i), values[i]);
+                copy.put(names.get(i), values[i]);
             }
         }
         return copy;

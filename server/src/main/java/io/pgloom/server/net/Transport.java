@@ -7,6 +7,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
+import io.pgloom.wire.tcp.TcpTuning;
 import jdk.net.ExtendedSocketOptions;
 
 /**
@@ -29,8 +30,8 @@ public interface Transport {
 
     OutputStream output() throws IOException;
 
-    /** Per-connection options: TCP_NODELAY and SO_KEEPALIVE for TCP; a Unix socket has none. */
-    void configure(boolean keepalive) throws IOException;
+    /** Per-connection options: PgBouncer's TCP options (tcp_keepalive...) for TCP; a Unix socket has none. */
+    void configure(TcpTuning tcp) throws IOException;
 
     /** The peer as log lines name it: {@code 127.0.0.1:51234} or {@code unix:/tmp/.s.PGSQL.6432}. */
     String peer();
@@ -91,9 +92,8 @@ public interface Transport {
         }
 
         @Override
-        public void configure(boolean keepalive) throws IOException {
-            socket.setTcpNoDelay(true);
-            socket.setKeepAlive(keepalive);
+        public void configure(TcpTuning tcp) throws IOException {
+            tcp.apply(socket);
         }
 
         @Override
@@ -152,7 +152,7 @@ public interface Transport {
         }
 
         @Override
-        public void configure(boolean keepalive) {
+        public void configure(TcpTuning tcp) {
             // no TCP options on a Unix socket
         }
 

@@ -13,6 +13,7 @@ import io.pgloom.wire.backend.ServerCredentials;
 import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.wire.protocol.SqlState;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -66,6 +67,8 @@ public final class Pool {
     private final Pooler pooler;
     private volatile DatabaseEntry database;
     private volatile PoolerSettings settings;
+    /** pool_size, reserve_pool_size, min_pool_size as this pool's user, database and settings say. */
+    private volatile PoolSizes sizes;
     /** What the config gives this pool's user to log into the server with. */
     private volatile ServerCredentials credentials;
     /** What logins taught: SCRAM keys from a client's proof, or the secret auth_query fetched; null if nothing. */
@@ -122,6 +125,7 @@ public final class Pool {
         this.selector = selector;
         this.settings = settings;
         this.credentials = credentials;
+        this.sizes = PoolSizes.of(database, pooler.config().users().get(key.user()), settings);
         this.check = new ServerCheck(this, settings);
         this.dbBudget = dbBudget;
         this.userBudget = userBudget;
@@ -167,6 +171,7 @@ public final class Pool {
         this.database = database;
         this.endpoints = Endpoint.of(database);
         this.settings = settings;
+        this.sizes = PoolSizes.of(database, pooler.config().users().get(key.user()), settings);
         check.reconfigure(settings);
         this.credentials = credentials;
     }
@@ -188,16 +193,21 @@ public final class Pool {
         return c.password() != null || c.md5Hash() != null || l == null ? c : l;
     }
 
+    /** server_lifetime of this pool's servers: the database entry's, else the global setting. */
+    public Duration serverLifetime() {
+        return database.serverLifetime().orElse(settings.serverLifetime());
+    }
+
     int poolSize() {
-        return database.poolSize().orElse(settings.defaultPoolSize());
+        return sizes.poolSize();
     }
 
     int reserveSize() {
-        return database.reservePool().orElse(settings.reservePoolSize());
+        return sizes.reserveSize();
     }
 
     int minPoolSize() {
-        return database.minPoolSize().orElse(settings.minPoolSize());
+        return sizes.minPoolSize();
     }
 
     public Map<String, String> welcomeParameters() {
@@ -421,10 +431,15 @@ public final class Pool {
     private boolean hasRoom(long waitedNanos) {
         int total = all.size() + opening + claiming;
         int limit = poolSize();
-        if (reserveSize() > 0 && waitedNanos >= settings.reservePoolTimeout().toNanos()) {
-            limit += reserveSize();
+        if (total < limit) {
+            return true;
         }
-        return total < limit;
+        if (reserveSize() > 0 && waitedNanos >= settings.reservePoolTimeout().toNanos() && total < limit + reserveSize()) {
+            // PgBouncer's line; its test_reserve_pool_size counts them. Once per reserve connection.
+            log.info("{}: taking connection from reserve_pool", key);
+            return true;
+        }
+        return false;
     }
 
     /** Takes the first usable connection from the idle list, closing the unusable ones it meets. Under the lock. */
@@ -461,7 +476,7 @@ public final class Pool {
         }
         Map<String, String> params = new HashMap<>();
         if (client != null) {
-            params.putAll(client.trackedParameters());
+            params.putAll(client.startupParametersForServer());
         }
         if (db.clientEncoding() != null) {
             params.putIfAbsent("client_encoding", db.clientEncoding());
@@ -471,6 +486,9 @@ public final class Pool {
         }
         if (db.timezone() != null) {
             params.putIfAbsent("TimeZone", db.timezone());
+        }
+        if (db.applicationName() != null) {
+            params.putIfAbsent("application_name", db.applicationName());
         }
         String dbname = db.dbname() != null ? db.dbname() : db.name();
         ServerConnection s = null;
@@ -688,21 +706,6 @@ public final class Pool {
         }
     }
 
-    /** Query timeouts: linked servers whose current request has run too long are closed. */
-    public void checkQueryTimeouts(long now) {
-        long limit = settings.queryTimeout().toNanos();
-        if (limit <= 0) {
-            return;
-        }
-        for (ServerConnection s : all) { // a snapshot: copy-on-write
-            var l = s.link(); // the linked client's Link, or null
-            long started = l == null ? 0 : l.queryStartNanos();
-            if (started != 0 && now - started > limit) {
-                l.client().queryTimedOut(s);
-            }
-        }
-    }
-
     public void closeAll(String reason) {
         List<ServerConnection> snapshot;
         lock.lock();
@@ -746,6 +749,23 @@ public final class Pool {
             lock.unlock();
         }
         closeIdle("RECONNECT");
+        all.forEach(this::fastCloseIfDue);
+    }
+
+    /**
+     * server_fast_close: in session mode a server marked by RECONNECT (or a RELOAD that changed
+     * the connection string) is closed as soon as its client is between transactions, rather than
+     * when the client leaves; the client, whose session is gone, is closed with it. Called at the
+     * mark and at each ReadyForQuery of a marked server. Transaction and statement mode close
+     * marked servers on release anyway.
+     */
+    public void fastCloseIfDue(ServerConnection s) {
+        if (s.closeNeeded() && settings.serverFastClose() && poolMode() == PoolMode.SESSION) {
+            var l = s.link();
+            if (l != null && l.isQuietOn(s)) {
+                s.close("database configuration changed");
+            }
+        }
     }
 
     /** Server connections open or opening: PAUSE waits for none. */

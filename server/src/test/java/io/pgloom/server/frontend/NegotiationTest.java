@@ -205,7 +205,7 @@ class NegotiationTest {
         }
 
         @Override
-        public void configure(boolean keepalive) {
+        public void configure(io.pgloom.wire.tcp.TcpTuning tcp) {
         }
 
         @Override

@@ -39,13 +39,11 @@ public final class BackendConnector {
         return options;
     }
 
-    /** A TCP connection to {@code endpoint}: no Nagle delay, keepalive as configured, within the connect timeout. */
+    /** A TCP connection to {@code endpoint}: no Nagle delay, keepalive and buffers as configured, within the connect timeout. */
     public Socket connect(Endpoint endpoint) throws IOException {
         Socket socket = new Socket();
         try {
-            // Protocol messages are small and answered at once; Nagle would hold them back.
-            socket.setTcpNoDelay(true);
-            socket.setKeepAlive(options.tcpKeepalive());
+            options.tcp().apply(socket);
             socket.connect(new InetSocketAddress(endpoint.host(), endpoint.port()), options.connectTimeoutMillis());
             return socket;
         } catch (IOException | RuntimeException e) {

@@ -1,5 +1,7 @@
 package io.pgloom.wire.backend;
 
+import io.pgloom.wire.tcp.TcpTuning;
+
 /**
  * How {@link BackendConnector} opens connections: the settings that apply to every connection to
  * a server, taken from one configuration snapshot. Server TLS (sslmode, its certificates) belongs
@@ -7,12 +9,12 @@ package io.pgloom.wire.backend;
  *
  * @param connectTimeoutMillis bounds the TCP connect and then each read of the login (0: no limit),
  *                             as server_connect_timeout does
- * @param tcpKeepalive         SO_KEEPALIVE on the socket (tcp_keepalive)
+ * @param tcp                  the TCP options of each socket (tcp_keepalive, tcp_keep*, tcp_socket_buffer)
  */
-public record BackendOptions(int connectTimeoutMillis, boolean tcpKeepalive) {
+public record BackendOptions(int connectTimeoutMillis, TcpTuning tcp) {
 
-    /** No connect timeout, keepalive on (PgBouncer's tcp_keepalive default). */
-    public static final BackendOptions DEFAULT = new BackendOptions(0, true);
+    /** No connect timeout, PgBouncer's default TCP options (keepalive on with the system's timings). */
+    public static final BackendOptions DEFAULT = new BackendOptions(0, TcpTuning.DEFAULT);
 
     public BackendOptions {
         if (connectTimeoutMillis < 0) {

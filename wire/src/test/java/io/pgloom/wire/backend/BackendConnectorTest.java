@@ -15,6 +15,7 @@ import io.pgloom.wire.protocol.MessageReader;
 import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.wire.protocol.SqlState;
 import io.pgloom.wire.protocol.StartupRequest;
+import io.pgloom.wire.tcp.TcpTuning;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.SocketTimeoutException;
@@ -26,7 +27,7 @@ import org.junit.jupiter.api.Test;
 
 /** The connector against a scripted fake server: logins, login failures, cancels, probes. */
 class BackendConnectorTest {
-    private static final BackendConnector CONNECTOR = new BackendConnector(new BackendOptions(5000, true));
+    private static final BackendConnector CONNECTOR = new BackendConnector(new BackendOptions(5000, TcpTuning.DEFAULT));
     private static final ServerCredentials ALICE = new ServerCredentials("alice", "secret", null, null, null);
     private static final byte[] SALT = {1, 2, 3, 4};
 
@@ -215,7 +216,7 @@ class BackendConnectorTest {
 
     @Test
     void aServerThatNeverAnswersTimesOutWithinTheConnectTimeout() throws Exception {
-        BackendConnector quick = new BackendConnector(new BackendOptions(200, true));
+        BackendConnector quick = new BackendConnector(new BackendOptions(200, TcpTuning.DEFAULT));
         try (ScriptedServer server = new ScriptedServer(peer -> {
             peer.readStartup();
             return peer.clientClosed();
