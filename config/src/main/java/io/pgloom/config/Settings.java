@@ -167,7 +167,7 @@ public final class Settings {
                 row("server_connect_timeout", TIME, "15", "s", RELOAD, "time allowed to connect to and log in to a server"),
                 row("server_fast_close", BOOL, "0", "", RELOAD, "in session mode close connections marked for closing at once"),
                 row("server_idle_timeout", TIME, "600", "s", RELOAD, "close server connections idle this long (0 = never)"),
-                row("server_lifetime", TIME, "3600", "s", RELOAD, "close unused server connections older than this"),
+                row("server_lifetime", TIME, "3600", "s", RELOAD, "close unused server connections older than this (0 = use each once)"),
                 row("server_login_retry", TIME, "15", "s", RELOAD, "wait this long before connecting again after a failed login"),
                 row("server_reset_query", STRING, "DISCARD ALL", "", RELOAD, "query that cleans a session before the next client gets it"),
                 row("server_reset_query_always", BOOL, "0", "", RELOAD, "run server_reset_query in every pool mode, not only session"),

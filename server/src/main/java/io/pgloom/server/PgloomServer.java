@@ -223,7 +223,9 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         if (!setting.reloadable()) {
             throw new IllegalArgumentException(key + " cannot be changed while pgloom runs; change it in the config file and restart");
         }
-        if (!setting.accepted()) {
+        // pgloom speaks no TLS yet, so a *_tls_sslmode of disable asks for what it does anyway.
+        boolean tlsOff = key.endsWith("_tls_sslmode") && value.strip().replace("'", "").equalsIgnoreCase("disable");
+        if (!setting.accepted() && !tlsOff) {
             throw new IllegalArgumentException(key + " is not supported by pgloom yet");
         }
         if (!setting.noEffect().isEmpty()) {

@@ -83,6 +83,18 @@ class AuthQueryTest {
                 .filter(r -> database.equals(r.get("database")) && user.equals(r.get("user"))).count();
     }
 
+    @Test
+    void trustRefusesAUserAuthQueryDoesNotFindSayingNoSuchUser() throws Exception {
+        try (Pgloom p = start("auth_user = postgres\nauth_type = trust\n", "")) {
+            SQLException e = refused(p, "app", "aq_nobody", "");
+            assertEquals("28000", e.getSQLState(), e.getMessage());
+            assertTrue(e.getMessage().contains("no such user: \"aq_nobody\""), e.getMessage());
+            try (Connection c = p.connect("app", "alice", "")) {
+                assertEquals("alice", one(c, "SELECT current_user"), "auth_file users still come in");
+            }
+        }
+    }
+
     private static SQLException refused(Pgloom p, String database, String user, String password) {
         return assertThrows(SQLException.class, () -> {
             try (Connection c = p.connect(database, user, password)) {

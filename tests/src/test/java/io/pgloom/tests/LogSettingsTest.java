@@ -206,7 +206,7 @@ class LogSettingsTest {
                 Arguments.of("unknown user, plain", "auth_type = plain\n", "ghost@app",
                         "password authentication failed for user \"ghost\" (unknown user, auth_type plain)", (Refusal) p -> loginFails(p, "ghost", "x", "app")),
                 Arguments.of("unknown user, trust", "auth_type = trust\n", "ghost@app",
-                        "password authentication failed for user \"ghost\" (unknown user, auth_type trust)", (Refusal) p -> loginFails(p, "ghost", "", "app")),
+                        "\"trust\" authentication failed for user \"ghost\" (unknown user, auth_type trust)", (Refusal) p -> loginFails(p, "ghost", "", "app")),
                 Arguments.of("unknown database", "", "alice@nosuchdb", "no such database: nosuchdb",
                         (Refusal) p -> loginFails(p, "alice", "alice-secret", "nosuchdb")),
                 Arguments.of("disabled database", "", "alice@app", "database \"app\" is disabled", (Refusal) p -> {
@@ -280,7 +280,10 @@ class LogSettingsTest {
                         (Refusal) p -> loginFails(p, "bob", "bob-secret", "pgbouncer")),
                 Arguments.of("KILL_CLIENT", "", "alice@app", "admin forced disconnect", (Refusal) p -> {
                     RawClient c = new RawClient(p.port()).login("alice", "alice-secret", "app");
-                    assertTrue(p.server.pooler().killClient(Integer.toUnsignedLong(c.backendPid)));
+                    String ptr = "C-" + Integer.toHexString(c.backendPid);
+                    int id = p.server.pooler().clientViews().stream().filter(v -> v.ptr().equals(ptr))
+                            .findFirst().orElseThrow().id();
+                    assertTrue(p.server.pooler().killClient(id), "SHOW CLIENTS' id");
                     c.readError();
                     return c;
                 }),

@@ -66,6 +66,20 @@ class PgBouncerSettingsTest {
     }
 
     @Test
+    void serverLifetimeZeroUsesEachServerConnectionOnce() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "server_lifetime = 0\n"); Connection c = p.connect()) {
+            Set<String> pids = new HashSet<>();
+            for (int i = 0; i < 3; i++) {
+                try (var st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                    rs.next();
+                    pids.add(rs.getString(1));
+                }
+            }
+            assertEquals(3, pids.size(), "as in PgBouncer, 0 means each connection serves one transaction: " + pids);
+        }
+    }
+
+    @Test
     void maxUserClientConnectionsRefusesTheClientOverTheLimitPerUser() throws Exception {
         String settings = "max_user_client_connections = 1\n[users]\nbob = max_user_client_connections=2\n";
         try (Pgloom p = Pgloom.start("transaction", settings);

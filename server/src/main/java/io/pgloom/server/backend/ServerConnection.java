@@ -155,7 +155,8 @@ public final class ServerConnection {
         this.localAddr = socket.getLocalAddress().getHostAddress();
         this.localPort = socket.getLocalPort();
         long lifetime = pool.serverLifetime().toNanos();
-        this.lifetimeNanos = lifetime <= 0 ? Long.MAX_VALUE
+        // 0, as in PgBouncer: each connection serves one client, and closes when released.
+        this.lifetimeNanos = lifetime <= 0 ? 0
                 : lifetime - (long) (ThreadLocalRandom.current().nextDouble(0, 0.1) * lifetime);
     }
 
