@@ -127,6 +127,24 @@ class DatabaseSettingsTest {
     }
 
     @Test
+    void settingsInTheOptionsStartupParameterFollowTheClient() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "default_pool_size = 1\n");
+                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "app",
+                        Map.of("options", "-c timezone=Europe/Lisbon --datestyle=German,\\ YMD"));
+                RawClient b = new RawClient(p.port()).login("alice", "alice-secret", "app",
+                        Map.of("options", "-c DateStyle=ISO,\\ DMY"))) {
+            assertEquals("Europe/Lisbon", RawClient.firstValue(a.simpleQuery("SHOW timezone")));
+            assertEquals("German, YMD", RawClient.firstValue(a.simpleQuery("SHOW datestyle")));
+            assertEquals("ISO, DMY", RawClient.firstValue(b.simpleQuery("SHOW datestyle")), "b's own, on the same server");
+            assertEquals("German, YMD", RawClient.firstValue(a.simpleQuery("SHOW datestyle")), "and a's again");
+            RawClient.LoginFailed e = assertThrows(RawClient.LoginFailed.class, () -> new RawClient(p.port())
+                    .login("alice", "alice-secret", "app", Map.of("options", "-c enable_seqscan=off")));
+            assertEquals("unsupported startup parameter in options: enable_seqscan", e.error.message());
+            assertEquals("1", RawClient.firstValue(b.simpleQuery("SELECT 1")), "the others go on");
+        }
+    }
+
+    @Test
     void serverFastCloseEndsSessionsOnReconnectBetweenTheirTransactions() throws Exception {
         // As test_fast_close: session mode, RECONNECT; without server_fast_close sessions keep their servers.
         try (Pgloom p = Pgloom.start("session", "server_fast_close = 1\nadmin_users = postgres\n");

@@ -199,14 +199,21 @@ class ProcessTest {
         return out;
     }
 
-    private static void assertNobodyListens(int port, PgloomProcess p) {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
-            throw new AssertionError("something still listens on port " + port + p.output());
-        } catch (ConnectException expected) {
-            // refused: nobody listens
-        } catch (IOException e) {
-            throw new AssertionError("unexpected " + e + p.output(), e);
+    /** The TCP port refuses connections, within a few seconds (the shutdown's first step runs just after its log line). */
+    private static void assertNobodyListens(int port, PgloomProcess p) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+            } catch (ConnectException expected) {
+                return; // refused: nobody listens
+            } catch (IOException e) {
+                throw new AssertionError("unexpected " + e + p.output(), e);
+            }
+            if (System.nanoTime() > end) {
+                throw new AssertionError("something still listens on port " + port + p.output());
+            }
+            Thread.sleep(20);
         }
     }
 

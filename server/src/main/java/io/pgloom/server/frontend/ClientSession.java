@@ -30,6 +30,7 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -126,6 +127,8 @@ public final class ClientSession implements Runnable {
     /** Set by the janitor when it has sent this client off for a timeout (janitor thread only). */
     private boolean timedOut;
 
+    /** The "closing because" line is written: by this client's thread, or by whoever closed it first. */
+    private final AtomicBoolean closeLogged = new AtomicBoolean();
     private final int socketId;
 
     public ClientSession(Pooler pooler, Transport transport) throws IOException {
@@ -797,6 +800,9 @@ public final class ClientSession implements Runnable {
         }
         noteCloseReason(logReason != null ? logReason : error.message());
         poolerError(error, null);
+        // Logged before the client hears it, as PgBouncer does: whoever reads the log after the
+        // refusal (an operator's script, PgBouncer's own tests) finds the line there.
+        logClosing();
         try {
             out.sendFinal(error.encode());
         } catch (IOException e) {
@@ -833,13 +839,21 @@ public final class ClientSession implements Runnable {
         out.close();
         out.disarm();
         pooler.janitor().remove(this);
+        // Before clientGone: once SHOW CLIENTS no longer lists this client, its line is written.
+        logClosing();
+        pooler.clientGone(this);
+    }
+
+    /** The "closing because" line (log_disconnections), once: at the refusal, or else at disconnect. */
+    private void logClosing() {
+        if (!closeLogged.compareAndSet(false, true)) {
+            return;
+        }
         if (pooler.settings().logDisconnections()) {
-            // Before clientGone: once SHOW CLIENTS no longer lists this client, its line is written.
             String reason = closeReason;
             log.info("{}: closing because: {} (age={})", this, reason == null ? "session ended" : reason,
                     age(System.currentTimeMillis() - connectMillis));
         }
-        pooler.clientGone(this);
     }
 
     /** A connection's age for the log: seconds with milliseconds, as {@code 12.345s}. */

@@ -87,6 +87,10 @@ public final class TrackedParameters {
             if (lower.equals("user") || lower.equals("database")) {
                 continue;
             }
+            if (lower.equals("options")) {
+                takeOptions(p.getValue(), ignored, values);
+                continue;
+            }
             Integer i = index.get(lower);
             if (i != null) {
                 values[i] = p.getValue();
@@ -94,6 +98,73 @@ public final class TrackedParameters {
                 throw new ProtocolException("unsupported startup parameter: " + name);
             }
         }
+    }
+
+    /**
+     * The {@code options} startup parameter, as PgBouncer takes it: {@code -c name=value} (or
+     * {@code -cname=value}) and {@code --name=value} settings, split at unescaped white space, a
+     * backslash escaping the next character, as PostgreSQL reads them. Tracked parameters are taken,
+     * ignore_startup_parameters are dropped, others refused unless {@code options} itself is in
+     * ignore_startup_parameters; anything but a setting is refused.
+     */
+    private void takeOptions(String options, Set<String> ignored, String[] values) throws ProtocolException {
+        List<String> words = splitOptions(options);
+        for (int w = 0; w < words.size(); w++) {
+            String word = words.get(w);
+            String setting;
+            if (word.equals("-c") && w + 1 < words.size()) {
+                setting = words.get(++w);
+            } else if (word.startsWith("-c") && word.length() > 2) {
+                setting = word.substring(2);
+            } else if (word.startsWith("--") && word.length() > 2) {
+                setting = word.substring(2);
+            } else {
+                throw badOptions();
+            }
+            int eq = setting.indexOf('=');
+            if (eq <= 0) {
+                throw badOptions();
+            }
+            String lower = setting.substring(0, eq).toLowerCase(Locale.ROOT);
+            Integer i = index.get(lower);
+            if (i != null) {
+                values[i] = setting.substring(eq + 1);
+            } else if (!ignored.contains(lower) && !ignored.contains("options")) {
+                throw new ProtocolException("unsupported startup parameter in options: " + setting.substring(0, eq));
+            }
+        }
+    }
+
+    private static ProtocolException badOptions() {
+        return new ProtocolException(
+                "unsupported options startup parameter: only '-c config=val' and '--config=val' are allowed");
+    }
+
+    /** PostgreSQL's split of {@code options}: white space separates, a backslash takes the next character as is. */
+    static List<String> splitOptions(String options) {
+        List<String> words = new ArrayList<>();
+        StringBuilder word = new StringBuilder();
+        boolean inWord = false;
+        for (int k = 0; k < options.length(); k++) {
+            char c = options.charAt(k);
+            if (Character.isWhitespace(c)) {
+                if (inWord) {
+                    words.add(word.toString());
+                    word.setLength(0);
+                    inWord = false;
+                }
+                continue;
+            }
+            inWord = true;
+            if (c == '\\' && k + 1 < options.length()) {
+                c = options.charAt(++k);
+            }
+            word.append(c);
+        }
+        if (inWord) {
+            words.add(word.toString());
+        }
+        return words;
     }
 
     /**

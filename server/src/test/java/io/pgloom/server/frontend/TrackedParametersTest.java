@@ -1,0 +1,62 @@
+package io.pgloom.server.frontend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.pgloom.wire.protocol.ProtocolException;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+/** The startup packet's parameters and its {@code options}, as PgBouncer takes them. */
+class TrackedParametersTest {
+    private final TrackedParameters tracked = new TrackedParameters(List.of());
+
+    private String[] take(String options, Set<String> ignored) throws ProtocolException {
+        String[] values = new String[tracked.size()];
+        tracked.takeStartup(Map.of("user", "u", "options", options), ignored, values);
+        return values;
+    }
+
+    private String value(String[] values, String name) {
+        return values[tracked.indexOf(name)];
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "-c timezone=Europe/Lisbon  -c    datestyle=German,\\ YMD | Europe/Lisbon | German, YMD",
+        "-ctimezone=Europe/Lisbon  -cdatestyle=German,\\ YMD     | Europe/Lisbon | German, YMD",
+        "--timezone=Europe/Lisbon  --datestyle=German,\\ YMD     | Europe/Lisbon | German, YMD",
+        "-c t\\imezone=\\E\\u\\r\\o\\pe/Lisbon -c dat\\estyle\\=\\Ge\\rman,\\ YMD | Europe/Lisbon | German, YMD",
+        "'  -c    DateStyle=ISO  '                               |               | ISO",
+    })
+    void settingsInOptionsAreTakenWithPostgresqlsEscapes(String options, String timezone, String datestyle) throws Exception {
+        String[] values = take(options, Set.of());
+        assertEquals(timezone, value(values, "timezone"));
+        assertEquals(datestyle, value(values, "datestyle"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"-d", "-c timezone", "-c", "timezone=UTC", "-c =x"})
+    void anythingButASettingIsRefused(String options) {
+        ProtocolException e = assertThrows(ProtocolException.class, () -> take(options, Set.of()));
+        assertEquals("unsupported options startup parameter: only '-c config=val' and '--config=val' are allowed",
+                e.getMessage());
+    }
+
+    @Test
+    void anUntrackedSettingIsRefusedUnlessIgnored() throws Exception {
+        ProtocolException e = assertThrows(ProtocolException.class, () -> take("-c enable_seqscan=false", Set.of()));
+        assertEquals("unsupported startup parameter in options: enable_seqscan", e.getMessage());
+        String[] values = take("-c extra_float_digits=2 -c timezone=UTC", Set.of("extra_float_digits"));
+        assertEquals("UTC", value(values, "timezone"), "an ignored setting is dropped, the others taken");
+        values = take("-c enable_seqscan=false -c timezone=UTC", Set.of("options"));
+        assertEquals("UTC", value(values, "timezone"), "options ignored: untracked settings dropped, tracked still taken");
+        assertNull(value(values, "datestyle"));
+    }
+}
