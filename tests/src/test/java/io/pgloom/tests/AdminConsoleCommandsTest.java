@@ -350,6 +350,7 @@ class AdminConsoleCommandsTest {
                     return true;
                 }
             });
+            assertEquals("pooler is shutting down", error("RESUME"), "as PgBouncer: no RESUME once a shutdown began");
             assertEquals("2", scalar(c, "SELECT 2"));
             c.commit();
             assertEquals("3", scalar(c, "SELECT 3"));

@@ -88,7 +88,7 @@ class AuthQueryTest {
         try (Pgloom p = start("auth_user = postgres\nauth_type = trust\n", "")) {
             SQLException e = refused(p, "app", "aq_nobody", "");
             assertEquals("28000", e.getSQLState(), e.getMessage());
-            assertTrue(e.getMessage().contains("no such user: \"aq_nobody\""), e.getMessage());
+            assertTrue(e.getMessage().contains("\"trust\" authentication failed for user \"aq_nobody\": no such user"), e.getMessage());
             try (Connection c = p.connect("app", "alice", "")) {
                 assertEquals("alice", one(c, "SELECT current_user"), "auth_file users still come in");
             }
@@ -243,7 +243,7 @@ class AuthQueryTest {
             for (String db : List.of("badquery", "onecolumn")) {
                 SQLException e = refused(p, db, "aq_carol", "carol-secret");
                 assertEquals("08P01", e.getSQLState(), db);
-                assertEquals("FATAL: auth_query failed", e.getMessage(), db);
+                assertEquals("FATAL: bouncer config error: auth_query failed", e.getMessage(), db);
             }
             SQLException crashed = refused(p, "crash", "aq_carol", "carol-secret");
             assertEquals("08006", crashed.getSQLState(), crashed.getMessage());

@@ -381,6 +381,7 @@ class ProcessTest {
             sendAndAwaitLog(pgloom, "TERM", "SIGTERM: super safe shutdown");
             assertNobodyListens(port, pgloom);
             assertOnlyTheConsoleComesIn(socket, pgloom);
+            sendAndAwaitLog(pgloom, "USR2", "got SIGUSR2 while shutting down, ignoring");
             c.commit();
             assertEquals("app", currentDatabase(c), "a connected client goes on, in new transactions too");
             c.commit();

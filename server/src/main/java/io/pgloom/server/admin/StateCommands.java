@@ -39,6 +39,9 @@ final class StateCommands {
         });
         add.accept("RESUME", (p, a) -> {
             String db = optionalDatabase(p, a, "resume");
+            if (p.refusesNewClients()) {
+                throw new ConsoleError(SqlState.PROTOCOL_VIOLATION, "pooler is shutting down");
+            }
             if (!p.resume(db)) {
                 throw new ConsoleError(SqlState.PROTOCOL_VIOLATION,
                         db == null ? "pooler is not paused/suspended" : "database " + db + " is not paused");

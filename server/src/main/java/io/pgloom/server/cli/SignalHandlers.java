@@ -59,7 +59,13 @@ final class SignalHandlers {
             log.warn("SIGUSR2 (RESUME) is not handled: the JVM suspends threads with it; run pgloom with"
                     + " _JAVA_SR_SIGNUM set to another signal, as the ./pgloom launcher does");
         } else {
-            handlers.on("USR2", "resuming every database (RESUME)", s -> s.pooler().resume(null));
+            handlers.on("USR2", "resuming every database (RESUME)", s -> {
+                if (s.pooler().refusesNewClients()) {
+                    log.info("got SIGUSR2 while shutting down, ignoring");
+                } else {
+                    s.pooler().resume(null);
+                }
+            });
         }
         return handlers;
     }

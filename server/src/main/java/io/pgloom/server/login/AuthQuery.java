@@ -155,7 +155,8 @@ final class AuthQuery {
 
     /** The query ran but its answer is unusable: the client learns that much, the log says why. */
     private static PgloomError queryFailed(String why) {
-        return PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "auth_query failed").withLogDetail(why);
+        // PgBouncer's words first: a failing auth_query is the pooler's configuration at fault, not the client.
+        return PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "bouncer config error: auth_query failed").withLogDetail(why);
     }
 
     /** The two text columns of a DataRow body, null for SQL NULL; null if the row is not two well-formed columns. */

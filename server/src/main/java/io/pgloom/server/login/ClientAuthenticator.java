@@ -164,9 +164,9 @@ public final class ClientAuthenticator {
                 // PgBouncer; a name neither source knows is refused. No password was asked for, so
                 // saying "no such user" tells the client nothing a password exchange would hide.
                 if (secret.isEmpty() && (pooler.hasAuthFile() || queried) && !roleFound) {
-                    // PgBouncer's words: "no such user" once auth_query found none, else trust "failed".
-                    String said = queried ? "no such user: \"" + user + "\""
-                            : "\"trust\" authentication failed for user \"" + user + "\"";
+                    // PgBouncer's words: trust "authentication failed", "no such user" once auth_query found none.
+                    String said = "\"trust\" authentication failed for user \"" + user + "\""
+                            + (queried ? ": no such user" : "");
                     throw PgloomError.fatal(SqlState.INVALID_AUTHORIZATION, said)
                             .withLogDetail(missing + ", auth_type trust" + ruleNote());
                 }
