@@ -248,6 +248,11 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
      * at once; {@link #awaitClosed} tells when it is done, and {@link #close} cuts it short.
      */
     public void shutdown(Pooler.ShutdownMode mode, String requestedBy) {
+        if (mode != Pooler.ShutdownMode.IMMEDIATE) {
+            // Before this returns, not on the shutdown's thread: the next console command (RESUME)
+            // or login must already find the shutdown begun.
+            pooler.refuseNewClients();
+        }
         adminShutdown.start("admin-shutdown", () -> {
             shutdownThread = Thread.currentThread();
             log.info("SHUTDOWN {} from {}", mode, requestedBy);

@@ -84,6 +84,9 @@ final class StateCommands {
         add.accept("SHUTDOWN", (p, a) -> {
             Pooler.ShutdownMode mode = a.isEmpty() ? Pooler.ShutdownMode.IMMEDIATE
                     : Pooler.ShutdownMode.valueOf(a.toUpperCase(Locale.ROOT));
+            if (mode != Pooler.ShutdownMode.IMMEDIATE) {
+                p.refuseNewClients(); // before the reply: the next command (RESUME) already finds the shutdown begun
+            }
             // The reply goes out first; then the server stops (PgBouncer's immediate SHUTDOWN exits without one).
             return Result.tag("SHUTDOWN").afterReply(() -> p.control().shutdown(mode));
         });
