@@ -109,6 +109,8 @@ class PgBouncerSettingsTest {
             ConsoleResult databases = ConsoleResult.query(second, "SHOW DATABASES");
             assertEquals("7", databases.row("name", "small").get("max_client_connections"));
             assertEquals("1", databases.row("name", "app").get("max_client_connections"));
+            assertEquals("1", databases.row("name", "pgbouncer").get("max_client_connections"), "the console's limit too");
+            assertEquals("2", databases.row("name", "pgbouncer").get("current_client_connections"));
             ConsoleResult users = ConsoleResult.query(second, "SHOW USERS");
             assertEquals("3", users.row("name", "bob").get("max_user_client_connections"));
             assertEquals("1", users.row("name", "alice").get("max_user_client_connections"));

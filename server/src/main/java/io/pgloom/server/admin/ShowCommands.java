@@ -150,7 +150,9 @@ final class ShowCommands {
 
     private static void consoleRow(Result r, Pooler pooler, int lifetime, Map<String, Integer> clients) {
         int port = pooler.config().settings().integer("listen_port");
-        r.row(CONSOLE, null, port, CONSOLE, CONSOLE, 2, 0, 0, lifetime, "statement", null, 0, 0, 0,
+        // max_db_client_connections holds for the console too (admin_users excepted), so its row shows it.
+        int maxClients = pooler.config().settings().integer("max_db_client_connections");
+        r.row(CONSOLE, null, port, CONSOLE, CONSOLE, 2, 0, 0, lifetime, "statement", null, 0, 0, maxClients,
                 clients.getOrDefault(CONSOLE, 0), 0, 0);
     }
 
