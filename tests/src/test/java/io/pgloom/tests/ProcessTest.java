@@ -459,6 +459,21 @@ class ProcessTest {
     }
 
     @Test
+    void aSigintPgloomWasStartedWithIgnoredIsTakenAnyway(@TempDir Path dir) throws Exception {
+        // As a shell script's background job starts it (PgBouncer's test runner does): SIGINT ignored.
+        int port = PgloomProcess.freePort();
+        Path ini = Pgloom.writeConfig(dir, Pgloom.iniText("transaction", processSettings(dir, port)
+                + "unix_socket_dir = " + dir + "\n", ""), Pgloom.defaultUserlist());
+        PgloomProcess pgloom = PgloomProcess.startUnder(List.of("/bin/sh", "-c", "trap '' INT; exec \"$0\" \"$@\""),
+                "sigint-ignored", "run", ini.toString());
+        processes.add(pgloom);
+        pgloom.await(Pattern.compile("pgloom running with"), START);
+        pgloom.await(Pattern.compile("SIGINT was ignored when pgloom started"), Duration.ZERO);
+        sendAndAwaitLog(pgloom, "INT", "SIGINT: safe shutdown");
+        assertEquals(0, pgloom.awaitExit(EXIT), "exit status after SIGINT" + pgloom.output());
+    }
+
+    @Test
     void sigusr1PausesAndSigusr2Resumes(@TempDir Path dir) throws Exception {
         PgloomProcess pgloom = startRun(dir, "sigusr", "admin_users = postgres\n");
         int port = portOf(dir);

@@ -19,7 +19,7 @@ import sun.misc.SignalHandler;
  * PgBouncer 1.23+'s signals, for {@code pgloom run} only: a pooler started inside another program
  * (the tests, an embedding application) leaves that program's signals alone.
  *
- * <p>SIGQUIT (immediate shutdown) reaches Java through {@link QuitSignalRelay}, which re-raises it
+ * <p>SIGQUIT (immediate shutdown) reaches Java through {@link NativeSignals}, which re-raises it
  * as SIGPWR; SIGPWR sent directly does the same. The relay is installed only when the JVM's attach
  * listener already runs ({@code -XX:+StartAttachListener}, as the launcher sets): otherwise
  * {@code jcmd} would start it with a SIGQUIT, which would then stop the pooler.
@@ -94,7 +94,7 @@ final class SignalHandlers {
     }
 
     private void installQuit() {
-        on(QuitSignalRelay.RELAYED_TO, "QUIT", "immediate shutdown: closing every connection now", s -> {
+        on(NativeSignals.RELAYED_TO, "QUIT", "immediate shutdown: closing every connection now", s -> {
             if (attachRequested()) {
                 log.info("the SIGQUIT came with a JVM attach request (jcmd), not from an operator: pgloom keeps running");
                 return;
@@ -107,7 +107,7 @@ final class SignalHandlers {
                     + " ./pgloom launcher does, for SIGQUIT to shut pgloom down at once (SIGPWR does it now)");
             return;
         }
-        String refused = QuitSignalRelay.install();
+        String refused = NativeSignals.relayQuit();
         if (refused != null) {
             log.warn("SIGQUIT stays the JVM's thread dump ({}); SIGPWR shuts pgloom down at once instead", refused);
         }
@@ -144,14 +144,25 @@ final class SignalHandlers {
 
     /** {@code shownAs}: the signal an operator sends, where pgloom relays it to {@code signal}. */
     private void on(String signal, String shownAs, String action, Consumer<PgloomServer> handler) {
-        SignalHandler before = Signal.handle(new Signal(signal), s -> {
+        SignalHandler java = s -> {
             log.info("SIG{}: {}", shownAs, action);
             act(handler);
-        });
-        // The JVM keeps a signal ignored that pgloom was started with ignored (nohup ignores SIGHUP, a
-        // shell's background job SIGINT); an operator sending it would otherwise see nothing happen.
+        };
+        Signal sig = new Signal(signal);
+        SignalHandler before = Signal.handle(sig, java);
+        // The JVM leaves a signal ignored that pgloom was started with ignored (nohup ignores SIGHUP, a
+        // shell's background job SIGINT). PgBouncer takes such signals anyway, and so does pgloom: it
+        // sets the signal back to its default, then installs its handler.
         if (before == SignalHandler.SIG_IGN) {
-            log.warn("SIG{} is ignored: pgloom was started with it ignored (nohup, a background job)", shownAs);
+            String failed = NativeSignals.restoreDefault(sig.getNumber());
+            if (failed == null) {
+                Signal.handle(sig, java);
+                log.info("SIG{} was ignored when pgloom started (nohup, a background job); pgloom handles it anyway,"
+                        + " as PgBouncer does", shownAs);
+            } else {
+                log.warn("SIG{} is ignored: pgloom was started with it ignored (nohup, a background job), and taking"
+                        + " it back failed: {}", shownAs, failed);
+            }
         }
     }
 }

@@ -10,8 +10,12 @@ import java.lang.invoke.MethodHandle;
 import java.util.Locale;
 
 /**
- * Makes SIGQUIT reach Java: a native handler that re-raises it on the process as SIGPWR, which
- * Java code may handle ({@code sun.misc.Signal}), unlike SIGQUIT.
+ * What pgloom needs of signals beyond the JVM's rules, through FFM: SIGQUIT made to reach Java
+ * ({@link #relayQuit}), and a signal pgloom was started with ignored taken back
+ * ({@link #restoreDefault}).
+ *
+ * <p>SIGQUIT: a native handler re-raises it on the process as SIGPWR, which Java code may handle
+ * ({@code sun.misc.Signal}), unlike SIGQUIT.
  *
  * <p>HotSpot keeps SIGQUIT for thread dumps and refuses to give it to a Java handler; {@code -Xrs}
  * frees it for native handlers only and silences the Java ones for HUP, INT and TERM too; and a
@@ -26,7 +30,7 @@ import java.util.Locale;
  * longer use it to start the JVM's attach listener, so the launcher starts that listener at JVM
  * start-up ({@code -XX:+StartAttachListener}).
  */
-final class QuitSignalRelay {
+final class NativeSignals {
     static final String RELAYED_TO = "PWR";
     private static final int SIGQUIT = 3;
     private static final int SIGPWR = 30;
@@ -43,11 +47,33 @@ final class QuitSignalRelay {
     private static final long SA_FLAGS_OFFSET = 136;
     private static final long PAGE = 4096;
 
-    private QuitSignalRelay() {
+    private NativeSignals() {
     }
 
-    /** Installs the handler; returns null when done, else why SIGQUIT stays the JVM's. */
-    static String install() {
+    /**
+     * Sets {@code signo} back to its default action: the JVM installs no Java handler for HUP, INT
+     * or TERM when the process started with them ignored (a shell's background job ignores SIGINT,
+     * nohup SIGHUP), where PgBouncer takes them anyway. Returns null when done, else why not.
+     */
+    static String restoreDefault(int signo) {
+        try {
+            Linker linker = Linker.nativeLinker();
+            MethodHandle sigaction = linker.downcallHandle(linker.defaultLookup().find("sigaction").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                            ValueLayout.ADDRESS));
+            try (Arena arena = Arena.ofConfined()) {
+                // SIG_DFL is the null handler; the rest of the struct zero. The layout's first field is
+                // the handler on every Linux glibc, so this part is not tied to x86-64.
+                MemorySegment action = arena.allocate(SIGACTION_SIZE, 8);
+                return (int) sigaction.invokeExact(signo, action, MemorySegment.NULL) == 0 ? null : "sigaction failed";
+            }
+        } catch (Throwable e) {
+            return e.toString();
+        }
+    }
+
+    /** Installs the SIGQUIT handler; returns null when done, else why SIGQUIT stays the JVM's. */
+    static String relayQuit() {
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         String arch = System.getProperty("os.arch", "");
         if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
