@@ -86,6 +86,16 @@ class PoolSizingTest {
     }
 
     @Test
+    void aDatabaseWithAForcedUserFillsItsMinPoolSizeBeforeAnyClientComes() throws Exception {
+        TestPostgres.Endpoint pg = TestPostgres.shared();
+        String forced = "forced = host=%s port=%d dbname=app user=bob min_pool_size=2\n".formatted(pg.host(), pg.port());
+        try (Pgloom p = Pgloom.start("transaction", "", forced)) {
+            assertEquals(2, eventually("bob", n -> n >= 2), "as PgBouncer: the pool's key is known from the config");
+        }
+        assertEquals(0, eventually("bob", n -> n == 0), "closing pgloom closes them");
+    }
+
+    @Test
     void serverLifetimeReplacesOldServers() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", "server_lifetime = 1\ndefault_pool_size = 1\n");
                 RawClient c = new RawClient(p.port()).login("bob", "bob-secret", "app")) {

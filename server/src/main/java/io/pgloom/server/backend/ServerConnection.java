@@ -524,6 +524,11 @@ public final class ServerConnection {
                 c == null ? "" : parameters.getOrDefault("application_name", ""), preparedStatements.size(), id);
     }
 
+    /** The local end of this connection, {@code 127.0.0.1:40312}, for the log. */
+    public String localEnd() {
+        return localAddr + ":" + localPort;
+    }
+
     @Override
     public String toString() {
         return "S-" + id + "(" + host + ":" + port + " pid " + backendPid + ")";

@@ -1,5 +1,6 @@
 package io.pgloom.server.control;
 
+import io.pgloom.config.DatabaseEntry;
 import io.pgloom.config.PgloomConfig;
 import io.pgloom.server.TaskScope;
 import io.pgloom.server.pool.Pool;
@@ -35,6 +36,7 @@ final class Maintenance {
                 return;
             }
             long now = System.nanoTime();
+            openForcedUserPools();
             for (Pool p : pools.all()) {
                 try {
                     p.maintain(now);
@@ -43,6 +45,19 @@ final class Maintenance {
                 }
             }
             freeUnusedPools(now);
+        }
+    }
+
+    /**
+     * As in PgBouncer, a database whose entry forces a user= and asks for a min_pool_size gets its
+     * pool, and those connections, before any client comes: the pool's key is known from the config.
+     */
+    private void openForcedUserPools() {
+        int globalMin = pooler.settings().minPoolSize();
+        for (DatabaseEntry db : pooler.config().databases()) {
+            if (db.user() != null && !db.name().equals("*") && db.minPoolSize().orElse(globalMin) > 0 && !pools.keys().contains(new PoolKey(db.name(), db.user()))) {
+                pools.join(db, db.user(), false);
+            }
         }
     }
 

@@ -522,7 +522,7 @@ public final class Pool {
         }
         stats.serverOpened();
         if (settings.logConnections()) {
-            log.info("{} {}: new server connection", s, key);
+            log.info("{} {}: new connection to server (from {})", s, key, s.localEnd()); // PgBouncer's words
         }
         s.startReader();
         return s;
@@ -656,7 +656,10 @@ public final class Pool {
                     toClose.add(s);
                 }
             }
-            missing = welcomeParameters == null ? 0 : keep - (all.size() - toClose.size()) - opening - claiming;
+            // A pool opens its min_pool_size once a client has logged in (its login gave the server
+            // credentials); a database with a forced user= has them from the config, and fills at once.
+            boolean mayOpen = welcomeParameters != null || database.user() != null;
+            missing = !mayOpen ? 0 : keep - (all.size() - toClose.size()) - opening - claiming;
             if (missing > 0 && (health.allHeldBack(endpoints, now) || pooler.isPaused(key.database()))) {
                 missing = 0;
             }
