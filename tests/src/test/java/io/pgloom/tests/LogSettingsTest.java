@@ -165,6 +165,22 @@ class LogSettingsTest {
     }
 
     @Test
+    void aServerThatRefusesTheLoginIsLoggedInPgBouncersWords() throws Exception {
+        TestPostgres.Endpoint pg = TestPostgres.shared();
+        String missing = "gone = host=%s port=%d dbname=no_such_pg_database\n".formatted(pg.host(), pg.port());
+        try (LogCapture log = new LogCapture(); Pgloom p = Pgloom.start("transaction", "", missing)) {
+            RawClient c = new RawClient(p.port());
+            var e = assertThrows(RawClient.LoginFailed.class, () -> c.login("alice", "alice-secret", "gone"));
+            assertEquals("3D000", e.error.sqlState());
+            String line = log.await("for the server's refusal",
+                    l -> l.contains("server login failed: FATAL database \"no_such_pg_database\" does not exist"));
+            assertTrue(line.contains("SQLSTATE 3D000"), line);
+            log.await("for the client's close", l -> l.contains("closing because: database \"no_such_pg_database\" does not exist"));
+            c.close();
+        }
+    }
+
+    @Test
     void poolerErrorsAreLoggedUnlessLogPoolerErrorsIsOff() throws Exception {
         try (LogCapture log = new LogCapture();
              Pgloom p = Pgloom.start("transaction", "")) {

@@ -10,6 +10,7 @@ import io.pgloom.server.control.PoolerSettings;
 import io.pgloom.server.frontend.ClientSession;
 import io.pgloom.wire.backend.Endpoint;
 import io.pgloom.wire.backend.ServerCredentials;
+import io.pgloom.wire.protocol.ErrorResponse;
 import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.wire.protocol.SqlState;
 import java.io.IOException;
@@ -499,12 +500,15 @@ public final class Pool {
                 runConnectQuery(s, db.connectQuery());
             }
         } catch (IOException e) {
-            log.warn("{}: cannot connect to server {}:{}: {}; retrying after server_login_retry", key, to.host(), to.port(), e.toString());
+            log.warn("{}: connect failed: cannot connect to server {}:{}: {}; retrying after server_login_retry", key, to.host(), to.port(), e.toString());
             failedOpen(to, "connect to " + to.host() + ":" + to.port() + " failed: " + e.getMessage());
             pooler.metrics().serverConnectFailed(key, false);
             return null;
         } catch (PgloomError e) {
-            log.warn("{}: server {}:{} refused login: {}", key, to.host(), to.port(), e.response());
+            ErrorResponse refusal = e.response();
+            // PgBouncer's words first ("server login failed: FATAL message"), for the scripts that grep them.
+            log.warn("{}: server login failed: {} {} (server {}:{}, SQLSTATE {})", key, refusal.severity(), refusal.message(),
+                    to.host(), to.port(), refusal.sqlState());
             failedOpen(to, null);
             pooler.metrics().serverConnectFailed(key, true);
             throw e;
