@@ -108,6 +108,8 @@ public final class ServerConnection {
     final long createdNanos = System.nanoTime();
     /** Jittered so that connections opened together do not all expire together. */
     final long lifetimeNanos;
+    /** Linked to a client at least once; written by that client's thread, read on release and by maintenance. */
+    private volatile boolean served;
     /** When it was last released: written by the releasing thread before the pool's lock, read by views without it. */
     private volatile long idleSinceNanos = System.nanoTime();
 
@@ -422,7 +424,13 @@ public final class ServerConnection {
     }
 
     public boolean expired(long now) {
-        return now - createdNanos > lifetimeNanos;
+        // server_lifetime 0: expired once it has served a client (not after the welcome probe, nor idle).
+        return lifetimeNanos == 0 ? served : now - createdNanos > lifetimeNanos;
+    }
+
+    /** A client linked this connection to run its queries (server_lifetime 0 closes it on release). */
+    public void markServed() {
+        served = true;
     }
 
     /** Where this connection is in its life: one volatile read, no lock. */

@@ -548,6 +548,7 @@ public final class ClientSession implements Runnable {
             if (statements != null) {
                 statements.linked();
             }
+            s.markServed();
             syncParameters(s);
             link.attach(s, type, expectsReady);
             return s;
