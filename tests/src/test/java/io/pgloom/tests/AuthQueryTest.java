@@ -95,6 +95,23 @@ class AuthQueryTest {
         }
     }
 
+    @Test
+    void aConsoleUserAuthFileLacksComesInThroughAuthQueryInTheGlobalAuthDbname() throws Exception {
+        try (Pgloom p = start("auth_user = aq_auth\nauth_query = SELECT uname, phash FROM public.aq_lookup($1)\n"
+                + "stats_users = aq_carol\n", "")) {
+            SQLException noDb = refused(p, "pgbouncer", "aq_carol", "carol-secret");
+            assertEquals("FATAL: bouncer config error", noDb.getMessage(), "without auth_dbname the console has no server to ask");
+        }
+        try (Pgloom p = start("auth_user = aq_auth\nauth_query = SELECT uname, phash FROM public.aq_lookup($1)\n"
+                + "stats_users = aq_carol\nauth_dbname = app\n", "");
+                RawClient console = new RawClient(p.port()).login("aq_carol", "carol-secret", "pgbouncer")) {
+            ConsoleResult version = ConsoleResult.query(console, "SHOW VERSION");
+            assertEquals(null, version.error(), "a stats user found by auth_query reads the console");
+            SQLException wrong = refused(p, "pgbouncer", "aq_carol", "nope");
+            assertEquals("28P01", wrong.getSQLState());
+        }
+    }
+
     private static SQLException refused(Pgloom p, String database, String user, String password) {
         return assertThrows(SQLException.class, () -> {
             try (Connection c = p.connect(database, user, password)) {

@@ -58,6 +58,9 @@ final class AuthQuery {
     static Lookup lookup(Pooler pooler, ClientSession client, DatabaseEntry db, String user)
             throws PgloomError, InterruptedException {
         var settings = pooler.config().settings();
+        if (db == null) {
+            return lookupForConsole(pooler, client, user);
+        }
         String authUser = orGlobal(db.authUser(), settings.string("auth_user"));
         if (authUser == null) {
             return Lookup.NOT_CONFIGURED;
@@ -120,6 +123,30 @@ final class AuthQuery {
             return new Lookup(null, "auth_query returned no password (NULL or empty: the role has none, or it expired)", true);
         }
         return new Lookup(new UserSecret(user, row[1]), null, true);
+    }
+
+    /**
+     * A console login of a user auth_file lacks, as PgBouncer takes it: the global auth_user runs
+     * auth_query in the global auth_dbname. The console has no server of its own, so without an
+     * auth_dbname (or with auth_dbname = pgbouncer) that is a configuration error.
+     */
+    private static Lookup lookupForConsole(Pooler pooler, ClientSession client, String user)
+            throws PgloomError, InterruptedException {
+        var settings = pooler.config().settings();
+        if (orGlobal(null, settings.string("auth_user")) == null) {
+            return Lookup.NOT_CONFIGURED;
+        }
+        String name = orGlobal(null, settings.string("auth_dbname"));
+        if (name == null || name.equals(Pooler.CONSOLE_DATABASE)) {
+            log.error("{}: cannot use the reserved \"{}\" database as an auth_dbname", client, Pooler.CONSOLE_DATABASE);
+            throw configError("a console login through auth_query needs auth_dbname to name a database");
+        }
+        DatabaseEntry authDb = pooler.database(name).orElse(null);
+        if (authDb == null) {
+            log.error("{}: authentication database \"{}\" is not configured", client, name);
+            throw configError("authentication database \"" + name + "\" is not configured");
+        }
+        return lookup(pooler, client, authDb, user);
     }
 
     private static String orGlobal(String local, String global) {

@@ -133,7 +133,7 @@ public final class ClientAuthenticator {
      * Begins the exchange for {@code type}: sends the first request, if the type has one. A user
      * missing from auth_file is looked up with auth_query first, if {@code db} has an auth_user.
      *
-     * @param db the database the client logs into; null for the admin console, which runs no auth_query
+     * @param db the database the client logs into; null for the admin console (auth_query then runs in the global auth_dbname)
      * @return true if the client must now send a message for {@link #accept}
      */
     public boolean start(AuthType type, DatabaseEntry db) throws IOException, PgloomError, InterruptedException {
@@ -148,7 +148,7 @@ public final class ClientAuthenticator {
             type = HbaLogin.authType(hbaRule);
         }
         secret = pooler.userSecret(user);
-        if (secret.isEmpty() && db != null && type != AuthType.ANY) {
+        if (secret.isEmpty() && type != AuthType.ANY) {
             AuthQuery.Lookup found = AuthQuery.lookup(pooler, session, db, user);
             secret = Optional.ofNullable(found.secret());
             queried = found != AuthQuery.Lookup.NOT_CONFIGURED;
