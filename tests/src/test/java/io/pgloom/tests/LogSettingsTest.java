@@ -309,7 +309,7 @@ class LogSettingsTest {
                     c.readError();
                     return c;
                 }),
-                Arguments.of("shutdown", "", "alice@app", "pgloom is shutting down", (Refusal) p -> {
+                Arguments.of("shutdown", "", "alice@app", "server shutting down (pgloom is stopping)", (Refusal) p -> {
                     RawClient c = new RawClient(p.port()).login("alice", "alice-secret", "app");
                     p.server.shutdown(Duration.ofSeconds(10));
                     c.readError();

@@ -341,6 +341,8 @@ class PgBouncerSettingsTest {
                     c.terminate();
                 }
             }
+            log.await("about auto1 made from the * entry", l -> l.contains("registered new auto-database: auto1"));
+            assertTrue(log.matching(l -> l.contains("registered new auto-database: app")).isEmpty(), "app is in the file");
             String freed = log.await("about auto1's pool freed", l -> l.contains("auto1/alice: pool freed"));
             assertTrue(freed.contains("autodb_idle_timeout"), freed);
             awaitPools(p, List.of("app/alice"));

@@ -102,6 +102,12 @@ public final class Pooler implements AutoCloseable {
     private final TrackedParameters trackedParameters;
     /** Server-side names of named prepared statements, shared by every pool. */
     private final StatementRegistry statementRegistry = new StatementRegistry();
+    /**
+     * What a client is told when a waiting shutdown ends its session between transactions; the
+     * first words are PgBouncer's, which scripts and its test suite look for.
+     */
+    public static final String SERVER_SHUTTING_DOWN = "server shutting down (pgloom is stopping)";
+
     private volatile boolean shuttingDown;
     private volatile boolean refusingNewClients;
     private volatile boolean closing;
@@ -488,7 +494,7 @@ public final class Pooler implements AutoCloseable {
         shuttingDown = true;
         for (ClientSession c : clients.snapshot()) {
             if (!c.isLinked() && !clients.isConsole(c)) {
-                c.closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
+                c.closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, SERVER_SHUTTING_DOWN));
             }
         }
         // Console clients stay to watch the shutdown; they are closed with everything else at the end.

@@ -78,6 +78,10 @@ final class Pools {
             Pool p = existing != null ? existing : new Pool(k, pooler, db, pooler.settings(), pooler.credentials(db, serverUser),
                     budget(BudgetKey.database(db.name()), dbLimit(db)), budget(BudgetKey.user(serverUser), userLimit(serverUser)),
                     new RoundRobinSelector());
+            if (existing == null && pooler.config().databases().stream().noneMatch(d -> d.name().equals(db.name()))
+                    && pools.keySet().stream().noneMatch(other -> other.database().equals(db.name()))) {
+                log.info("registered new auto-database: {} (from the * entry)", db.name()); // PgBouncer's words
+            }
             if (clientJoins) {
                 p.clientJoined();
             } else {

@@ -618,7 +618,7 @@ public final class ClientSession implements Runnable {
                 log.debug("{}: could not pass ReadyForQuery: {}", this, e.getMessage());
             }
             if (pooler.isShuttingDown()) {
-                closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
+                closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, Pooler.SERVER_SHUTTING_DOWN));
             }
             return;
         }
