@@ -52,6 +52,20 @@ class PoolSizingTest {
     }
 
     @Test
+    void aShorterQueryTimeoutAlsoBoundsTheWaitForAServer() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "default_pool_size = 1\nquery_wait_timeout = 30\nquery_timeout = 1\n");
+                RawClient holder = new RawClient(p.port()).login("alice", "alice-secret", "app");
+                RawClient waiter = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+            holder.simpleQuery("BEGIN");
+            waiter.send(RawClient.query("SELECT 1"));
+            ErrorResponse e = waiter.readError();
+            assertEquals("query_timeout", e.message(), "as PgBouncer: query_timeout counts from the wait's start too");
+            assertEquals("1", RawClient.firstValue(holder.simpleQuery("SELECT 1")), "the holder goes on");
+            holder.simpleQuery("COMMIT");
+        }
+    }
+
+    @Test
     void reservePoolOpensAfterReservePoolTimeout() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", "default_pool_size = 1\nreserve_pool_size = 1\nreserve_pool_timeout = 0.3\nquery_wait_timeout = 20\n");
                 RawClient holder = new RawClient(p.port()).login("alice", "alice-secret", "app");

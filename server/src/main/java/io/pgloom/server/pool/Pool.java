@@ -235,7 +235,10 @@ public final class Pool {
     private ServerConnection acquire(ClientSession client, boolean failFast) throws PgloomError, InterruptedException {
         long start = System.nanoTime();
         long waitLimit = settings.queryWaitTimeout().toNanos();
-        long deadline = waitLimit > 0 ? start + waitLimit : Long.MAX_VALUE;
+        // As in PgBouncer, query_timeout also bounds the wait for a server when it is the shorter one.
+        long queryLimit = client != null ? settings.queryTimeout().toNanos() : 0;
+        boolean queryTimeoutFirst = queryLimit > 0 && (waitLimit <= 0 || queryLimit < waitLimit);
+        long deadline = queryTimeoutFirst ? start + queryLimit : waitLimit > 0 ? start + waitLimit : Long.MAX_VALUE;
         long notifyLimit = settings.queryWaitNotify().toNanos();
         // query_wait_notify: once per acquire, on this (the client's) thread, outside the lock.
         long notifyAt = notifyLimit > 0 && client != null ? start + notifyLimit : Long.MAX_VALUE;
@@ -293,7 +296,7 @@ public final class Pool {
                     if (now >= deadline) {
                         line.leave(me);
                         line.wakeHead();
-                        throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout");
+                        throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, queryTimeoutFirst ? "query_timeout" : "query_wait_timeout");
                     }
                     long wait = deadline - now;
                     long reserveAt = start + settings.reservePoolTimeout().toNanos();
