@@ -258,8 +258,24 @@ public final class Pooler implements AutoCloseable {
 
     /** Counts a client against max_client_conn and gives it its cancel key. */
     public boolean admitClient(ClientSession client) {
-        return clients.admit(client, settings.maxClientConn());
+        int max = settings.maxClientConn();
+        if (clients.admit(client, max)) {
+            return true;
+        }
+        if (max <= 0 || clients.count() <= max) {
+            return false; // refused for another reason than the limit (no cancel key left)
+        }
+        // At the limit. A client that has just sent Terminate may still be counted: its own thread
+        // reads the Terminate a moment later, where PgBouncer's one loop would have handled it before
+        // this login. Give such departures a brief moment before refusing.
+        long until = System.nanoTime() + ADMISSION_GRACE_NANOS;
+        while (clients.count() > max && System.nanoTime() - until < 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+        }
+        return clients.count() <= max;
     }
+
+    private static final long ADMISSION_GRACE_NANOS = 100_000_000;
 
     /**
      * Counts a client against max_db_client_connections and max_user_client_connections; see
