@@ -290,13 +290,15 @@ class PreparedStatementsTest {
 
     @Test
     void parseOfANameTheClientHasFailsAsInPostgres() throws Exception {
-        try (Pgloom p = Pgloom.start("transaction", ONE_SERVER);
+        try (LogSettingsTest.LogCapture log = new LogSettingsTest.LogCapture();
+                Pgloom p = Pgloom.start("transaction", ONE_SERVER);
                 RawClient a = login(p)) {
             prepare(a, "S_a", ADD_ONE);
             // The rest of the request is skipped after the error.
             List<RawClient.Message> failed = request(a, "EZ", parse("S_a", "SELECT $1::int - 1"), bind("S_a", "5"), execute(), sync());
             assertEquals("42P05", failed.getFirst().error().sqlState());
             assertEquals("prepared statement \"S_a\" already exists", failed.getFirst().error().message());
+            log.await("in PgBouncer's words", l -> l.contains("prepared statement 'S_a' was already prepared"));
             List<RawClient.Message> ok = request(a, "2DCZ", bind("S_a", "5"), execute(), sync());
             assertEquals("6", RawClient.firstValue(ok), "the name still means the first statement");
         }

@@ -164,6 +164,8 @@ public final class PreparedStatements {
         }
         Name name = Name.copyOf(buf, at + 5, nameEnd);
         if (byName.containsKey(name)) {
+            // The client hears PostgreSQL's words; the log says it in PgBouncer's, which scripts match.
+            log.info("{}: prepared statement '{}' was already prepared", owner, name);
             return fail(s, buf, spanStart, at, frame, ErrorResponse.error(SqlState.DUPLICATE_PREPARED_STATEMENT,
                     "prepared statement \"" + name + "\" already exists"));
         }
