@@ -430,7 +430,9 @@ public final class ServerConnection {
 
     /** A client linked this connection to run its queries (server_lifetime 0 closes it on release). */
     public void markServed() {
-        served = true;
+        if (!served) { // read first: one volatile write per connection, not per transaction
+            served = true;
+        }
     }
 
     /** Where this connection is in its life: one volatile read, no lock. */
