@@ -57,6 +57,7 @@ public final class TestPostgres {
                     .superuserPassword(SUPERUSER_PASSWORD)
                     .hostAuthMethod("scram-sha-256")
                     .setting("max_connections", "300")
+                    .setting("wal_level", "logical") // ReplicationTest streams logical changes through pgloom
                     .bootstrapSql(bootstrap())
                     .start();
             return new Endpoint(pg.host(), pg.port(), pg);

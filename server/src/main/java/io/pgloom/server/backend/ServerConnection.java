@@ -531,7 +531,7 @@ public final class ServerConnection {
                 localAddr, localPort,
                 ConnectionView.epochMillis(createdNanos, now, nowMillis), ConnectionView.epochMillis(lastRequest, now, nowMillis),
                 0, state == State.CLOSED || closeNeeded, "S-" + id, c == null ? "" : c.ptr(), backendPid,
-                c == null ? "" : parameters.getOrDefault("application_name", ""), preparedStatements.size(), id);
+                c == null ? "" : parameters.getOrDefault("application_name", ""), preparedStatements.size(), id, "none");
     }
 
     /** The local end of this connection, {@code 127.0.0.1:40312}, for the log. */

@@ -2,6 +2,7 @@ package io.pgloom.server.frontend;
 
 import io.pgloom.config.DatabaseEntry;
 import io.pgloom.config.PoolMode;
+import io.pgloom.server.backend.DedicatedServer;
 import io.pgloom.server.backend.Link;
 import io.pgloom.server.backend.ServerConnection;
 import io.pgloom.server.control.Pooler;
@@ -124,6 +125,10 @@ public final class ClientSession implements Runnable {
      * never per message.
      */
     private volatile boolean acquiring;
+    /** "physical" or "logical" for a replication client, which owns a server for its life; null otherwise. Client thread. */
+    private String replication;
+    /** A replication client's own server, once open: where its cancels go. */
+    private volatile DedicatedServer dedicated;
     /** Set by the janitor when it has sent this client off for a timeout (janitor thread only). */
     private boolean timedOut;
 
@@ -167,6 +172,11 @@ public final class ClientSession implements Runnable {
 
     public int cancelSecret() {
         return cancelSecret;
+    }
+
+    /** Whether this client asked for physical replication ({@code replication=true}): hba rules treat it apart. */
+    public boolean physicalReplication() {
+        return "physical".equals(replication);
     }
 
     /** The client registry counted this client by database and user name (client thread only). */
@@ -255,7 +265,13 @@ public final class ClientSession implements Runnable {
         databaseName = startup.database();
         startupSeen = true;
         negotiation.answerProtocolVersion(startup);
-        trackedNames.takeStartup(startup.parameters(), settings.ignoreStartupParameters(), tracked);
+        replication = ReplicationRelay.mode(startup.parameters());
+        if (replication == null) {
+            trackedNames.takeStartup(startup.parameters(), settings.ignoreStartupParameters(), tracked);
+        } else {
+            // Its startup parameters all go to its own server as they are: only the name is kept here, for SHOW CLIENTS.
+            tracked[APPLICATION_NAME] = startup.parameters().get("application_name");
+        }
         if (settings.applicationNameAddHost()) {
             // PgBouncer's application_name_add_host: "app" stands in for a client that set none.
             String name = tracked[APPLICATION_NAME];
@@ -265,6 +281,9 @@ public final class ClientSession implements Runnable {
             throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "no more connections allowed (max_client_conn)");
         }
         boolean console = Pooler.CONSOLE_DATABASE.equals(databaseName);
+        if (console && replication != null) {
+            throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "replication connections are not allowed to the admin console");
+        }
         // During a waiting shutdown the admin console still lets operators in (over the Unix socket,
         // the one listener left open); after the final close nobody is.
         if (console ? pooler.isClosing() : pooler.refusesNewClients()) {
@@ -305,6 +324,10 @@ public final class ClientSession implements Runnable {
         if (learned != null && pool.key().user().equals(user)) {
             // Only for the client's own user: a pool of a forced user= logs in with that user's secret.
             pool.learnCredentials(learned);
+        }
+        if (replication != null) {
+            replicate(startup.parameters());
+            return false;
         }
         poolMode = pool.poolMode();
         if (poolMode != PoolMode.SESSION && settings.maxPreparedStatements() > 0) {
@@ -347,6 +370,50 @@ public final class ClientSession implements Runnable {
             log.info("{}: login ok ({} mode)", this, poolMode.configName());
         }
         return true;
+    }
+
+    // ---------------------------------------------------------------- replication
+
+    /**
+     * A replication client, authenticated: opens its own server with its startup parameters,
+     * sends the login reply and relays until either side goes (see {@link ReplicationRelay}). A
+     * server that refuses the login (no replication privilege, no pg_hba.conf entry) is reported
+     * to the client with the server's SQLSTATE and words, and the client is closed.
+     */
+    private void replicate(Map<String, String> startupParameters) throws IOException, PgloomError, InterruptedException {
+        acquiring = true;
+        DedicatedServer server;
+        try {
+            var endpoint = pool.claimDedicated();
+            try {
+                server = pool.openDedicated(endpoint, startupParameters);
+            } catch (PgloomError e) {
+                ErrorResponse refusal = e.response();
+                refuseOrClose(new ErrorResponse("FATAL", refusal.sqlState(), "server login failed: " + refusal.message(),
+                        refusal.detail()), "login failed");
+                return;
+            } catch (IOException e) {
+                throw PgloomError.fatal(SqlState.CONNECTION_FAILURE, "could not connect to server: " + e.getMessage());
+            }
+        } finally {
+            acquiring = false;
+        }
+        dedicated = server;
+        try {
+            out.send(ReplicationRelay.loginReply(server, cancelPid, cancelSecret));
+        } catch (IOException e) {
+            server.close("client connection lost during login");
+            throw e;
+        }
+        lastActivityNanos = System.nanoTime();
+        handshakeDone = true;
+        loggedIn = true;
+        pool.stats.clientLogins.increment();
+        pooler.metrics().clientAccepted();
+        if (pooler.settings().logConnections()) {
+            log.info("{}: login ok ({} replication, own server {})", this, replication, server);
+        }
+        noteCloseReason(new ReplicationRelay(this, out, reader, pool, server).run());
     }
 
     // ---------------------------------------------------------------- relay
@@ -483,8 +550,8 @@ public final class ClientSession implements Runnable {
             return limit > 0 && now - connectNanos >= limit
                     ? ErrorResponse.fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout") : null;
         }
-        // pool == null: the admin console, which has no client timeouts.
-        if (pool == null || acquiring) {
+        // pool == null: the admin console, which has no client timeouts; nor has a replication stream.
+        if (pool == null || acquiring || dedicated != null) {
             return null;
         }
         ClientTimeouts t = timeouts.of(user, pooler.config(), s);
@@ -669,6 +736,16 @@ public final class ClientSession implements Runnable {
 
     /** Sends a cancel for this client's current query to the server it is linked to right now. */
     public void forwardCancel() {
+        DedicatedServer own = dedicated;
+        if (own != null) {
+            try {
+                own.cancel(pooler.settings().cancelWaitTimeout());
+                log.info("{}: cancel forwarded to {}", this, own);
+            } catch (IOException e) {
+                log.warn("{}: could not forward cancel to {}: {}", this, own, e.toString());
+            }
+            return;
+        }
         ServerConnection s = link.serverToCancel(); // counted in flight against s
         if (s == null) {
             return; // nothing running: a stale cancel must not hit whoever holds that server next
@@ -723,7 +800,7 @@ public final class ClientSession implements Runnable {
                 transport.localAddress(), transport.localPort(), connectMillis,
                 ConnectionView.epochMillis(lastActivityNanos, now, nowMillis), waitingSince != 0 ? Math.max(0, now - waitingSince) : 0,
                 false, ptr(), linked == null ? "" : "S-" + linked.id, 0, applicationName == null ? "" : applicationName,
-                named == null ? 0 : named.size(), socketId);
+                named == null ? 0 : named.size(), socketId, replication == null ? "none" : replication);
     }
 
     void touch() {

@@ -144,7 +144,8 @@ public final class ClientAuthenticator {
         }
         if (type == AuthType.HBA) {
             // The rule is chosen before any secret is looked up: a refused client costs no auth_query.
-            hbaRule = HbaLogin.rule(pooler.config().hba(), connection, db == null ? Pooler.CONSOLE_DATABASE : db.name(), user);
+            hbaRule = HbaLogin.rule(pooler.config().hba(), connection, db == null ? Pooler.CONSOLE_DATABASE : db.name(), user,
+                    session.physicalReplication());
             type = HbaLogin.authType(hbaRule);
         }
         secret = pooler.userSecret(user);

@@ -27,9 +27,15 @@ final class HbaLogin {
      * @param rules    the loaded rules; null when auth_type is hba but no auth_hba_file was loaded
      * @param database the database the client asked for ({@code pgbouncer} for the console)
      */
-    static HbaRule rule(HbaRules rules, ConnectionInfo connection, String database, String user) throws PgloomError {
+    static HbaRule rule(HbaRules rules, ConnectionInfo connection, String database, String user, boolean physicalReplication)
+            throws PgloomError {
         HbaClient client = connection.isUnix() ? HbaClient.local(database, user)
                 : HbaClient.host(connection.remote().getAddress(), connection.isEncrypted(), database, user);
+        if (physicalReplication) {
+            // As PostgreSQL: a physical replication connection meets only rules for the replication
+            // keyword; a logical one (replication=database) is matched by its database like any other.
+            client = client.asReplication();
+        }
         Optional<HbaRule> found = rules == null ? Optional.empty() : rules.match(client);
         if (found.isEmpty()) {
             // PgBouncer's words for this case go to the log, PostgreSQL's to the client.
@@ -64,10 +70,14 @@ final class HbaLogin {
         };
     }
 
-    /** PostgreSQL's {@code host "…", user "…", database "…", no encryption}. */
+    /**
+     * PostgreSQL's {@code host "…", user "…", database "…", no encryption}, and for a physical
+     * replication connection its {@code replication connection from host "…", user "…", …}.
+     */
     private static String describe(HbaClient client) {
         String host = client.isLocal() ? "[local]" : client.address().getHostAddress();
-        return "host \"" + host + "\", user \"" + client.user() + "\", database \"" + client.database() + "\", "
+        return (client.replication() ? "replication connection from " : "") + "host \"" + host + "\", user \"" + client.user()
+                + (client.replication() ? "" : "\", database \"" + client.database()) + "\", "
                 + (client.tls() ? "SSL encryption" : "no encryption");
     }
 }

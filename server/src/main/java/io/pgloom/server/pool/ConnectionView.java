@@ -9,6 +9,7 @@ package io.pgloom.server.pool;
  * @param state              PgBouncer's word: active, idle, waiting, used, tested, being_canceled
  * @param connectEpochMillis when the connection was made
  * @param requestEpochMillis when it last started a request (for a client: last sent anything)
+ * @param replication        SHOW CLIENTS' replication column: none, logical or physical
  * @param waitNanos          how long a client has been waiting for a server; 0 otherwise
  * @param ptr                this connection's name in pgloom's logs (C-… or S-…), PgBouncer's ptr
  * @param link               the {@code ptr} of the connection it is linked to, or empty
@@ -18,7 +19,7 @@ package io.pgloom.server.pool;
 public record ConnectionView(String type, String user, String database, String state, String addr, int port,
                              String localAddr, int localPort, long connectEpochMillis, long requestEpochMillis,
                              long waitNanos, boolean closeNeeded, String ptr, String link, int remotePid,
-                             String applicationName, int preparedStatements, int id) {
+                             String applicationName, int preparedStatements, int id, String replication) {
 
     /** Wall-clock time of a {@link System#nanoTime} reading, for connect_time and request_time. */
     public static long epochMillis(long nanoTime, long nowNanos, long nowMillis) {

@@ -3,11 +3,14 @@ package io.pgloom.server.pool;
 import io.pgloom.config.DatabaseEntry;
 import io.pgloom.config.PoolMode;
 import io.pgloom.server.TaskScope;
+import io.pgloom.server.backend.DedicatedServer;
 import io.pgloom.server.backend.ServerConnection;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.control.PoolerMetrics;
 import io.pgloom.server.control.PoolerSettings;
 import io.pgloom.server.frontend.ClientSession;
+import io.pgloom.wire.backend.BackendConnector;
+import io.pgloom.wire.backend.BackendOptions;
 import io.pgloom.wire.backend.Endpoint;
 import io.pgloom.wire.backend.ServerCredentials;
 import io.pgloom.wire.protocol.ErrorResponse;
@@ -21,8 +24,11 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -95,6 +101,15 @@ public final class Pool {
      */
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
     private final WaitLine line = new WaitLine(lock);
+    /** Signalled, under the lock, whenever a slot may have come free: what a client waiting for a dedicated connection waits on. */
+    private final Condition roomFreed = lock.newCondition();
+    /**
+     * Slots held by dedicated (replication) connections, from their claim to their close: counted
+     * against the pool's size like any connection. Guarded by the lock.
+     */
+    private int dedicated;
+    /** The dedicated connections open now, for closeAll. */
+    private final Set<DedicatedServer> dedicatedServers = ConcurrentHashMap.newKeySet();
     /** Every logged-in server connection. Copy-on-write: written under the lock, read by views without it. */
     private final CopyOnWriteArrayList<ServerConnection> all = new CopyOnWriteArrayList<>();
     /** Connections being opened (sv_login). Written under the lock; volatile for views. */
@@ -433,7 +448,7 @@ public final class Pool {
 
     /** Whether the pool has room for one more connection, counting the reserve pool after the client waited long enough. Under the lock. */
     private boolean hasRoom(long waitedNanos) {
-        int total = all.size() + opening + claiming;
+        int total = all.size() + opening + claiming + dedicated;
         int limit = poolSize();
         if (total < limit) {
             return true;
@@ -508,10 +523,7 @@ public final class Pool {
             pooler.metrics().serverConnectFailed(key, false);
             return null;
         } catch (PgloomError e) {
-            ErrorResponse refusal = e.response();
-            // PgBouncer's words first ("server login failed: FATAL message"), for the scripts that grep them.
-            log.warn("{}: server login failed: {} {} (server {}:{}, SQLSTATE {})", key, refusal.severity(), refusal.message(),
-                    to.host(), to.port(), refusal.sqlState());
+            logLoginRefused(to, e.response());
             failedOpen(to, null);
             pooler.metrics().serverConnectFailed(key, true);
             throw e;
@@ -533,6 +545,12 @@ public final class Pool {
         }
         s.startReader();
         return s;
+    }
+
+    /** PgBouncer's words first ("server login failed: FATAL message"), for the scripts that grep them. */
+    private void logLoginRefused(Endpoint to, ErrorResponse refusal) {
+        log.warn("{}: server login failed: {} {} (server {}:{}, SQLSTATE {})", key, refusal.severity(), refusal.message(),
+                to.host(), to.port(), refusal.sqlState());
     }
 
     private static void runConnectQuery(ServerConnection s, String sql) throws IOException {
@@ -641,9 +659,145 @@ public final class Pool {
         lock.lock();
         try {
             line.wakeHead();
+            roomFreed.signalAll();
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Claims a slot for a connection one client will own for its whole life (a replication
+     * connection: see {@link DedicatedServer}), counted against pool_size and the shared budgets
+     * like any other. A full pool makes room by closing an idle connection ("evicted", as
+     * PgBouncer says); with none idle the client waits, up to query_wait_timeout, for a slot to
+     * come free. Returns the endpoint to connect to; the caller then calls {@link #openDedicated},
+     * which gives the slot back if the login fails.
+     */
+    public Endpoint claimDedicated() throws PgloomError, InterruptedException {
+        long start = System.nanoTime();
+        long waitLimit = settings.queryWaitTimeout().toNanos();
+        long deadline = waitLimit > 0 ? start + waitLimit : Long.MAX_VALUE;
+        while (true) {
+            ServerConnection evict = null;
+            boolean claimed = false;
+            lock.lock();
+            try {
+                long now = System.nanoTime();
+                if (health.allHeldBack(endpoints, now)) {
+                    throw loginFailing();
+                }
+                if (!pooler.isPaused(key.database())) {
+                    if (hasRoom(0)) {
+                        claiming++;
+                        claimed = true;
+                    } else if ((evict = idle.pollLast()) != null) {
+                        evict.leaveIdle(); // the least recently used one
+                    }
+                }
+                if (!claimed && evict == null) {
+                    if (now >= deadline) {
+                        throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout");
+                    }
+                    // Bounded, as a waiter in line is: a budget freed in another pool costs at most this.
+                    roomFreed.awaitNanos(Math.min(deadline - now, TimeUnit.MILLISECONDS.toNanos(500)));
+                    continue;
+                }
+            } finally {
+                lock.unlock();
+            }
+            if (evict != null) {
+                // Its reader thread discards it and gives its slot back, which signals roomFreed.
+                evict.close("evicted");
+                awaitRoom(TimeUnit.MILLISECONDS.toNanos(500));
+                continue;
+            }
+            boolean taken = takeBudgets();
+            lock.lock();
+            try {
+                claiming--;
+                if (taken) {
+                    dedicated++;
+                    return selector.next(endpoints, health, System.nanoTime());
+                }
+                line.wakeHead(); // our claim may have kept the head from opening
+            } finally {
+                lock.unlock();
+            }
+            awaitRoom(TimeUnit.MILLISECONDS.toNanos(100));
+        }
+    }
+
+    /** Waits until a slot may have come free, at most {@code nanos}, unless there is room already. */
+    private void awaitRoom(long nanos) throws InterruptedException {
+        lock.lock();
+        try {
+            if (!hasRoom(0)) {
+                roomFreed.awaitNanos(nanos);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Opens the connection whose slot {@link #claimDedicated} claimed, to {@code to}, logging in
+     * with the client's own startup parameters (replication, options and all) and this pool's
+     * credentials. Throws the server's refusal as it came; the slot is then given back.
+     */
+    public DedicatedServer openDedicated(Endpoint to, Map<String, String> startupParameters) throws PgloomError, IOException {
+        DatabaseEntry db = database;
+        Map<String, String> params = new HashMap<>(startupParameters);
+        params.remove("user");
+        params.remove("database");
+        String dbname = db.dbname() != null ? db.dbname() : db.name();
+        BackendConnector connector = new BackendConnector(new BackendOptions(
+                (int) settings.serverConnectTimeout().toMillis(), settings.tcp()));
+        DedicatedServer s;
+        long started = System.nanoTime();
+        try {
+            s = new DedicatedServer(this, connector, connector.login(to, dbname, params, loginCredentials()));
+        } catch (PgloomError e) {
+            logLoginRefused(to, e.response());
+            if (settings.logDisconnections()) {
+                // The connection's own close line, as for every server connection that goes.
+                log.info("{} (server {}:{}): closing because: login failed (age={})", key, to.host(), to.port(),
+                        ClientSession.age(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started)));
+            }
+            pooler.metrics().serverConnectFailed(key, true);
+            dedicatedClosed(null);
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            log.warn("{}: connect failed: cannot connect to server {}:{}: {}", key, to.host(), to.port(), e.toString());
+            pooler.metrics().serverConnectFailed(key, false);
+            dedicatedClosed(null);
+            throw e;
+        }
+        lock.lock();
+        try {
+            health.connected(to);
+        } finally {
+            lock.unlock();
+        }
+        dedicatedServers.add(s);
+        stats.serverOpened();
+        if (settings.logConnections()) {
+            log.info("{} {}: new connection to server (from dedicated to one client)", s, key);
+        }
+        return s;
+    }
+
+    /** Dedicated connection {@code s} closed, or (null) its login failed: its slot is free again. */
+    public void dedicatedClosed(DedicatedServer s) {
+        if (s != null) {
+            dedicatedServers.remove(s);
+        }
+        lock.lock();
+        try {
+            dedicated--;
+        } finally {
+            lock.unlock();
+        }
+        giveBackSlot();
     }
 
     /** Periodic care: idle timeout, lifetime, min_pool_size. Runs on the pooler's maintenance thread. */
@@ -726,6 +880,7 @@ public final class Pool {
             lock.unlock();
         }
         snapshot.forEach(s -> s.close(reason));
+        dedicatedServers.forEach(s -> s.close(reason));
     }
 
     /** PAUSE: closes the idle servers now; the others are closed as they are released. */
