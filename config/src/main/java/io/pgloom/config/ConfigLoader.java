@@ -189,6 +189,11 @@ public final class ConfigLoader {
                 }
             }
         });
+        Assignment authDbname = settings.get("auth_dbname");
+        if (authDbname != null && authDbname.value().trim().equals("pgbouncer")) {
+            // PgBouncer's words: the admin console is no database a server connection can log into.
+            throw new ConfigException(authDbname.location(), "cannot use the reserved \"pgbouncer\" database as an auth_dbname");
+        }
         HbaRules hba = loadHba(values, base);
         List<ConfigWarning> inFileOrder = new ArrayList<>(warnings.stream().sorted(Map.Entry.comparingByKey())
                 .map(Map.Entry::getValue).toList());

@@ -293,6 +293,12 @@ class SectionEntriesTest {
         return config.databases().getFirst();
     }
 
+    @Test
+    void theAdminConsoleCannotBeTheGlobalAuthDbname() {
+        var e = assertThrows(ConfigException.class, () -> load("[databases]\n* = host=db1\n[pgbouncer]\nauth_dbname = pgbouncer\n"));
+        assertEquals("pgbouncer.ini:4: cannot use the reserved \"pgbouncer\" database as an auth_dbname", e.getMessage());
+    }
+
     private PgloomConfig load(String text) throws ConfigException {
         write(dir, "pgbouncer.ini", text);
         return ConfigLoader.load(Path.of("pgbouncer.ini"), dir);

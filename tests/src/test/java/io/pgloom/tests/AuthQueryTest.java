@@ -199,6 +199,18 @@ class AuthQueryTest {
     }
 
     @Test
+    void anAutoDatabaseTheServerDoesNotHaveIsReportedInTheServersWords() throws Exception {
+        try (Pgloom p = start("auth_user = postgres\n", entry("*", ""))) {
+            SQLException e = refused(p, "aq_no_such_db", "aq_carol", "carol-secret");
+            assertEquals("3D000", e.getSQLState(), e.getMessage());
+            assertEquals("FATAL: database \"aq_no_such_db\" does not exist", e.getMessage());
+            try (Connection c = p.connect("app", "aq_carol", "carol-secret")) {
+                assertEquals("aq_carol", one(c, "SELECT current_user"), "other databases still log in");
+            }
+        }
+    }
+
+    @Test
     void authUserMissingFromAuthFileGetsAClearError() throws Exception {
         try (Pgloom p = start("auth_user = aq_ghost\n", "")) {
             SQLException e = refused(p, "app", "aq_carol", "carol-secret");

@@ -126,4 +126,17 @@ class AuthTest {
             assertEquals("FATAL: no such database: nosuchdb", e.getMessage());
         }
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"scram-sha-256", "md5", "plain"})
+    void aWrongPasswordForAnUnknownDatabaseIsAWrongPassword(String authType) throws Exception {
+        // As PostgreSQL and PgBouncer: who the client is first, so database names cannot be probed.
+        try (Pgloom p = Pgloom.start("transaction", "auth_type = " + authType + "\n")) {
+            SQLException e = assertThrows(SQLException.class, () -> p.connect("nosuchdb", "alice", "not-her-password"));
+            assertEquals("28P01", e.getSQLState());
+            assertEquals("FATAL: password authentication failed for user \"alice\"", e.getMessage());
+            SQLException right = assertThrows(SQLException.class, () -> p.connect("nosuchdb", "alice", "alice-secret"));
+            assertEquals("3D000", right.getSQLState(), "told only once authenticated");
+        }
+    }
 }

@@ -100,6 +100,20 @@ class LogSettingsTest {
     }
 
     @Test
+    void aServerConnectionThatNeverLoggedInHasItsCloseLineInPgBouncersWords() throws Exception {
+        try (LogCapture log = new LogCapture();
+                java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+                Pgloom p = Pgloom.start("transaction", "server_connect_timeout = 1\nquery_wait_timeout = 2\n",
+                        "silentdb = host=127.0.0.1 port=" + silent.getLocalPort() + " dbname=app\n")) {
+            // The kernel completes the connection (backlog); nobody ever answers the startup packet.
+            assertThrows(RawClient.LoginFailed.class, () -> new RawClient(p.port()).login("alice", "alice-secret", "silentdb"));
+            String line = log.await("for the server's close", l -> l.contains("silentdb/alice (server 127.0.0.1:"
+                    + silent.getLocalPort() + "): closing because: connect timeout (age="));
+            assertTrue(line.startsWith("INFO "), line);
+        }
+    }
+
+    @Test
     void loginAndDisconnectLinesFollowLogConnectionsAndLogDisconnectionsAcrossSetAndReload() throws Exception {
         try (LogCapture log = new LogCapture();
              Pgloom p = Pgloom.start("transaction", "admin_users = postgres\n")) {

@@ -52,6 +52,21 @@ class PoolSizingTest {
     }
 
     @Test
+    void anIdleServerOfAnotherPoolIsEvictedForAClientWaitingOnMaxDbConnections() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", "max_db_connections = 1\nquery_wait_timeout = 5\n");
+                RawClient alice = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+            alice.simpleQuery("SELECT 1"); // alice's pool now holds the database's one slot, idle
+            // bob's pool has no server: his login needs one, and waits for no one.
+            try (RawClient bob = new RawClient(p.port()).login("bob", "bob-secret", "app")) {
+                assertEquals("bob", RawClient.firstValue(bob.simpleQuery("SELECT current_user")),
+                        "alice's idle server was closed to make room, as PgBouncer evicts one");
+                assertEquals(0, eventually("alice", n -> n == 0));
+                assertEquals(1, backendsOf("bob"));
+            }
+        }
+    }
+
+    @Test
     void aShorterQueryTimeoutAlsoBoundsTheWaitForAServer() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", "default_pool_size = 1\nquery_wait_timeout = 30\nquery_timeout = 1\n");
                 RawClient holder = new RawClient(p.port()).login("alice", "alice-secret", "app");

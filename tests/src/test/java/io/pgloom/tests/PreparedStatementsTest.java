@@ -269,6 +269,21 @@ class PreparedStatementsTest {
     }
 
     @Test
+    void aStatementNameLongerThanPostgresqlTakesInDescribeWorks() throws Exception {
+        // PostgreSQL refuses a Describe or Close over 10000 bytes; the server sees the short PGLOOM_ name.
+        String name = "a".repeat(16 * 1024);
+        try (Pgloom p = Pgloom.start("transaction", ONE_SERVER);
+                RawClient a = login(p)) {
+            request(a, "1Z", parse(name, "SELECT $1::text"), sync());
+            request(a, "tTZ", describeStatement(name), sync());
+            assertEquals("abc", RawClient.firstValue(request(a, "2DCZ", bind(name, "abc"), execute(), sync())));
+            request(a, "3Z", close(name), sync());
+            List<RawClient.Message> gone = request(a, "EZ", describeStatement(name), sync());
+            assertEquals("26000", ErrorResponse.decode(gone.getFirst().body(), 0, gone.getFirst().body().length).sqlState());
+        }
+    }
+
+    @Test
     void closeIsAnsweredHereAndTheServerKeepsItsCopy() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", ONE_SERVER);
                 RawClient a = login(p)) {

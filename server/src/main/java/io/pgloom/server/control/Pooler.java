@@ -244,6 +244,11 @@ public final class Pooler implements AutoCloseable {
         pools.budgetFreed(from);
     }
 
+    /** {@code from} was refused a budget slot: an idle server of a pool sharing that budget is closed to free one. */
+    public void evictIdleFor(Pool from, boolean byDatabase) {
+        pools.evictIdleFor(from, byDatabase);
+    }
+
     /** Server connections open (or opening) now against max_db_connections / max_user_connections. */
     public int serverConnections(String name, boolean byDatabase) {
         return pools.serverConnections(name, byDatabase);

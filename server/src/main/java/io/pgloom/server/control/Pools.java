@@ -148,6 +148,20 @@ final class Pools {
         }
     }
 
+    /**
+     * A pool was refused a slot of its database's (or, {@code byDatabase} false, its user's)
+     * budget: closes one idle server of another pool that shares that budget, if any has one.
+     */
+    void evictIdleFor(Pool from, boolean byDatabase) {
+        for (Pool p : pools.values()) {
+            boolean shares = byDatabase ? p.key().database().equals(from.key().database())
+                    : p.key().user().equals(from.key().user());
+            if (p != from && shares && p.evictIdle()) {
+                return;
+            }
+        }
+    }
+
     /** Server connections open (or opening) now against max_db_connections / max_user_connections. */
     int serverConnections(String name, boolean byDatabase) {
         ConnectionBudget b = budgets.get(byDatabase ? BudgetKey.database(name) : BudgetKey.user(name));

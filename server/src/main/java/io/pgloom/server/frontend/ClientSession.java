@@ -289,20 +289,26 @@ public final class ClientSession implements Runnable {
         if (console ? pooler.isClosing() : pooler.refusesNewClients()) {
             throw PgloomError.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down");
         }
-        DatabaseEntry db = console ? null : pooler.database(databaseName)
-                .orElseThrow(() -> PgloomError.fatal(SqlState.INVALID_CATALOG_NAME, "no such database: " + databaseName));
-        if (!console && pooler.isDisabled(databaseName)) {
+        DatabaseEntry db = console ? null : pooler.database(databaseName).orElse(null);
+        boolean noSuchDatabase = !console && db == null;
+        if (!console && !noSuchDatabase && pooler.isDisabled(databaseName)) {
             throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "database \"" + databaseName + "\" is disabled");
         }
-        String overLimit = pooler.admitByName(this, db, databaseName, user);
+        String overLimit = noSuchDatabase ? null : pooler.admitByName(this, db, databaseName, user);
         if (overLimit != null) {
             throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, overLimit);
         }
         ClientAuthenticator authenticator = new ClientAuthenticator(pooler, this, out, user, out.transport().info());
+        if (noSuchDatabase) {
+            authenticator.forMissingDatabase(databaseName); // who the client is first, as PostgreSQL does
+        }
         // The answers are read here rather than in the authenticator: see ClientAuthenticator.
         for (boolean more = authenticator.start(settings.authType(), db); more; ) {
             out.flush();
             more = authenticator.accept(reader.readMessage(ClientAuthenticator.MAX_AUTH_MESSAGE));
+        }
+        if (noSuchDatabase) {
+            throw PgloomError.fatal(SqlState.INVALID_CATALOG_NAME, "no such database: " + databaseName);
         }
         ClientAuthenticator.Result auth = authenticator.result();
         authenticated = true;

@@ -80,6 +80,11 @@ final class AuthQuery {
                     ? " (auth_user \"" + authUser + "\" is not in auth_file, so pgloom logs in without a password)" : "";
             log.warn("{}: cannot run auth_query: auth_user \"{}\" cannot log into database \"{}\": {}{}",
                     client, authUser, authDb.name(), e.response(), hint);
+            if (SqlState.INVALID_CATALOG_NAME.equals(e.response().sqlState())) {
+                // The database the client asked for does not exist on the server: that is the
+                // client's answer, in the server's words, as PgBouncer passes it on.
+                throw new PgloomError(e.response()).withLogDetail("auth_query: auth_user login failed" + hint);
+            }
             String message = e.getMessage().startsWith("server login has been failing") ? e.getMessage()
                     : "server login has been failing, cached error: " + e.getMessage() + " (server_login_retry)";
             throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, message).withLogDetail("auth_query: auth_user login failed" + hint);

@@ -70,6 +70,8 @@ public final class ClientAuthenticator {
      * decide on (address, TLS, certificate, Unix peer credentials).
      */
     private final ConnectionInfo connection;
+    /** The database name the client asked for when pgloom has no such database; null otherwise. */
+    private String missingDatabase;
 
     private Awaiting awaiting = Awaiting.NOTHING;
     private Optional<UserSecret> secret = Optional.empty();
@@ -124,6 +126,16 @@ public final class ClientAuthenticator {
         this.connection = connection;
     }
 
+    /**
+     * The client asked for a database pgloom does not have: it is authenticated all the same
+     * (with auth_file's secret; auth_query has no database to run in), as PostgreSQL and PgBouncer
+     * do, and told only then. So an unauthenticated client cannot probe which database names
+     * exist, and a wrong password is reported as such whatever the name.
+     */
+    public void forMissingDatabase(String name) {
+        missingDatabase = name;
+    }
+
     /** The connection this client logs in over. */
     public ConnectionInfo connection() {
         return connection;
@@ -137,19 +149,20 @@ public final class ClientAuthenticator {
      * @return true if the client must now send a message for {@link #accept}
      */
     public boolean start(AuthType type, DatabaseEntry db) throws IOException, PgloomError, InterruptedException {
-        if (db == null && user.equals(CONSOLE_OWNER) && connection.peerIsThisProcessUser()) {
+        if (db == null && missingDatabase == null && user.equals(CONSOLE_OWNER) && connection.peerIsThisProcessUser()) {
             // Whatever auth_type says, as in PgBouncer: the OS already vouches for this client.
             consoleOwner = true;
             return false;
         }
         if (type == AuthType.HBA) {
             // The rule is chosen before any secret is looked up: a refused client costs no auth_query.
-            hbaRule = HbaLogin.rule(pooler.config().hba(), connection, db == null ? Pooler.CONSOLE_DATABASE : db.name(), user,
+            String database = missingDatabase != null ? missingDatabase : db == null ? Pooler.CONSOLE_DATABASE : db.name();
+            hbaRule = HbaLogin.rule(pooler.config().hba(), connection, database, user,
                     session.physicalReplication());
             type = HbaLogin.authType(hbaRule);
         }
         secret = pooler.userSecret(user);
-        if (secret.isEmpty() && type != AuthType.ANY) {
+        if (secret.isEmpty() && type != AuthType.ANY && missingDatabase == null) {
             AuthQuery.Lookup found = AuthQuery.lookup(pooler, session, db, user);
             secret = Optional.ofNullable(found.secret());
             queried = found != AuthQuery.Lookup.NOT_CONFIGURED;

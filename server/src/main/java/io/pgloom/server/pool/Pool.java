@@ -17,6 +17,7 @@ import io.pgloom.wire.protocol.ErrorResponse;
 import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.wire.protocol.SqlState;
 import java.io.IOException;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -339,7 +340,7 @@ public final class Pool {
                 lock.unlock();
             }
             if (claimed) {
-                boolean taken = takeBudgets();
+                boolean taken = takeBudgets(true);
                 boolean grantedMeanwhile = false;
                 lock.lock();
                 try {
@@ -436,13 +437,52 @@ public final class Pool {
 
     /** Takes a slot of both shared budgets, outside the lock; false, with nothing taken, if either is used up. */
     private boolean takeBudgets() {
+        return takeBudgets(false);
+    }
+
+    /**
+     * As {@link #takeBudgets()}; with {@code evict}, a refusal also closes an idle server of
+     * another pool that holds a slot of the budget that refused (max_db_connections: a pool of the
+     * same database; max_user_connections: of the same user), as PgBouncer evicts one: a client
+     * must not wait forever for a slot that an idle connection elsewhere sits on. Its slot comes
+     * back when the closed connection is discarded, which wakes this pool's line.
+     */
+    private boolean takeBudgets(boolean evict) {
         if (!dbBudget.tryTake()) {
+            if (evict) {
+                pooler.evictIdleFor(this, true);
+            }
             return false;
         }
         if (!userBudget.tryTake()) {
             dbBudget.giveBack();
+            if (evict) {
+                pooler.evictIdleFor(this, false);
+            }
             return false;
         }
+        return true;
+    }
+
+    /**
+     * Closes this pool's least recently used idle server to free its budget slots for another
+     * pool ("evicted", PgBouncer's word); false if it has none idle. Outside the caller's locks.
+     */
+    public boolean evictIdle() {
+        ServerConnection s;
+        lock.lock();
+        try {
+            s = idle.pollLast();
+            if (s != null) {
+                s.leaveIdle();
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (s == null) {
+            return false;
+        }
+        s.close("evicted");
         return true;
     }
 
@@ -511,6 +551,7 @@ public final class Pool {
         }
         String dbname = db.dbname() != null ? db.dbname() : db.name();
         ServerConnection s = null;
+        long started = System.nanoTime();
         try {
             s = ServerConnection.open(this, to, dbname, params, loginCredentials(),
                     (int) settings.serverConnectTimeout().toMillis());
@@ -519,6 +560,7 @@ public final class Pool {
             }
         } catch (IOException e) {
             log.warn("{}: connect failed: cannot connect to server {}:{}: {}; retrying after server_login_retry", key, to.host(), to.port(), e.toString());
+            logNeverOpened(to, e instanceof SocketTimeoutException ? "connect timeout" : "connect failed", started);
             failedOpen(to, "connect to " + to.host() + ":" + to.port() + " failed: " + e.getMessage());
             pooler.metrics().serverConnectFailed(key, false);
             return null;
@@ -545,6 +587,18 @@ public final class Pool {
         }
         s.startReader();
         return s;
+    }
+
+    /**
+     * The close line of a server connection that never finished its login, as every server
+     * connection that goes has one (log_disconnections), in PgBouncer's words: {@code login failed},
+     * {@code connect timeout}, {@code connect failed}.
+     */
+    private void logNeverOpened(Endpoint to, String reason, long startedNanos) {
+        if (settings.logDisconnections()) {
+            log.info("{} (server {}:{}): closing because: {} (age={})", key, to.host(), to.port(), reason,
+                    ClientSession.age(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos)));
+        }
     }
 
     /** PgBouncer's words first ("server login failed: FATAL message"), for the scripts that grep them. */
@@ -711,7 +765,7 @@ public final class Pool {
                 awaitRoom(TimeUnit.MILLISECONDS.toNanos(500));
                 continue;
             }
-            boolean taken = takeBudgets();
+            boolean taken = takeBudgets(true);
             lock.lock();
             try {
                 claiming--;
@@ -758,11 +812,7 @@ public final class Pool {
             s = new DedicatedServer(this, connector, connector.login(to, dbname, params, loginCredentials()));
         } catch (PgloomError e) {
             logLoginRefused(to, e.response());
-            if (settings.logDisconnections()) {
-                // The connection's own close line, as for every server connection that goes.
-                log.info("{} (server {}:{}): closing because: login failed (age={})", key, to.host(), to.port(),
-                        ClientSession.age(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started)));
-            }
+            logNeverOpened(to, "login failed", started);
             pooler.metrics().serverConnectFailed(key, true);
             dedicatedClosed(null);
             throw e;

@@ -48,8 +48,13 @@ public final class PreparedStatements {
     public static final int UNCHANGED = -1;
     /** Bind's portal and statement names must lie within this many bytes of the frame. */
     private static final int BIND_NAMES_LIMIT = 64 * 1024;
-    /** PostgreSQL's limit for Describe and Close (PQ_SMALL_MESSAGE_LIMIT); bigger ones pass on for it to refuse. */
-    private static final int SMALL_MESSAGE_LIMIT = 10_000;
+    /**
+     * The largest Describe or Close looked at whole. A client's statement name may be longer than
+     * PostgreSQL's own limit for these messages (PQ_SMALL_MESSAGE_LIMIT, 10000 bytes): pgloom sends
+     * the server its short PGLOOM_ name instead, as PgBouncer does. Anything bigger is no name a
+     * Parse could have registered short of max_packet_size; it passes on for the server to refuse.
+     */
+    private static final int NAMED_MESSAGE_LIMIT = 1 << 20;
     /** How much of a simple query is looked at for DISCARD or DEALLOCATE. */
     private static final int QUERY_SCAN = 64;
     private static final int OUT_INITIAL = 256;
@@ -96,7 +101,7 @@ public final class PreparedStatements {
         return switch (type) {
             // Unnamed Parse streams like any frame; a named one is remembered whole.
             case 'P' -> available < 6 ? Math.min(frame, 6) : buf[at + 5] == 0 ? 0 : frame;
-            case 'D', 'C' -> frame <= SMALL_MESSAGE_LIMIT ? frame : 0;
+            case 'D', 'C' -> frame <= NAMED_MESSAGE_LIMIT ? frame : 0;
             case 'B' -> bindNamesEnd(buf, at, at + Math.min(available, frame)) > 0 ? 0 : Math.min(frame, BIND_NAMES_LIMIT);
             case 'Q' -> Math.min(frame, 5 + QUERY_SCAN);
             default -> 0;
