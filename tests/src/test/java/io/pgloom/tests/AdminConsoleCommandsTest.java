@@ -404,15 +404,19 @@ class AdminConsoleCommandsTest {
             inTx.setAutoCommit(false);
             assertEquals("1", scalar(inTx, "SELECT 1"));
             assertEquals("SHUTDOWN", command("SHUTDOWN WAIT_FOR_SERVERS"));
-            // The shutdown runs once the reply is out: an idle client is closed then, a query may slip in before.
+            // The shutdown runs once the reply is out (a query may slip in before); from then on an
+            // idle client is closed when it asks for a server, as PgBouncer closes it.
+            String[] refusal = new String[1];
             await("the idle client to be closed", () -> {
                 try {
                     scalar(idle, "SELECT 2");
                     return false;
                 } catch (SQLException e) {
+                    refusal[0] = e.getSQLState() + " " + e.getMessage();
                     return true;
                 }
             });
+            assertEquals("57P01 FATAL: server shutting down (pgloom is stopping)", refusal[0]);
             assertEquals("2", scalar(inTx, "SELECT 2"));
             assertFalse(pgloom.server.isClosed(), "a server is still in a transaction");
             inTx.commit();

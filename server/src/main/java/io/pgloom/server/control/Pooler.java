@@ -507,20 +507,22 @@ public final class Pooler implements AutoCloseable {
     }
 
     /**
-     * Graceful shutdown: refuse new clients, close idle ones, let linked ones finish their
-     * transaction (each is closed as its server is released), then close whatever is left once
-     * {@code wait} has passed (null: no limit, SHUTDOWN WAIT_FOR_SERVERS).
+     * Graceful shutdown (PgBouncer's SHUTDOWN WAIT_FOR_SERVERS, SIGINT): refuse new clients, close
+     * the ones waiting for a server, let linked ones finish their transaction (each is closed as
+     * its server is released), close an idle one when it next asks for a server; once no client
+     * holds or waits for a server, or {@code wait} has passed (null: no limit), close everything.
      */
     public void shutdown(Duration wait) {
         shuttingDown = true;
         for (ClientSession c : clients.snapshot()) {
-            if (!c.isLinked() && !clients.isConsole(c)) {
+            if (c.isAcquiring() && !clients.isConsole(c)) {
                 c.closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, SERVER_SHUTTING_DOWN));
             }
         }
         // Console clients stay to watch the shutdown; they are closed with everything else at the end.
         long deadline = wait == null ? 0 : System.nanoTime() + wait.toNanos();
-        while (clients.hasPoolClients() && (wait == null || System.nanoTime() - deadline < 0)) {
+        while (clients.snapshot().stream().anyMatch(c -> !clients.isConsole(c) && (c.isLinked() || c.isAcquiring()))
+                && (wait == null || System.nanoTime() - deadline < 0)) {
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {
@@ -528,7 +530,8 @@ public final class Pooler implements AutoCloseable {
                 break;
             }
         }
-        closeAllClients();
+        // The idle clients left (and the console) go now, told why in the same words.
+        closeAllClients(SERVER_SHUTTING_DOWN);
     }
 
     /** The final close has begun: nobody logs in any more, not even to the console. */
@@ -540,15 +543,15 @@ public final class Pooler implements AutoCloseable {
     public void close() {
         closing = true;
         shuttingDown = true;
-        closeAllClients();
+        closeAllClients("pgloom is shutting down");
         pools.all().forEach(p -> p.closeAll("pgloom is shutting down"));
         serverScope.close(); // first, so that maintenance opens no server while the pools close
         pools.all().forEach(Pool::closeScope);
     }
 
-    private void closeAllClients() {
+    private void closeAllClients(String message) {
         for (ClientSession c : clients.snapshot()) {
-            c.closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"));
+            c.closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, message));
         }
     }
 }

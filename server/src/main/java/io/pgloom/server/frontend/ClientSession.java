@@ -613,6 +613,10 @@ public final class ClientSession implements Runnable {
         if (held != null) {
             return held;
         }
+        if (pooler.isShuttingDown()) {
+            // A waiting shutdown lets running transactions finish, and starts no new one.
+            throw PgloomError.fatal(SqlState.ADMIN_SHUTDOWN, Pooler.SERVER_SHUTTING_DOWN);
+        }
         acquiring = true;
         try {
             long waitStart = System.nanoTime();
@@ -855,6 +859,11 @@ public final class ClientSession implements Runnable {
 
     public boolean isLinked() {
         return link.isLinked();
+    }
+
+    /** Whether this client is taking a server now (waiting in line, or having one opened for it). */
+    public boolean isAcquiring() {
+        return acquiring;
     }
 
     // ---------------------------------------------------------------- closing
