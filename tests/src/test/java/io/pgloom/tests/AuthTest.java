@@ -127,6 +127,40 @@ class AuthTest {
         }
     }
 
+    @Test
+    void aServerPasswordChangeFailsTheWaitingClientsWithOneLoginAttempt() throws Exception {
+        TestPostgres.execute("postgres", "DROP ROLE IF EXISTS pw_rotate");
+        TestPostgres.execute("postgres", "CREATE ROLE pw_rotate LOGIN PASSWORD 'old-secret'");
+        TestPostgres.execute("app", "GRANT CONNECT ON DATABASE app TO pw_rotate");
+        TestPostgres.Endpoint pg = TestPostgres.shared();
+        String ini = Pgloom.iniText("transaction", "admin_users = postgres\n",
+                "rot = host=" + pg.host() + " port=" + pg.port() + " dbname=app user=pw_rotate pool_size=1\n");
+        try (LogSettingsTest.LogCapture log = new LogSettingsTest.LogCapture();
+                Pgloom p = Pgloom.startWith(ini, Pgloom.defaultUserlist() + "\"pw_rotate\" \"old-secret\"\n");
+                RawClient holder = new RawClient(p.port()).login("alice", "alice-secret", "rot");
+                RawClient a = new RawClient(p.port()).login("alice", "alice-secret", "rot");
+                RawClient b = new RawClient(p.port()).login("alice", "alice-secret", "rot");
+                RawClient console = new RawClient(p.port()).login("postgres", "postgres", "pgbouncer")) {
+            holder.simpleQuery("BEGIN"); // holds the pool's one server, logged in with the old password
+            TestPostgres.execute("postgres", "ALTER ROLE pw_rotate PASSWORD 'new-secret'");
+            a.send(RawClient.query("SELECT 1"));
+            b.send(RawClient.query("SELECT 1"));
+            console.simpleQuery("RECONNECT rot"); // the held server closes when released
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (p.server.pooler().describePools().stream().noneMatch(d -> d.contains("rot/pw_rotate") && d.contains("waiting=2"))
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            holder.simpleQuery("COMMIT");
+            assertEquals("28P01", a.readError().sqlState());
+            assertEquals("28P01", b.readError().sqlState());
+            assertEquals(1, log.matching(l -> l.contains("rot/pw_rotate: server login failed")).size(),
+                    "one login tried, both waiting clients told its refusal");
+        } finally {
+            TestPostgres.execute("postgres", "DROP OWNED BY pw_rotate; DROP ROLE pw_rotate");
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"scram-sha-256", "md5", "plain"})
     void aWrongPasswordForAnUnknownDatabaseIsAWrongPassword(String authType) throws Exception {

@@ -275,6 +275,9 @@ public final class Pool {
                 long now = System.nanoTime();
                 // PAUSE/KILL: nobody takes or opens a server until RESUME; the client waits in line.
                 boolean paused = pooler.isPaused(key.database());
+                if (me != null && me.failed != null) {
+                    throw new PgloomError(me.failed); // a login just failed in a way that would fail ours too
+                }
                 if (me != null && me.granted != null) {
                     reused = me.granted;
                 } else if (!paused && (me == null || line.isHead(me))) {
@@ -565,7 +568,17 @@ public final class Pool {
             pooler.metrics().serverConnectFailed(key, false);
             return null;
         } catch (PgloomError e) {
-            logLoginRefused(to, e.response());
+            ErrorResponse refusal = e.response();
+            logLoginRefused(to, refusal);
+            logNeverOpened(to, refusal.message(), started);
+            if (failsEveryLogin(refusal)) {
+                lock.lock();
+                try {
+                    line.failAll(refusal);
+                } finally {
+                    lock.unlock();
+                }
+            }
             failedOpen(to, null);
             pooler.metrics().serverConnectFailed(key, true);
             throw e;
@@ -599,6 +612,16 @@ public final class Pool {
             log.info("{} (server {}:{}): closing because: {} (age={})", key, to.host(), to.port(), reason,
                     ClientSession.age(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos)));
         }
+    }
+
+    /**
+     * Whether a server's login refusal would refuse every login of this pool alike, so that the
+     * clients waiting for one are told at once rather than each trying (and the server logging a
+     * failure per client): a wrong password or no such role (class 28), a missing database.
+     */
+    private static boolean failsEveryLogin(ErrorResponse refusal) {
+        String state = refusal.sqlState();
+        return state != null && (state.startsWith("28") || state.equals(SqlState.INVALID_CATALOG_NAME));
     }
 
     /** PgBouncer's words first ("server login failed: FATAL message"), for the scripts that grep them. */

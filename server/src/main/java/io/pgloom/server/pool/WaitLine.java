@@ -2,6 +2,7 @@ package io.pgloom.server.pool;
 
 import io.pgloom.server.backend.ServerConnection;
 import io.pgloom.server.frontend.ClientSession;
+import io.pgloom.wire.protocol.ErrorResponse;
 import java.util.ArrayDeque;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -23,6 +24,8 @@ final class WaitLine {
         final ClientSession client;
         /** A server a release handed straight to this waiter; it has left the line then. */
         ServerConnection granted;
+        /** The server's login refusal that sent every waiter away ({@link #failAll}); it has left the line then. */
+        ErrorResponse failed;
         /**
          * Woken since it last looked: an idle server or room may be there. A waiter takes budget
          * slots outside the lock, so a wake-up may come while it is not awaiting; this keeps that
@@ -85,6 +88,20 @@ final class WaitLine {
             w.woken = true;
             w.wakeup.signal();
         }
+    }
+
+    /**
+     * Sends every waiter away with {@code error}, the server's refusal of a login that would
+     * refuse them all the same (PgBouncer's fast closure of the clients waiting on a failed login).
+     */
+    void failAll(ErrorResponse error) {
+        Waiter w;
+        while ((w = waiters.pollFirst()) != null) {
+            left(w);
+            w.failed = error;
+            w.wakeup.signal();
+        }
+        changed();
     }
 
     /** Wakes every waiter (RESUME): each re-checks, the head takes its turn first. */
