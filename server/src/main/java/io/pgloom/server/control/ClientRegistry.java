@@ -75,7 +75,7 @@ final class ClientRegistry implements CancelRouter.LocalClients {
      */
     String admitByName(ClientSession client, DatabaseEntry db, String database, String user,
             PgloomConfig config, PoolerSettings settings) {
-        client.markCountedByName();
+        client.markCountedByName(true);
         int inDatabase = perDatabase.computeIfAbsent(database, n -> new AtomicInteger()).incrementAndGet();
         int ofUser = perUser.computeIfAbsent(user, n -> new AtomicInteger()).incrementAndGet();
         if (db == null && settings.adminUsers().contains(user)) {
@@ -93,6 +93,13 @@ final class ClientRegistry implements CancelRouter.LocalClients {
             return "client connections exceeded (max_user_client_connections)";
         }
         return null;
+    }
+
+    /** Takes back what a refused {@link #admitByName} counted, so that it may be asked again. */
+    void uncountByName(ClientSession client, String database, String user) {
+        perDatabase.get(database).decrementAndGet();
+        perUser.get(user).decrementAndGet();
+        client.markCountedByName(false);
     }
 
     /** Forgets a client that goes; true if it had been admitted (and is now no longer counted). */

@@ -289,7 +289,16 @@ public final class Pooler implements AutoCloseable {
      * @return the refusal's message, or null when the client is within both limits
      */
     public String admitByName(ClientSession client, DatabaseEntry db, String database, String user) {
-        return clients.admitByName(client, db, database, user, config, settings);
+        String refused = clients.admitByName(client, db, database, user, config, settings);
+        // As for max_client_conn: a client of that name that has just sent Terminate may still be
+        // counted for a moment; give such departures the same brief grace before refusing.
+        long until = System.nanoTime() + ADMISSION_GRACE_NANOS;
+        while (refused != null && System.nanoTime() - until < 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+            clients.uncountByName(client, database, user);
+            refused = clients.admitByName(client, db, database, user, config, settings);
+        }
+        return refused;
     }
 
     public void clientGone(ClientSession client) {

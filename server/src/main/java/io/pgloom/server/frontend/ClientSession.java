@@ -180,8 +180,8 @@ public final class ClientSession implements Runnable {
     }
 
     /** The client registry counted this client by database and user name (client thread only). */
-    public void markCountedByName() {
-        countedByName = true;
+    public void markCountedByName(boolean counted) {
+        countedByName = counted;
     }
 
     public boolean countedByName() {
