@@ -100,7 +100,8 @@ public final class Settings {
         List<Setting> table = new ArrayList<>(List.of(
                 row("admin_users", LIST, "", "", RELOAD, "users allowed to run every admin console command"),
                 row("application_name_add_host", BOOL, "0", "", RELOAD, "append the client's address and port to application_name at login"),
-                row("auth_dbname", STRING, "", "", RELOAD, "[databases] entry whose connection runs auth_query (default: the client's)"),
+                row("auth_dbname", STRING, "", "", RELOAD,
+                        "[databases] entry whose connection runs auth_query (default: the client's); pgbouncer, the admin console, is refused as in PgBouncer"),
                 row("auth_file", STRING, "", "", RELOAD, "userlist.txt with user names and passwords or secrets"),
                 row("auth_hba_file", STRING, "", "", RELOAD, "pg_hba.conf rules for auth_type hba: local, host, hostssl, hostnossl; methods trust, reject, md5, password, scram-sha-256, peer (cert parsed, refused until TLS)"),
                 row("auth_ident_file", STRING, "", "", RELOAD, "pg_ident.conf user name maps for hba map= options (names, /regex with \\1, all)"),

@@ -249,9 +249,12 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
      */
     public void shutdown(Pooler.ShutdownMode mode, String requestedBy) {
         if (mode != Pooler.ShutdownMode.IMMEDIATE) {
-            // Before this returns, not on the shutdown's thread: the next console command (RESUME)
-            // or login must already find the shutdown begun.
+            // Before this returns, not on the shutdown's thread: the next console command (RESUME),
+            // login or (WAIT_FOR_SERVERS) new transaction must already find the shutdown begun.
             pooler.refuseNewClients();
+            if (mode == Pooler.ShutdownMode.WAIT_FOR_SERVERS) {
+                pooler.beginServerShutdown();
+            }
         }
         adminShutdown.start("admin-shutdown", () -> {
             shutdownThread = Thread.currentThread();

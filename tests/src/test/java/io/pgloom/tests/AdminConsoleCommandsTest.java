@@ -398,6 +398,24 @@ class AdminConsoleCommandsTest {
     }
 
     @Test
+    void shutdownWaitForServersClosesAWaitingClientAndLetsTheHolderGoOn() throws Exception {
+        command("SET default_pool_size = 1");
+        try (RawClient holder = new RawClient(pgloom.port()).login("alice", "alice-secret", "app");
+                RawClient waiter = new RawClient(pgloom.port()).login("alice", "alice-secret", "app")) {
+            holder.simpleQuery("BEGIN");
+            assertEquals("1", RawClient.firstValue(holder.simpleQuery("SELECT 1")));
+            waiter.send(RawClient.query("SELECT 1"));
+            await("the waiter to wait", () -> pgloom.server.pooler().describePools().stream().anyMatch(d -> d.contains("waiting=1")));
+            assertEquals("SHUTDOWN", command("SHUTDOWN WAIT_FOR_SERVERS"));
+            assertEquals("57P01", waiter.readError().sqlState(), "a client waiting for a server is sent away");
+            assertEquals("2", RawClient.firstValue(holder.simpleQuery("SELECT 2")), "the open transaction goes on");
+            assertFalse(pgloom.server.isClosed(), "a server is still in a transaction");
+            holder.simpleQuery("COMMIT");
+            await("the server to stop", pgloom.server::isClosed);
+        }
+    }
+
+    @Test
     void shutdownWaitForServersLetsATransactionFinishThenClosesItsClient() throws Exception {
         try (Connection inTx = pgloom.connect(); Connection idle = pgloom.connect()) {
             assertEquals("1", scalar(idle, "SELECT 1"));

@@ -510,24 +510,30 @@ public final class Pooler implements AutoCloseable {
         refusingNewClients = true;
     }
 
+    /**
+     * From here on no client starts a new transaction (SHUTDOWN WAIT_FOR_SERVERS, SIGINT): set by
+     * the command itself, before it is answered, so that a query sent right after the answer is
+     * refused; {@link #shutdown} then waits for the running ones.
+     */
+    public void beginServerShutdown() {
+        refusingNewClients = true;
+        shuttingDown = true;
+    }
+
     /** New logins to a pool are refused: a shutdown has begun. */
     public boolean refusesNewClients() {
         return refusingNewClients || shuttingDown;
     }
 
     /**
-     * Graceful shutdown (PgBouncer's SHUTDOWN WAIT_FOR_SERVERS, SIGINT): refuse new clients, close
-     * the ones waiting for a server, let linked ones finish their transaction (each is closed as
-     * its server is released), close an idle one when it next asks for a server; once no client
-     * holds or waits for a server, or {@code wait} has passed (null: no limit), close everything.
+     * Graceful shutdown (PgBouncer's SHUTDOWN WAIT_FOR_SERVERS, SIGINT): refuse new clients, send
+     * the ones waiting for a server away (within half a second), let linked ones finish their
+     * transaction (each is closed as its server is released), close an idle one when it next asks
+     * for a server; once no client holds or waits for a server, or {@code wait} has passed (null:
+     * no limit), close everything.
      */
     public void shutdown(Duration wait) {
-        shuttingDown = true;
-        for (ClientSession c : clients.snapshot()) {
-            if (c.isAcquiring() && !clients.isConsole(c)) {
-                c.closeWith(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, SERVER_SHUTTING_DOWN));
-            }
-        }
+        beginServerShutdown(); // waiting clients see it at their next look (see Pool#acquire)
         // Console clients stay to watch the shutdown; they are closed with everything else at the end.
         long deadline = wait == null ? 0 : System.nanoTime() + wait.toNanos();
         while (clients.snapshot().stream().anyMatch(c -> !clients.isConsole(c) && (c.isLinked() || c.isAcquiring()))

@@ -278,6 +278,13 @@ public final class Pool {
                 if (me != null && me.failed != null) {
                     throw new PgloomError(me.failed); // a login just failed in a way that would fail ours too
                 }
+                if (me != null && me.granted == null && pooler.isShuttingDown()) {
+                    // SHUTDOWN WAIT_FOR_SERVERS: a waiting client is sent away at its next look (within
+                    // the bounded wait below), as PgBouncer's janitor sends it away.
+                    line.leave(me);
+                    line.wakeHead();
+                    throw PgloomError.fatal(SqlState.ADMIN_SHUTDOWN, Pooler.SERVER_SHUTTING_DOWN);
+                }
                 if (me != null && me.granted != null) {
                     reused = me.granted;
                 } else if (!paused && (me == null || line.isHead(me))) {
