@@ -451,13 +451,16 @@ public final class Pool {
     }
 
     /**
-     * As {@link #takeBudgets()}; with {@code evict}, a refusal also closes an idle server of
-     * another pool that holds a slot of the budget that refused (max_db_connections: a pool of the
-     * same database; max_user_connections: of the same user), as PgBouncer evicts one: a client
-     * must not wait forever for a slot that an idle connection elsewhere sits on. Its slot comes
-     * back when the closed connection is discarded, which wakes this pool's line.
+     * As {@link #takeBudgets()}; with {@code evict}, a refusal to a pool that has no server at all
+     * also closes an idle server of another pool that holds a slot of the budget that refused
+     * (max_db_connections: a pool of the same database; max_user_connections: of the same user),
+     * as PgBouncer evicts one: its clients must not wait forever for a slot that an idle connection
+     * elsewhere sits on. A pool with servers of its own is served as they come back instead. The
+     * slot comes back when the closed connection is discarded, which wakes this pool's line.
      */
     private boolean takeBudgets(boolean evict) {
+        // Read without the lock (a copy-on-write list, a volatile count): a hint, not a promise.
+        evict = evict && all.isEmpty() && opening == 0;
         if (!dbBudget.tryTake()) {
             if (evict) {
                 pooler.evictIdleFor(this, true);
