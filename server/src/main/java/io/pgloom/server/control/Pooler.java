@@ -497,6 +497,9 @@ public final class Pooler implements AutoCloseable {
 
     // ---------------------------------------------------------------- shutdown
 
+    /** When the waiting shutdown began (nanoTime); written before {@link #shuttingDown}. */
+    private volatile long serverShutdownAtNanos;
+
     /** True from the start of a shutdown on: new clients are refused, /ready answers 503. */
     public boolean isShuttingDown() {
         return shuttingDown;
@@ -517,8 +520,24 @@ public final class Pooler implements AutoCloseable {
      */
     public void beginServerShutdown() {
         refusingNewClients = true;
-        shuttingDown = true;
+        if (!shuttingDown) {
+            serverShutdownAtNanos = System.nanoTime();
+            shuttingDown = true;
+        }
+        pools.all().forEach(Pool::wakeAll); // each waiter learns when it is sent away
     }
+
+    /** How long a client waiting for a server at {@code now} still waits before a waiting shutdown sends it away. */
+    public long waiterSendOffIn(long now) {
+        return shuttingDown ? serverShutdownAtNanos + WAITER_SEND_OFF_NANOS - now : Long.MAX_VALUE;
+    }
+
+    /**
+     * How long after a waiting shutdown begins its waiting clients are sent away: about a round of
+     * PgBouncer's janitor, which sends them away there. Those who watch (PgBouncer's own tests
+     * among them) see it happen just after SHUTDOWN's answer, as with PgBouncer, not before it.
+     */
+    private static final long WAITER_SEND_OFF_NANOS = 100_000_000;
 
     /** New logins to a pool are refused: a shutdown has begun. */
     public boolean refusesNewClients() {
@@ -557,6 +576,9 @@ public final class Pooler implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        if (!shuttingDown) {
+            serverShutdownAtNanos = System.nanoTime() - WAITER_SEND_OFF_NANOS; // waiters go at once
+        }
         shuttingDown = true;
         closeAllClients("pgloom is shutting down");
         pools.all().forEach(p -> p.closeAll("pgloom is shutting down"));

@@ -9,8 +9,6 @@ import io.pgloom.server.control.Pooler;
 import io.pgloom.server.control.PoolerMetrics;
 import io.pgloom.server.control.PoolerSettings;
 import io.pgloom.server.frontend.ClientSession;
-import io.pgloom.wire.backend.BackendConnector;
-import io.pgloom.wire.backend.BackendOptions;
 import io.pgloom.wire.backend.Endpoint;
 import io.pgloom.wire.backend.ServerCredentials;
 import io.pgloom.wire.protocol.ErrorResponse;
@@ -25,11 +23,8 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -102,15 +97,8 @@ public final class Pool {
      */
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
     private final WaitLine line = new WaitLine(lock);
-    /** Signalled, under the lock, whenever a slot may have come free: what a client waiting for a dedicated connection waits on. */
-    private final Condition roomFreed = lock.newCondition();
-    /**
-     * Slots held by dedicated (replication) connections, from their claim to their close: counted
-     * against the pool's size like any connection. Guarded by the lock.
-     */
-    private int dedicated;
-    /** The dedicated connections open now, for closeAll. */
-    private final Set<DedicatedServer> dedicatedServers = ConcurrentHashMap.newKeySet();
+    /** The slots of dedicated (replication) connections, counted against the pool's size like any. */
+    private final DedicatedSlots dedicated = new DedicatedSlots(this, lock);
     /** Every logged-in server connection. Copy-on-write: written under the lock, read by views without it. */
     private final CopyOnWriteArrayList<ServerConnection> all = new CopyOnWriteArrayList<>();
     /** Connections being opened (sv_login). Written under the lock; volatile for views. */
@@ -204,7 +192,7 @@ public final class Pool {
     }
 
     /** What a new server connection logs in with. */
-    private ServerCredentials loginCredentials() {
+    ServerCredentials loginCredentials() {
         ServerCredentials c = credentials;
         ServerCredentials l = learned;
         return c.password() != null || c.md5Hash() != null || l == null ? c : l;
@@ -278,9 +266,10 @@ public final class Pool {
                 if (me != null && me.failed != null) {
                     throw new PgloomError(me.failed); // a login just failed in a way that would fail ours too
                 }
-                if (me != null && me.granted == null && pooler.isShuttingDown()) {
-                    // SHUTDOWN WAIT_FOR_SERVERS: a waiting client is sent away at its next look (within
-                    // the bounded wait below), as PgBouncer's janitor sends it away.
+                // SHUTDOWN WAIT_FOR_SERVERS sends a waiting client away a moment after it begins, as
+                // PgBouncer's janitor does at its next round (the shutdown wakes every waiter).
+                long sendOffIn = me != null && me.granted == null ? pooler.waiterSendOffIn(now) : Long.MAX_VALUE;
+                if (sendOffIn <= 0) {
                     line.leave(me);
                     line.wakeHead();
                     throw PgloomError.fatal(SqlState.ADMIN_SHUTDOWN, Pooler.SERVER_SHUTTING_DOWN);
@@ -336,7 +325,7 @@ public final class Pool {
                         wait = Math.max(1, Math.min(wait, notifyAt - now));
                     }
                     // Bounded so a missed signal (a budget freed in another pool) costs at most this.
-                    wait = Math.min(wait, TimeUnit.MILLISECONDS.toNanos(500));
+                    wait = Math.min(Math.min(wait, sendOffIn), TimeUnit.MILLISECONDS.toNanos(500));
                     try {
                         me.wakeup.awaitNanos(wait);
                     } catch (InterruptedException e) {
@@ -403,7 +392,7 @@ public final class Pool {
         }
     }
 
-    private PgloomError loginFailing() {
+    PgloomError loginFailing() {
         String cached = health.lastFailure();
         return PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "server login has been failing, cached error: "
                 + (cached == null ? "connect failed" : cached) + " (server_login_retry)");
@@ -458,7 +447,7 @@ public final class Pool {
      * elsewhere sits on. A pool with servers of its own is served as they come back instead. The
      * slot comes back when the closed connection is discarded, which wakes this pool's line.
      */
-    private boolean takeBudgets(boolean evict) {
+    boolean takeBudgets(boolean evict) {
         // Read without the lock (a copy-on-write list, a volatile count): a hint, not a promise.
         evict = evict && all.isEmpty() && opening == 0;
         if (!dbBudget.tryTake()) {
@@ -485,10 +474,7 @@ public final class Pool {
         ServerConnection s;
         lock.lock();
         try {
-            s = idle.pollLast();
-            if (s != null) {
-                s.leaveIdle();
-            }
+            s = takeLeastRecentlyUsedIdle();
         } finally {
             lock.unlock();
         }
@@ -500,8 +486,8 @@ public final class Pool {
     }
 
     /** Whether the pool has room for one more connection, counting the reserve pool after the client waited long enough. Under the lock. */
-    private boolean hasRoom(long waitedNanos) {
-        int total = all.size() + opening + claiming + dedicated;
+    boolean hasRoom(long waitedNanos) {
+        int total = all.size() + opening + claiming + dedicated.held();
         int limit = poolSize();
         if (total < limit) {
             return true;
@@ -617,7 +603,7 @@ public final class Pool {
      * connection that goes has one (log_disconnections), in PgBouncer's words: {@code login failed},
      * {@code connect timeout}, {@code connect failed}.
      */
-    private void logNeverOpened(Endpoint to, String reason, long startedNanos) {
+    void logNeverOpened(Endpoint to, String reason, long startedNanos) {
         if (settings.logDisconnections()) {
             log.info("{} (server {}:{}): closing because: {} (age={})", key, to.host(), to.port(), reason,
                     ClientSession.age(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos)));
@@ -635,7 +621,7 @@ public final class Pool {
     }
 
     /** PgBouncer's words first ("server login failed: FATAL message"), for the scripts that grep them. */
-    private void logLoginRefused(Endpoint to, ErrorResponse refusal) {
+    void logLoginRefused(Endpoint to, ErrorResponse refusal) {
         log.warn("{}: server login failed: {} {} (server {}:{}, SQLSTATE {})", key, refusal.severity(), refusal.message(),
                 to.host(), to.port(), refusal.sqlState());
     }
@@ -746,141 +732,71 @@ public final class Pool {
         lock.lock();
         try {
             line.wakeHead();
-            roomFreed.signalAll();
+            dedicated.signalRoom();
         } finally {
             lock.unlock();
         }
     }
 
-    /**
-     * Claims a slot for a connection one client will own for its whole life (a replication
-     * connection: see {@link DedicatedServer}), counted against pool_size and the shared budgets
-     * like any other. A full pool makes room by closing an idle connection ("evicted", as
-     * PgBouncer says); with none idle the client waits, up to query_wait_timeout, for a slot to
-     * come free. Returns the endpoint to connect to; the caller then calls {@link #openDedicated},
-     * which gives the slot back if the login fails.
-     */
+    /** See {@link DedicatedSlots#claim}. */
     public Endpoint claimDedicated() throws PgloomError, InterruptedException {
-        long start = System.nanoTime();
-        long waitLimit = settings.queryWaitTimeout().toNanos();
-        long deadline = waitLimit > 0 ? start + waitLimit : Long.MAX_VALUE;
-        while (true) {
-            ServerConnection evict = null;
-            boolean claimed = false;
-            lock.lock();
-            try {
-                long now = System.nanoTime();
-                if (health.allHeldBack(endpoints, now)) {
-                    throw loginFailing();
-                }
-                if (!pooler.isPaused(key.database())) {
-                    if (hasRoom(0)) {
-                        claiming++;
-                        claimed = true;
-                    } else if ((evict = idle.pollLast()) != null) {
-                        evict.leaveIdle(); // the least recently used one
-                    }
-                }
-                if (!claimed && evict == null) {
-                    if (now >= deadline) {
-                        throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "query_wait_timeout");
-                    }
-                    // Bounded, as a waiter in line is: a budget freed in another pool costs at most this.
-                    roomFreed.awaitNanos(Math.min(deadline - now, TimeUnit.MILLISECONDS.toNanos(500)));
-                    continue;
-                }
-            } finally {
-                lock.unlock();
-            }
-            if (evict != null) {
-                // Its reader thread discards it and gives its slot back, which signals roomFreed.
-                evict.close("evicted");
-                awaitRoom(TimeUnit.MILLISECONDS.toNanos(500));
-                continue;
-            }
-            boolean taken = takeBudgets(true);
-            lock.lock();
-            try {
-                claiming--;
-                if (taken) {
-                    dedicated++;
-                    return selector.next(endpoints, health, System.nanoTime());
-                }
-                line.wakeHead(); // our claim may have kept the head from opening
-            } finally {
-                lock.unlock();
-            }
-            awaitRoom(TimeUnit.MILLISECONDS.toNanos(100));
-        }
+        return dedicated.claim();
     }
 
-    /** Waits until a slot may have come free, at most {@code nanos}, unless there is room already. */
-    private void awaitRoom(long nanos) throws InterruptedException {
-        lock.lock();
-        try {
-            if (!hasRoom(0)) {
-                roomFreed.awaitNanos(nanos);
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /**
-     * Opens the connection whose slot {@link #claimDedicated} claimed, to {@code to}, logging in
-     * with the client's own startup parameters (replication, options and all) and this pool's
-     * credentials. Throws the server's refusal as it came; the slot is then given back.
-     */
+    /** See {@link DedicatedSlots#open}. */
     public DedicatedServer openDedicated(Endpoint to, Map<String, String> startupParameters) throws PgloomError, IOException {
-        DatabaseEntry db = database;
-        Map<String, String> params = new HashMap<>(startupParameters);
-        params.remove("user");
-        params.remove("database");
-        String dbname = db.dbname() != null ? db.dbname() : db.name();
-        BackendConnector connector = new BackendConnector(new BackendOptions(
-                (int) settings.serverConnectTimeout().toMillis(), settings.tcp()));
-        DedicatedServer s;
-        long started = System.nanoTime();
-        try {
-            s = new DedicatedServer(this, connector, connector.login(to, dbname, params, loginCredentials()));
-        } catch (PgloomError e) {
-            logLoginRefused(to, e.response());
-            logNeverOpened(to, "login failed", started);
-            pooler.metrics().serverConnectFailed(key, true);
-            dedicatedClosed(null);
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            log.warn("{}: connect failed: cannot connect to server {}:{}: {}", key, to.host(), to.port(), e.toString());
-            pooler.metrics().serverConnectFailed(key, false);
-            dedicatedClosed(null);
-            throw e;
-        }
-        lock.lock();
-        try {
-            health.connected(to);
-        } finally {
-            lock.unlock();
-        }
-        dedicatedServers.add(s);
-        stats.serverOpened();
-        if (settings.logConnections()) {
-            log.info("{} {}: new connection to server (from dedicated to one client)", s, key);
-        }
-        return s;
+        return dedicated.open(to, startupParameters);
     }
 
     /** Dedicated connection {@code s} closed, or (null) its login failed: its slot is free again. */
     public void dedicatedClosed(DedicatedServer s) {
+        dedicated.closed(s);
+    }
+
+    // ---------------------------------------------------------------- for DedicatedSlots, under the lock
+
+    /** Whether the pool's database is paused (PAUSE, KILL). */
+    boolean isPaused() {
+        return pooler.isPaused(key.database());
+    }
+
+    /** Whether every endpoint is in its server_login_retry window at {@code now}. Under the lock. */
+    boolean allHeldBack(long now) {
+        return health.allHeldBack(endpoints, now);
+    }
+
+    /** The least recently used idle connection, out of the idle list; null if none. Under the lock. */
+    ServerConnection takeLeastRecentlyUsedIdle() {
+        ServerConnection s = idle.pollLast();
         if (s != null) {
-            dedicatedServers.remove(s);
+            s.leaveIdle();
         }
-        lock.lock();
-        try {
-            dedicated--;
-        } finally {
-            lock.unlock();
-        }
-        giveBackSlot();
+        return s;
+    }
+
+    /** Room taken by a caller now taking budget slots outside the lock (see the class comment). Under the lock. */
+    void claimRoom() {
+        claiming++;
+    }
+
+    /** The claim is over, turned into a connection or refused. Under the lock. */
+    void unclaimRoom() {
+        claiming--;
+    }
+
+    /** Our claim may have kept the head of the line from opening: wake it. Under the lock. */
+    void wakeLineHead() {
+        line.wakeHead();
+    }
+
+    /** The endpoint a new connection goes to. Under the lock. */
+    Endpoint nextEndpoint() {
+        return selector.next(endpoints, health, System.nanoTime());
+    }
+
+    /** A connection to {@code to} logged in. Under the lock. */
+    void connectedTo(Endpoint to) {
+        health.connected(to);
     }
 
     /** Periodic care: idle timeout, lifetime, min_pool_size. Runs on the pooler's maintenance thread. */
@@ -963,7 +879,7 @@ public final class Pool {
             lock.unlock();
         }
         snapshot.forEach(s -> s.close(reason));
-        dedicatedServers.forEach(s -> s.close(reason));
+        dedicated.closeAll(reason);
     }
 
     /** PAUSE: closes the idle servers now; the others are closed as they are released. */
