@@ -37,7 +37,8 @@ public final class DeadlineScope {
             throws InterruptedException {
         Map<K, T> results = new ConcurrentHashMap<>();
         // Subtask results are unreadable after a timed-out join, so each task hands over its own.
-        try (var scope = StructuredTaskScope.open(Joiner.<Object>awaitAll(), cf -> cf.withName(name).withTimeout(timeout))) {
+        try (var scope = StructuredTaskScope.open(Joiner.<Object>awaitAll(), cf -> cf.withName(name).withTimeout(timeout)
+                .withThreadFactory(VirtualThreads.factory()))) {
             tasks.forEach((key, task) -> scope.fork(() -> {
                 Thread.currentThread().setName(name + " " + key);
                 try {

@@ -5,6 +5,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.StructuredTaskScope.Joiner;
 import java.util.concurrent.StructuredTaskScope.Subtask;
 import java.util.concurrent.StructuredTaskScope;
+import java.util.concurrent.ThreadFactory;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +32,8 @@ public final class TaskScope implements AutoCloseable {
     private final String name;
     private final LinkedBlockingQueue<Task> starts = new LinkedBlockingQueue<>();
     private final CancelOnRequest joiner = new CancelOnRequest();
+    /** What this scope's threads are made with (see {@link VirtualThreads}), taken at construction. */
+    private final ThreadFactory threads;
     private final Thread owner;
     private volatile boolean closed;
 
@@ -48,7 +51,10 @@ public final class TaskScope implements AutoCloseable {
      */
     public TaskScope(String name, Consumer<TaskScope> ownerLoop) {
         this.name = name;
-        this.owner = Thread.ofVirtual().name(name + "-scope").start(() -> own(ownerLoop));
+        this.threads = VirtualThreads.factory();
+        this.owner = threads.newThread(() -> own(ownerLoop));
+        owner.setName(name + "-scope");
+        owner.start();
     }
 
     /** Starts {@code task} in a new virtual thread of this scope; false if the scope is closed. */
@@ -70,7 +76,7 @@ public final class TaskScope implements AutoCloseable {
     }
 
     private void own(Consumer<TaskScope> ownerLoop) {
-        try (var scope = StructuredTaskScope.open(joiner)) {
+        try (var scope = StructuredTaskScope.open(joiner, cf -> cf.withThreadFactory(threads))) {
             this.scope = scope;
             if (ownerLoop != null) {
                 ownerLoop.accept(this);
