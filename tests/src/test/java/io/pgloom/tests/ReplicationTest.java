@@ -140,6 +140,13 @@ class ReplicationTest {
                 List<Map<String, String>> streaming = clients.where("application_name", "repl-test");
                 assertEquals(1, streaming.size(), clients.rows().toString());
                 assertEquals("physical", streaming.getFirst().get("replication"), "SHOW CLIENTS' replication column");
+                assertEquals("active", streaming.getFirst().get("state"));
+                ConsoleResult servers = ConsoleResult.of(admin.simpleQuery("SHOW SERVERS"));
+                List<Map<String, String>> own = servers.where("link", streaming.getFirst().get("ptr"));
+                assertEquals(1, own.size(), "its own server is listed, linked to it: " + servers.rows());
+                assertEquals("physical", own.getFirst().get("replication"));
+                assertEquals("active", own.getFirst().get("state"));
+                assertEquals(streaming.getFirst().get("link"), own.getFirst().get("ptr"), "and the client names it");
             }
             String systemId;
             try (Connection d = TestPostgres.direct("postgres")) {

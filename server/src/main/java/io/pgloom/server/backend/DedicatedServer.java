@@ -2,6 +2,7 @@ package io.pgloom.server.backend;
 
 import io.pgloom.server.frontend.ClientSession;
 import io.pgloom.server.net.SocketIds;
+import io.pgloom.server.pool.ConnectionView;
 import io.pgloom.server.pool.Pool;
 import io.pgloom.wire.backend.BackendConnection;
 import io.pgloom.wire.backend.BackendConnector;
@@ -35,11 +36,30 @@ public final class DedicatedServer {
     private final BackendConnection login;
     private final long createdNanos = System.nanoTime();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** The client that owns it, as SHOW SERVERS' link column names it. */
+    private final String ownerPtr;
+    /** "logical" or "physical": SHOW SERVERS' replication column. */
+    private final String replication;
+    /** This end's address, taken once, for SHOW SERVERS. */
+    private final String localAddr;
+    private final int localPort;
 
-    public DedicatedServer(Pool pool, BackendConnector connector, BackendConnection login) {
+    public DedicatedServer(Pool pool, BackendConnector connector, BackendConnection login, String ownerPtr, String replication) {
         this.pool = pool;
         this.connector = connector;
         this.login = login;
+        this.ownerPtr = ownerPtr;
+        this.replication = replication;
+        this.localAddr = login.socket().getLocalAddress().getHostAddress();
+        this.localPort = login.socket().getLocalPort();
+    }
+
+    /** This connection as a SHOW SERVERS row: always active, linked to its owner. No lock. */
+    public ConnectionView view(long now, long nowMillis) {
+        long created = ConnectionView.epochMillis(createdNanos, now, nowMillis);
+        return new ConnectionView("S", pool.key().user(), pool.key().database(), "active", login.endpoint().host(),
+                login.endpoint().port(), localAddr, localPort, created, created, 0, closed.get(), "S-" + id, ownerPtr,
+                login.processId(), login.parameters().getOrDefault("application_name", ""), 0, id, replication);
     }
 
     /** The ParameterStatus values the server reported at login: what the client's login reply passes on. */

@@ -392,7 +392,7 @@ public final class ClientSession implements Runnable {
         try {
             var endpoint = pool.claimDedicated();
             try {
-                server = pool.openDedicated(endpoint, startupParameters);
+                server = pool.openDedicated(endpoint, startupParameters, ptr(), replication);
             } catch (PgloomError e) {
                 ErrorResponse refusal = e.response();
                 refuseOrClose(new ErrorResponse("FATAL", refusal.sqlState(), "server login failed: " + refusal.message(),
@@ -802,14 +802,15 @@ public final class ClientSession implements Runnable {
      */
     public ConnectionView view(String database, ServerConnection linked, long now, long nowMillis) {
         long waitingSince = waitingSinceNanos;
-        String state = waitingSince != 0 ? "waiting" : linked != null ? "active" : "idle";
+        DedicatedServer own = dedicated;
+        String state = waitingSince != 0 ? "waiting" : linked != null || own != null ? "active" : "idle";
         PreparedStatements named = statements;
         String applicationName = tracked[APPLICATION_NAME];
         Transport transport = out.transport();
         return new ConnectionView("C", user, database, state, transport.remoteAddress(), transport.remotePort(),
                 transport.localAddress(), transport.localPort(), connectMillis,
                 ConnectionView.epochMillis(lastActivityNanos, now, nowMillis), waitingSince != 0 ? Math.max(0, now - waitingSince) : 0,
-                false, ptr(), linked == null ? "" : "S-" + linked.id, 0, applicationName == null ? "" : applicationName,
+                false, ptr(), linked != null ? "S-" + linked.id : own != null ? "S-" + own.id : "", 0, applicationName == null ? "" : applicationName,
                 named == null ? 0 : named.size(), socketId, replication == null ? "none" : replication);
     }
 

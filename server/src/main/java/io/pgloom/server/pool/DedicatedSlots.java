@@ -10,6 +10,7 @@ import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.wire.protocol.SqlState;
 import java.io.IOException;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -135,7 +136,8 @@ final class DedicatedSlots {
      * client's own startup parameters (replication, options and all) and the pool's credentials.
      * Throws the server's refusal as it came; the slot is then given back.
      */
-    DedicatedServer open(Endpoint to, Map<String, String> startupParameters) throws PgloomError, IOException {
+    DedicatedServer open(Endpoint to, Map<String, String> startupParameters, String ownerPtr, String replication)
+            throws PgloomError, IOException {
         DatabaseEntry db = pool.database();
         Map<String, String> params = new HashMap<>(startupParameters);
         params.remove("user");
@@ -147,7 +149,8 @@ final class DedicatedSlots {
         DedicatedServer s;
         long started = System.nanoTime();
         try {
-            s = new DedicatedServer(pool, connector, connector.login(to, dbname, params, pool.loginCredentials()));
+            s = new DedicatedServer(pool, connector, connector.login(to, dbname, params, pool.loginCredentials()),
+                    ownerPtr, replication);
         } catch (PgloomError e) {
             pool.logLoginRefused(to, e.response());
             pool.logNeverOpened(to, "login failed", started);
@@ -186,6 +189,11 @@ final class DedicatedSlots {
             lock.unlock();
         }
         pool.giveBackSlot();
+    }
+
+    /** The dedicated connections open now, as SHOW SERVERS rows. */
+    void addViews(List<ConnectionView> rows, long now, long nowMillis) {
+        open.forEach(s -> rows.add(s.view(now, nowMillis)));
     }
 
     /** Closes every dedicated connection (the pool or pgloom is closing). */

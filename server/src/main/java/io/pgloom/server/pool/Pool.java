@@ -743,9 +743,10 @@ public final class Pool {
         return dedicated.claim();
     }
 
-    /** See {@link DedicatedSlots#open}. */
-    public DedicatedServer openDedicated(Endpoint to, Map<String, String> startupParameters) throws PgloomError, IOException {
-        return dedicated.open(to, startupParameters);
+    /** See {@link DedicatedSlots#open}; {@code ownerPtr} and {@code replication} are for SHOW SERVERS. */
+    public DedicatedServer openDedicated(Endpoint to, Map<String, String> startupParameters, String ownerPtr,
+            String replication) throws PgloomError, IOException {
+        return dedicated.open(to, startupParameters, ownerPtr, replication);
     }
 
     /** Dedicated connection {@code s} closed, or (null) its login failed: its slot is free again. */
@@ -1026,6 +1027,7 @@ public final class Pool {
             ServerConnection.State state = s.state(); // one volatile read
             rows.add(s.view(state, shownAs(s, state, now).word, now, nowMillis));
         }
+        dedicated.addViews(rows, now, nowMillis);
         return new PoolView(key.database(), key.user(), poolMode(), rows, waitingNow, 0, opening, maxWait, stats);
     }
 
