@@ -9,7 +9,7 @@ root=$(cd "$here/.." && pwd)
 DURATION=${DURATION:-10}          # seconds per pgbench run
 ROUNDS=${ROUNDS:-3}               # interleaved rounds; the table shows the median
 WARMUP=${WARMUP:-5}               # seconds of unmeasured `pgbench -S` per target before round 1 (0: none)
-SCENARIOS=${SCENARIOS-a b c d e}  # subset of a..e; empty: no pgbench runs (RSS only)
+SCENARIOS=${SCENARIOS-a b c d e f}  # subset of a..f; empty: no pgbench runs (RSS only)
 TARGETS=${TARGETS:-direct pgloom pgbouncer}
 IDLE_CLIENTS=${IDLE_CLIENTS:-10000}   # 0: skip the idle-client RSS test
 IDLE_PARALLEL=${IDLE_PARALLEL:-200}   # logins in flight at once in the idle client
@@ -34,6 +34,7 @@ declare -A SCENARIO_OPTS=(
   [c]="-S -M extended -c 10 -j 2"
   [d]="-c 10 -j 2"
   [e]="-C -S -c 10 -j 2"
+  [f]="-S -M prepared -c 10 -j 2"
 )
 declare -A SCENARIO_NAME=(
   [a]="select-only, 10 clients"
@@ -41,6 +42,7 @@ declare -A SCENARIO_NAME=(
   [c]="select-only extended, 10 clients"
   [d]="TPC-B-like, 10 clients"
   [e]="select-only, connect per tx, 10 clients"
+  [f]="select-only prepared, 10 clients"
 )
 declare -A PORT=([direct]=$PG_PORT [pgloom]=$PGLOOM_PORT [pgbouncer]=$PGBOUNCER_PORT [pgloom_base]=$PGLOOM_BASE_PORT)
 if [ -n "$BASE_REV" ] && [[ " $TARGETS " != *" pgloom_base "* ]]; then
@@ -470,7 +472,7 @@ fi
 # ------------------------------------------------------------------ the table
 
 python3 - "$raw" "$rss_lines" "$run_dir/results.txt" "$SCENARIOS" "$TARGETS" \
-  "$(for s in a b c d e; do printf '%s\t%s (%s)\n' "$s" "${SCENARIO_OPTS[$s]}" "${SCENARIO_NAME[$s]}"; done)" <<'EOF'
+  "$(for s in a b c d e f; do printf '%s\t%s (%s)\n' "$s" "${SCENARIO_OPTS[$s]}" "${SCENARIO_NAME[$s]}"; done)" <<'EOF'
 import csv, os, statistics, sys
 raw, rss, dest, scenarios, targets, names = sys.argv[1:7]
 names = dict(l.split("\t", 1) for l in names.splitlines())

@@ -45,7 +45,7 @@ public final class Settings {
             "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout", "transaction_timeout",
             "auth_hba_file", "auth_ident_file", "so_reuseport", "peer_id",
             "tcp_keepcnt", "tcp_keepidle", "tcp_keepintvl", "tcp_socket_buffer", "disable_pqexec",
-            "track_extra_parameters", "server_fast_close");
+            "track_extra_parameters", "server_fast_close", "io_mode", "io_threads");
 
     /**
      * PgBouncer settings that tune something pgloom does not have: accepted, with a warning that
@@ -78,7 +78,7 @@ public final class Settings {
      * sit in the same table (parser, pgloom check, README) but not in SHOW CONFIG, which lists
      * exactly PgBouncer's rows for the scripts that read it.
      */
-    private static final Set<String> PGLOOM_ONLY = Set.of("metrics_listen_addr", "metrics_listen_port");
+    private static final Set<String> PGLOOM_ONLY = Set.of("metrics_listen_addr", "metrics_listen_port", "io_mode", "io_threads");
 
     private static final List<String> SSL_MODES =
             List.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
@@ -89,6 +89,7 @@ public final class Settings {
             // is not (PgBouncer has peer in hba rules only); pgloom takes it, meaning what an hba file
             // of one line "local all all peer" would, for setups that want nothing else.
             "auth_type", List.of("any", "trust", "plain", "md5", "cert", "hba", "ldap", "pam", "scram-sha-256", "peer"),
+            "io_mode", List.of("carriers", "jdk"),
             "client_tls_sslmode", SSL_MODES,
             "server_tls_sslmode", SSL_MODES);
 
@@ -130,6 +131,8 @@ public final class Settings {
                 row("dns_zone_check_period", TIME, "0", "s", RELOAD, "how often DNS zone serials are checked (0 = never)"),
                 row("idle_transaction_timeout", TIME, "0", "s", RELOAD, "disconnect clients idle inside a transaction this long (0 = never)"),
                 row("ignore_startup_parameters", LIST, "", "", RELOAD, "startup parameters accepted from clients and then ignored"),
+                row("io_mode", ENUM, "carriers", "", RESTART, "carriers: pgloom's virtual threads run on its own carrier threads, which poll their sockets themselves; jdk: on the JDK's scheduler and sockets"),
+                row("io_threads", INT, "0", "", RESTART, "carrier threads with io_mode = carriers (0 = one per available processor)"),
                 row("job_name", STRING, "pgbouncer", "", RESTART, "service name used in logs and by the service manager"),
                 row("listen_addr", LIST, "", "", RESTART, "TCP addresses to listen on; * for all, empty for none"),
                 row("listen_backlog", INT, "128", "", RESTART, "listen(2) backlog"),

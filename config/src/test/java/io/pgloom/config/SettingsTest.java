@@ -96,7 +96,7 @@ class SettingsTest {
     @Test
     void pgloomsOwnSettingsAreMarkedAndKeptOutOfPgBouncersList() {
         List<String> own = Settings.all().stream().filter(s -> !s.pgbouncer()).map(Setting::name).toList();
-        assertEquals(List.of("metrics_listen_addr", "metrics_listen_port"), own);
+        assertEquals(List.of("io_mode", "io_threads", "metrics_listen_addr", "metrics_listen_port"), own);
         assertEquals(PGBOUNCER_1_25_SETTINGS + own.size(), Settings.all().size());
         Setting port = Settings.byName("metrics_listen_port").orElseThrow();
         assertTrue(port.supported());

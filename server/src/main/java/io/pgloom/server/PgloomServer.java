@@ -69,6 +69,7 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         PgloomConfig config = ConfigLoader.load(configFile);
         LogSetup.apply(config);
         config.warnings().forEach(w -> log.warn("{}", w));
+        IoSetup.apply(config.settings());
         Map<String, UserSecret> users = loadUsers(config);
         PgloomServer server = new PgloomServer(configFile, config, users, authFile(config) != null);
         try {

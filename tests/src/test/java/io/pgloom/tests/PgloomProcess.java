@@ -54,14 +54,35 @@ final class PgloomProcess implements AutoCloseable {
 
     /** Starts {@code pgloom ARGS} through {@code wrapper} (e.g. setpriv, to run it as another user). */
     static PgloomProcess startUnder(List<String> wrapper, String name, String... args) throws IOException {
+        return startProcess(wrapper, true, name, args);
+    }
+
+    /**
+     * Starts {@code pgloom ARGS} from the class path without {@code --add-opens java.base/java.lang}:
+     * a JVM that refuses pgloom the carrier scheduler hook, which must fall back to io_mode = jdk.
+     */
+    static PgloomProcess startWithoutCarrierHook(String name, String... args) throws IOException {
+        return startProcess(List.of(), false, name, args);
+    }
+
+    private static PgloomProcess startProcess(List<String> wrapper, boolean carrierHook, String name, String... args)
+            throws IOException {
         List<String> command = new ArrayList<>(wrapper);
         command.addAll(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-preview", "--enable-native-access=ALL-UNNAMED", "-XX:+StartAttachListener"));
+        if (carrierHook) {
+            command.addAll(List.of("--add-opens", "java.base/java.lang=ALL-UNNAMED"));
+        }
+        String ioMode = System.getProperty("pgloom.io_mode");
+        if (ioMode != null) {
+            command.add("-Dpgloom.io_mode=" + ioMode); // the I/O mode this test run is in
+        }
         Path jar = repoRoot().resolve("server/target/pgloom.jar");
-        if (isFresh(jar, repoRoot().resolve("server/target/classes"))) {
+        if (carrierHook && isFresh(jar, repoRoot().resolve("server/target/classes"))) {
             command.addAll(List.of("-jar", jar.toString()));
         } else {
+            // (the jar's manifest opens java.lang itself, so the hook-less start uses the class path)
             command.addAll(List.of("-cp", System.getProperty("java.class.path"), PgloomCommand.class.getName()));
         }
         command.addAll(List.of(args));

@@ -50,8 +50,8 @@ public final class DedicatedServer {
         this.login = login;
         this.ownerPtr = ownerPtr;
         this.replication = replication;
-        this.localAddr = login.socket().getLocalAddress().getHostAddress();
-        this.localPort = login.socket().getLocalPort();
+        this.localAddr = login.conduit().socket().getLocalAddress().getHostAddress();
+        this.localPort = login.conduit().socket().getLocalPort();
     }
 
     /** This connection as a SHOW SERVERS row: always active, linked to its owner. No lock. */
@@ -92,11 +92,7 @@ public final class DedicatedServer {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        try {
-            login.socket().close();
-        } catch (IOException ignored) {
-            // closing anyway
-        }
+        login.conduit().close();
         if (pool.settings().logDisconnections()) {
             log.info("{} {}: closing because: {} (age={})", this, pool.key(), reason,
                     ClientSession.age(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - createdNanos)));

@@ -9,7 +9,9 @@ import io.pgloom.server.pool.PoolStats;
 import io.pgloom.server.statements.ResponseQueue;
 import io.pgloom.server.statements.ServerStatementCache;
 import io.pgloom.wire.backend.BackendConnection;
+import io.pgloom.server.carrier.Carriers;
 import io.pgloom.wire.backend.BackendConnector;
+import io.pgloom.wire.tcp.Conduit;
 import io.pgloom.wire.backend.BackendOptions;
 import io.pgloom.wire.backend.Endpoint;
 import io.pgloom.wire.backend.ServerCredentials;
@@ -22,7 +24,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.net.Socket;
 import java.net.SocketException;
 import java.util.HashMap;
 import java.util.Map;
@@ -95,7 +96,7 @@ public final class ServerConnection {
     public final Endpoint endpoint;
     /** What opened this connection: cancels for its backend go the same way. */
     public final BackendConnector connector;
-    private final Socket socket;
+    private final Conduit conduit;
     public final OutputStream out;
     final FrameReader reader;
     /** This end's address, taken once: Socket#getLocalAddress takes the socket's state lock, which every read and write take too. */
@@ -147,15 +148,15 @@ public final class ServerConnection {
         this.endpoint = login.endpoint();
         this.host = endpoint.host();
         this.port = endpoint.port();
-        this.socket = login.socket();
+        this.conduit = login.conduit();
         this.out = login.out();
         this.reader = login.reader();
         this.parameters = new HashMap<>(login.parameters());
         this.backendPid = login.processId();
         this.backendSecret = login.secretKey();
         this.transactionStatus = login.transactionStatus();
-        this.localAddr = socket.getLocalAddress().getHostAddress();
-        this.localPort = socket.getLocalPort();
+        this.localAddr = conduit.socket().getLocalAddress().getHostAddress();
+        this.localPort = conduit.socket().getLocalPort();
         long lifetime = pool.serverLifetime().toNanos();
         // 0, as in PgBouncer: each connection serves one client, and closes when released.
         this.lifetimeNanos = lifetime <= 0 ? 0
@@ -169,16 +170,13 @@ public final class ServerConnection {
      */
     public static ServerConnection open(Pool pool, Endpoint endpoint, String database, Map<String, String> startupParameters,
             ServerCredentials credentials, int connectTimeoutMillis) throws IOException, PgloomError {
-        BackendConnector connector = new BackendConnector(new BackendOptions(connectTimeoutMillis, pool.settings().tcp()));
+        BackendConnector connector = new BackendConnector(new BackendOptions(connectTimeoutMillis, pool.settings().tcp(),
+                Carriers.dialer()));
         BackendConnection login = connector.login(endpoint, database, startupParameters, credentials);
         try {
             return new ServerConnection(pool, connector, login);
         } catch (RuntimeException e) {
-            try {
-                login.socket().close();
-            } catch (IOException ignored) {
-                // already failing
-            }
+            login.conduit().close();
             throw e;
         }
     }
@@ -509,11 +507,7 @@ public final class ServerConnection {
         } catch (IOException ignored) {
             // the server may already be gone
         }
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // nothing more to do
-        }
+        conduit.close();
     }
 
     /**

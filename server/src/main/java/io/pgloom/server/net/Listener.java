@@ -1,12 +1,16 @@
 package io.pgloom.server.net;
 
 import io.pgloom.server.TaskScope;
+import io.pgloom.server.carrier.Carriers;
+import io.pgloom.server.carrier.ChannelAcceptor;
+import io.pgloom.server.carrier.ChannelConduit;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.frontend.ClientSession;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.StandardSocketOptions;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.slf4j.Logger;
@@ -148,12 +152,20 @@ public final class Listener implements AutoCloseable {
         }
     }
 
+    /**
+     * A TCP listening socket: a JDK server socket whose accepted sockets are JDK sockets
+     * (io_mode = jdk), or a server channel accepted on by the owner thread's carrier, whose
+     * accepted channels are carrier channels (io_mode = carriers).
+     */
     private static final class TcpAcceptor implements Acceptor {
         private static final java.util.concurrent.atomic.AtomicBoolean ADVISED = new java.util.concurrent.atomic.AtomicBoolean();
         private final ServerSocket serverSocket;
+        /** Set with io_mode = carriers: the channel {@link #serverSocket} belongs to. */
+        private final ChannelAcceptor carried;
 
         TcpAcceptor(String host, int port, int backlog, boolean reusePort) throws IOException {
-            serverSocket = new ServerSocket();
+            ServerSocketChannel channel = Carriers.active() ? ServerSocketChannel.open() : null;
+            serverSocket = channel != null ? channel.socket() : new ServerSocket();
             try {
                 serverSocket.setReuseAddress(true);
                 if (reusePort) {
@@ -164,6 +176,7 @@ public final class Listener implements AutoCloseable {
                     adviseOnAcceptQueue();
                 }
                 serverSocket.bind(new InetSocketAddress(host, port), backlog);
+                carried = channel != null ? new ChannelAcceptor(channel) : null;
             } catch (IOException | RuntimeException e) {
                 serverSocket.close();
                 throw e;
@@ -190,7 +203,10 @@ public final class Listener implements AutoCloseable {
 
         @Override
         public Transport accept() throws IOException {
-            return new Transport.Tcp(serverSocket.accept());
+            if (carried == null) {
+                return new Transport.Tcp(serverSocket.accept());
+            }
+            return new Transport.Tcp(ChannelConduit.of(carried.accept()));
         }
 
         @Override
@@ -200,6 +216,10 @@ public final class Listener implements AutoCloseable {
 
         @Override
         public void close() {
+            if (carried != null) {
+                carried.close();
+                return;
+            }
             try {
                 serverSocket.close();
             } catch (IOException ignored) {

@@ -7,6 +7,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
+import io.pgloom.server.carrier.ChannelConduit;
+import io.pgloom.wire.tcp.Conduit;
+import io.pgloom.wire.tcp.JdkConduit;
 import io.pgloom.wire.tcp.TcpTuning;
 import jdk.net.ExtendedSocketOptions;
 
@@ -71,24 +74,32 @@ public interface Transport {
         Transport upgrade(Transport plain) throws IOException;
     }
 
-    /** A client that came in over TCP. */
-    record Tcp(Socket socket, String localAddress) implements Transport {
+    /**
+     * A client that came in over TCP: a JDK socket (io_mode = jdk) or a carrier's channel
+     * (io_mode = carriers), seen through {@code socket} for options and addresses either way.
+     */
+    record Tcp(Conduit conduit, Socket socket, String localAddress) implements Transport {
         /**
          * The local address is taken once: Socket#getLocalAddress takes the socket's state lock,
          * which every read and write take too. Interned: a listener has few local addresses.
          */
+        public Tcp(Conduit conduit) {
+            this(conduit, conduit.socket(), conduit.socket().getLocalAddress().getHostAddress().intern());
+        }
+
+        /** A JDK socket. */
         public Tcp(Socket socket) {
-            this(socket, socket.getLocalAddress().getHostAddress().intern());
+            this(new JdkConduit(socket));
         }
 
         @Override
         public InputStream input() throws IOException {
-            return socket.getInputStream();
+            return conduit.input();
         }
 
         @Override
         public OutputStream output() throws IOException {
-            return socket.getOutputStream();
+            return conduit.output();
         }
 
         @Override
@@ -126,29 +137,31 @@ public interface Transport {
 
         @Override
         public void close() {
-            try {
-                socket.close();
-            } catch (IOException ignored) {
-                // closed anyway
-            }
+            conduit.close();
         }
     }
 
     /**
      * A client that came in over the Unix socket {@code path} (shared by every client of that
-     * listener: no string per client). The channel's streams read and write straight into the
-     * caller's arrays; interrupting a thread blocked on them closes the channel, which is what
-     * the listener's scope does at shutdown anyway.
+     * listener: no string per client). With io_mode = jdk ({@code carried} null) the channel
+     * blocks and its streams read and write straight into the caller's arrays; interrupting a
+     * thread blocked on them closes the channel, which is what the listener's scope does at
+     * shutdown anyway. With io_mode = carriers the channel is a carrier's ({@code carried}).
      */
-    record Unix(SocketChannel channel, String path, int port) implements Transport {
+    record Unix(SocketChannel channel, ChannelConduit carried, String path, int port) implements Transport {
+        /** A blocking channel (io_mode = jdk). */
+        public Unix(SocketChannel channel, String path, int port) {
+            this(channel, null, path, port);
+        }
+
         @Override
         public InputStream input() {
-            return Channels.newInputStream(channel);
+            return carried != null ? carried.input() : Channels.newInputStream(channel);
         }
 
         @Override
         public OutputStream output() {
-            return Channels.newOutputStream(channel);
+            return carried != null ? carried.output() : Channels.newOutputStream(channel);
         }
 
         @Override
@@ -194,6 +207,10 @@ public interface Transport {
 
         @Override
         public void close() {
+            if (carried != null) {
+                carried.close();
+                return;
+            }
             try {
                 channel.close();
             } catch (IOException ignored) {

@@ -1,5 +1,8 @@
 package io.pgloom.server.net;
 
+import io.pgloom.server.carrier.ChannelAcceptor;
+import io.pgloom.server.carrier.ChannelConduit;
+import io.pgloom.server.carrier.Carriers;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -29,12 +32,15 @@ final class UnixSocket implements Listener.Acceptor {
     private static final int S_IFSOCK = 0140000;
 
     private final ServerSocketChannel channel;
+    /** The channel as pgloom's carriers accept on it; null with io_mode = jdk. */
+    private final ChannelAcceptor carried;
     private final Path file;
     private final String path;
     private final int port;
 
-    private UnixSocket(ServerSocketChannel channel, Path file, int port) {
+    private UnixSocket(ServerSocketChannel channel, Path file, int port) throws IOException {
         this.channel = channel;
+        this.carried = Carriers.active() ? new ChannelAcceptor(channel) : null;
         this.file = file;
         this.path = file.toString();
         this.port = port;
@@ -55,7 +61,13 @@ final class UnixSocket implements Listener.Acceptor {
             channel.close();
             throw new IOException("could not listen on unix socket " + file + " (unix_socket_dir): " + e.getMessage(), e);
         }
-        UnixSocket socket = new UnixSocket(channel, file, port);
+        UnixSocket socket;
+        try {
+            socket = new UnixSocket(channel, file, port);
+        } catch (IOException e) {
+            channel.close();
+            throw e;
+        }
         try {
             Files.setPosixFilePermissions(file, permissions(mode));
             if (group != null && !group.isBlank()) {
@@ -135,7 +147,11 @@ final class UnixSocket implements Listener.Acceptor {
 
     @Override
     public Transport accept() throws IOException {
-        return new Transport.Unix(channel.accept(), path, port);
+        if (carried == null) {
+            return new Transport.Unix(channel.accept(), path, port);
+        }
+        SocketChannel c = carried.accept();
+        return new Transport.Unix(c, ChannelConduit.of(c), path, port);
     }
 
     @Override
@@ -148,10 +164,14 @@ final class UnixSocket implements Listener.Acceptor {
         if (!channel.isOpen()) {
             return;
         }
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // closing anyway
+        if (carried != null) {
+            carried.close();
+        } else {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
         }
         try {
             Files.deleteIfExists(file);

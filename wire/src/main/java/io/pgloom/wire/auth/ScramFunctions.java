@@ -51,6 +51,10 @@ final class ScramFunctions {
         if (iterations < 1) {
             throw new IllegalArgumentException("iteration count must be at least 1");
         }
+        return HeavyWork.run(() -> pbkdf2(password, salt, iterations));
+    }
+
+    private static byte[] pbkdf2(byte[] password, byte[] salt, int iterations) {
         Mac mac = mac(password);
         mac.update(salt);
         byte[] u = mac.doFinal(BLOCK_ONE);

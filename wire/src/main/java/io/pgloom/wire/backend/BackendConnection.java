@@ -1,18 +1,19 @@
 package io.pgloom.wire.backend;
 
 import io.pgloom.wire.protocol.FrameReader;
+import io.pgloom.wire.tcp.Conduit;
 import java.io.OutputStream;
-import java.net.Socket;
 import java.util.Map;
 
 /**
  * A connection to a PostgreSQL server just logged in: the server sent ReadyForQuery, and nothing
- * has been read past it. Whoever receives it owns the socket and must close it.
+ * has been read past it. Whoever receives it owns the connection and must close it.
  *
  * <p>Threading: handed from the thread that logged in to its owner; the streams and the reader
  * are not thread-safe (one reader thread, one writer at a time).
  *
- * @param out               the socket's output stream (later, maybe a TLS one)
+ * @param conduit           the connection (its socket, its close)
+ * @param out               the connection's output stream (later, maybe a TLS one)
  * @param reader            the socket's read buffer; it may already hold bytes the server sent
  *                          after ReadyForQuery, so all reads go through it, never the socket's stream
  * @param parameters        the ParameterStatus values the server reported during login
@@ -20,6 +21,6 @@ import java.util.Map;
  * @param secretKey         BackendKeyData's secret key (0 if none came)
  * @param transactionStatus the status byte of the ReadyForQuery that ended the login
  */
-public record BackendConnection(Endpoint endpoint, Socket socket, OutputStream out, FrameReader reader,
+public record BackendConnection(Endpoint endpoint, Conduit conduit, OutputStream out, FrameReader reader,
         Map<String, String> parameters, int processId, int secretKey, char transactionStatus) {
 }

@@ -4,6 +4,7 @@ import io.pgloom.wire.protocol.FrameReader;
 import io.pgloom.wire.protocol.MessageBuilder;
 import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.wire.protocol.StartupRequest;
+import io.pgloom.wire.tcp.Conduit;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -40,16 +41,10 @@ public final class BackendConnector {
     }
 
     /** A TCP connection to {@code endpoint}: no Nagle delay, keepalive and buffers as configured, within the connect timeout. */
-    public Socket connect(Endpoint endpoint) throws IOException {
-        Socket socket = new Socket();
-        try {
-            options.tcp().apply(socket);
-            socket.connect(new InetSocketAddress(endpoint.host(), endpoint.port()), options.connectTimeoutMillis());
-            return socket;
-        } catch (IOException | RuntimeException e) {
-            closeQuietly(socket);
-            throw e;
-        }
+    public Conduit connect(Endpoint endpoint) throws IOException {
+        // Unresolved: the dialer resolves the name where a blocking lookup does no harm.
+        return options.dialer().connect(InetSocketAddress.createUnresolved(endpoint.host(), endpoint.port()),
+                options.connectTimeoutMillis(), options.tcp());
     }
 
     /**
@@ -64,18 +59,18 @@ public final class BackendConnector {
      */
     public BackendConnection login(Endpoint endpoint, String database, Map<String, String> startupParameters,
             ServerCredentials credentials) throws IOException, PgloomError {
-        Socket socket = connect(endpoint);
+        Conduit conduit = connect(endpoint);
         try {
-            FrameReader reader = new FrameReader(socket.getInputStream(), READ_BUFFER, MAX_READ_BUFFER);
-            OutputStream out = socket.getOutputStream();
-            socket.setSoTimeout(options.connectTimeoutMillis());
+            FrameReader reader = new FrameReader(conduit.input(), READ_BUFFER, MAX_READ_BUFFER);
+            OutputStream out = conduit.output();
+            conduit.readTimeout(options.connectTimeoutMillis());
             LoginExchange login = new LoginExchange(reader, out, credentials);
             login.run(database, startupParameters);
-            socket.setSoTimeout(0);
-            return new BackendConnection(endpoint, socket, out, reader, Map.copyOf(login.parameters),
+            conduit.readTimeout(0);
+            return new BackendConnection(endpoint, conduit, out, reader, Map.copyOf(login.parameters),
                     login.processId, login.secretKey, login.transactionStatus);
         } catch (IOException | PgloomError | RuntimeException e) {
-            closeQuietly(socket);
+            conduit.close();
             throw e;
         }
     }
@@ -115,11 +110,4 @@ public final class BackendConnector {
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, (deadline - System.nanoTime()) / 1_000_000));
     }
 
-    private static void closeQuietly(Socket socket) {
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // already failing; the first failure is the one to report
-        }
-    }
 }

@@ -1,5 +1,6 @@
 package io.pgloom.wire.backend;
 
+import io.pgloom.wire.tcp.Dialer;
 import io.pgloom.wire.tcp.TcpTuning;
 
 /**
@@ -10,11 +11,17 @@ import io.pgloom.wire.tcp.TcpTuning;
  * @param connectTimeoutMillis bounds the TCP connect and then each read of the login (0: no limit),
  *                             as server_connect_timeout does
  * @param tcp                  the TCP options of each socket (tcp_keepalive, tcp_keep*, tcp_socket_buffer)
+ * @param dialer               how the connections are opened: JDK sockets, or pgloom's carriers (io_mode)
  */
-public record BackendOptions(int connectTimeoutMillis, TcpTuning tcp) {
+public record BackendOptions(int connectTimeoutMillis, TcpTuning tcp, Dialer dialer) {
 
     /** No connect timeout, PgBouncer's default TCP options (keepalive on with the system's timings). */
     public static final BackendOptions DEFAULT = new BackendOptions(0, TcpTuning.DEFAULT);
+
+    /** JDK sockets. */
+    public BackendOptions(int connectTimeoutMillis, TcpTuning tcp) {
+        this(connectTimeoutMillis, tcp, Dialer.JDK);
+    }
 
     public BackendOptions {
         if (connectTimeoutMillis < 0) {

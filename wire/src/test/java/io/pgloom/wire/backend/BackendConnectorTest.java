@@ -77,10 +77,10 @@ class BackendConnectorTest {
                 assertEquals(-7, c.secretKey());
                 assertEquals('I', c.transactionStatus());
                 assertEquals(server.endpoint(), c.endpoint());
-                assertTrue(c.socket().getTcpNoDelay());
-                assertEquals(0, c.socket().getSoTimeout(), "the login's read timeout is lifted for the relay");
+                assertTrue(c.conduit().socket().getTcpNoDelay());
+                assertEquals(0, c.conduit().socket().getSoTimeout(), "the login's read timeout is lifted for the relay");
             } finally {
-                c.socket().close();
+                c.conduit().close();
             }
         }
     }
@@ -97,7 +97,7 @@ class BackendConnectorTest {
                 welcome(peer);
                 return answer;
             })) {
-                login(server, credentials).socket().close();
+                login(server, credentials).conduit().close();
                 assertEquals(expected, server.finish());
             }
         }
@@ -123,13 +123,13 @@ class BackendConnectorTest {
         };
         byte[] clientKey;
         try (ScriptedServer server = new ScriptedServer(scram)) {
-            login(server, ALICE).socket().close();
+            login(server, ALICE).conduit().close();
             assertEquals("SCRAM-SHA-256", server.finish());
             clientKey = lastExchange[0].clientKey();
         }
         ServerCredentials keysOnly = ServerCredentials.none("alice").withScramKeys(clientKey, secret.serverKey());
         try (ScriptedServer server = new ScriptedServer(scram)) {
-            login(server, keysOnly).socket().close();
+            login(server, keysOnly).conduit().close();
             assertEquals("SCRAM-SHA-256", server.finish());
         }
     }

@@ -1,0 +1,137 @@
+package io.pgloom.server.carrier;
+
+import java.io.IOException;
+import java.nio.channels.CancelledKeyException;
+import java.nio.channels.ClosedSelectorException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.ArrayDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One carrier: a platform thread that runs the virtual threads assigned to it and, when none of
+ * them is runnable, waits in epoll (its own {@link Selector}) for the sockets they read. A socket
+ * read that finds nothing parks its virtual thread ({@link Readiness}); the selector's report
+ * unparks it on this same carrier, so a relay round trip costs one epoll_wait shared by every
+ * socket that became ready, and no hand-off between threads.
+ *
+ * <p>Threading: {@link #execute} is the virtual threads' scheduler and may be called from any
+ * thread. From this carrier's own thread (a readiness report unparking a reader) the task goes
+ * on a plain local queue; from elsewhere (a thread of another carrier unparking one of ours, a
+ * timer, the JDK's poller) on a concurrent queue, with a selector wake-up only if this carrier
+ * is blocked in select. Everything else runs on this carrier's thread.
+ */
+final class Carrier implements Executor, Runnable {
+    private static final Logger log = LoggerFactory.getLogger(Carrier.class);
+    /**
+     * Tasks run from the local queue before the selector is polled again: enough to empty it in
+     * any real load, few enough that a thread that keeps yielding cannot starve the sockets.
+     */
+    private static final int BATCH = 1024;
+
+    final int index;
+    final Selector selector;
+    final Thread thread;
+    final Thread.Builder.OfVirtual builder;
+    private final ArrayDeque<Runnable> local = new ArrayDeque<>();
+    private final ConcurrentLinkedQueue<Runnable> remote = new ConcurrentLinkedQueue<>();
+    private final Consumer<SelectionKey> dispatch = Carrier::dispatch;
+    /** True while this carrier is in (or about to enter) a blocking select. */
+    private volatile boolean selecting;
+    private volatile boolean stopped;
+
+    Carrier(int index, SchedulerHook hook) throws IOException, ReflectiveOperationException {
+        this.index = index;
+        this.selector = Selector.open();
+        this.builder = hook.builder(this);
+        this.thread = Thread.ofPlatform().name("pgloom-carrier-" + index).daemon().unstarted(this);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    @Override
+    public void execute(Runnable task) {
+        if (Thread.currentThread() == thread) {
+            local.add(task);
+            return;
+        }
+        remote.add(task);
+        if (selecting) {
+            selector.wakeup();
+        }
+    }
+
+    /** Makes a blocked select return, so registrations and interest changes made from another thread take effect. */
+    void wakeup() {
+        if (selecting) {
+            selector.wakeup();
+        }
+    }
+
+    /** Whether the calling thread runs on this carrier (a virtual thread of it, or the carrier itself). */
+    boolean isCurrent() {
+        return SchedulerHook.carrierThread() == thread;
+    }
+
+    @Override
+    public void run() {
+        while (!stopped) {
+            try {
+                runLocal();
+                for (Runnable r; (r = remote.poll()) != null; ) {
+                    r.run();
+                }
+                if (local.isEmpty()) {
+                    selecting = true;
+                    // Set before this last look, so a task added meanwhile either is seen here or
+                    // its producer sees selecting and wakes the select.
+                    if (remote.isEmpty()) {
+                        selector.select(dispatch);
+                    } else {
+                        selector.selectNow(dispatch);
+                    }
+                    selecting = false;
+                } else {
+                    selector.selectNow(dispatch);
+                }
+            } catch (ClosedSelectorException e) {
+                return;
+            } catch (IOException | RuntimeException | Error e) {
+                // Nothing may end this loop: a carrier that stops strands every session on it.
+                // A continuation does not throw (a virtual thread's failure ends that thread), so
+                // anything here is a defect to report, and the loop goes on.
+                selecting = false;
+                log.error("carrier {}: unexpected failure in its loop (it goes on)", index, e);
+            }
+        }
+    }
+
+    private void runLocal() {
+        Runnable r;
+        for (int ran = 0; ran < BATCH && (r = local.poll()) != null; ran++) {
+            r.run();
+        }
+    }
+
+    private static void dispatch(SelectionKey key) {
+        int ops;
+        try {
+            ops = key.readyOps();
+        } catch (CancelledKeyException e) {
+            return; // the channel was closed meanwhile, which woke its waiters
+        }
+        ((Readiness) key.attachment()).fire(key, ops);
+    }
+
+    /** Ends the loop (tests); virtual threads still on it never run again. */
+    void stop() {
+        stopped = true;
+        selector.wakeup();
+    }
+}

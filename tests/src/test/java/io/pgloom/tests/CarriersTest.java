@@ -1,0 +1,323 @@
+package io.pgloom.tests;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.pgloom.server.VirtualThreads;
+import io.pgloom.server.carrier.Carriers;
+import io.pgloom.server.carrier.ChannelAcceptor;
+import io.pgloom.server.carrier.ChannelConduit;
+import io.pgloom.wire.auth.ScramSecrets;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * pgloom's own carriers (io_mode = carriers) as such: threads land on them, the JDK's blocking
+ * calls still work from them, carrier channels move bytes with back-pressure, time out, close and
+ * interrupt as JDK sockets do, a reader on another carrier takes the registration with it, PBKDF2
+ * does not hold a carrier, and a JVM that refuses the hook falls back to io_mode = jdk. The rest
+ * of the suite runs on carriers too (and again on the JDK's scheduler, surefire's io-mode-jdk
+ * execution, which leaves this class out).
+ */
+class CarriersTest {
+    private ServerSocketChannel listening;
+    private ChannelAcceptor acceptor;
+    private InetSocketAddress address;
+
+    @BeforeAll
+    static void carriers() {
+        assertTrue(Carriers.install(Math.max(2, Runtime.getRuntime().availableProcessors())),
+                "the scheduler hook is available: surefire passes --add-opens java.base/java.lang");
+    }
+
+    @BeforeEach
+    void listen() throws Exception {
+        listening = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        address = (InetSocketAddress) listening.getLocalAddress();
+        acceptor = new ChannelAcceptor(listening);
+    }
+
+    @AfterEach
+    void close() {
+        acceptor.close();
+    }
+
+    /** Runs {@code work} on a new thread from the factory every scope uses, and returns its result. */
+    private static <T> T onCarrier(Callable<T> work) throws Exception {
+        AtomicReference<T> result = new AtomicReference<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread t = VirtualThreads.factory().newThread(() -> {
+            try {
+                result.set(work.call());
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        });
+        t.start();
+        assertTrue(t.join(Duration.ofSeconds(30)), "the carrier thread finished");
+        if (failure.get() instanceof Exception e) {
+            throw e;
+        }
+        if (failure.get() instanceof Error e) {
+            throw e;
+        }
+        return result.get();
+    }
+
+    /** A connected pair: [0] the dialled side, [1] the accepted side, both carrier channels. */
+    private ChannelConduit[] pair() throws Exception {
+        ChannelConduit dialled = onCarrier(() -> (ChannelConduit) Carriers.dialer()
+                .connect(InetSocketAddress.createUnresolved("127.0.0.1", address.getPort()), 5000,
+                        io.pgloom.wire.tcp.TcpTuning.DEFAULT));
+        ChannelConduit accepted = onCarrier(() -> ChannelConduit.of(acceptor.accept()));
+        return new ChannelConduit[] {dialled, accepted};
+    }
+
+    @Test
+    void threadsOfTheScopesFactoryRunOnTheCarriersSpreadRoundRobin() throws Exception {
+        Set<Integer> seen = new HashSet<>();
+        for (int i = 0; i < 8; i++) {
+            int index = onCarrier(Carriers::currentIndex);
+            assertTrue(index >= 0, "a factory thread runs on a carrier");
+            seen.add(index);
+        }
+        assertEquals(Carriers.count(), seen.size(), "eight threads in turn land on every carrier");
+        assertEquals(-1, Carriers.currentIndex(), "the test's own thread is on none");
+    }
+
+    @Test
+    void blockingJdkCallsWorkFromCarrierThreads(@TempDir Path dir) throws Exception {
+        String answer = onCarrier(() -> {
+            assertTrue(InetAddress.getByName("localhost").isLoopbackAddress(), "a name lookup");
+            Path f = dir.resolve("file");
+            Files.writeString(f, "written on a carrier");
+            Thread.sleep(5);
+            try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+                    Socket s = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort())) {
+                s.setSoTimeout(100);
+                assertThrows(SocketTimeoutException.class, () -> s.getInputStream().read(), "a JDK socket's read timeout");
+            }
+            try (Connection c = TestPostgres.direct("app"); Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery("SELECT 'jdbc on a carrier'")) {
+                assertTrue(rs.next());
+                return Files.readString(f) + ", " + rs.getString(1);
+            }
+        });
+        assertEquals("written on a carrier, jdbc on a carrier", answer);
+    }
+
+    @Test
+    void aChannelCarriesMegabytesWithBackPressureBothWays() throws Exception {
+        ChannelConduit[] p = pair();
+        byte[] payload = new byte[8 << 20];
+        new Random(9).nextBytes(payload);
+        byte[] expected = MessageDigest.getInstance("SHA-256").digest(payload);
+        try {
+            // The writer fills the socket long before the reader starts: it must park, not spin or fail.
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    onCarrier(() -> {
+                        OutputStream out = p[0].output();
+                        for (int off = 0; off < payload.length; off += 100_000) {
+                            out.write(payload, off, Math.min(100_000, payload.length - off));
+                        }
+                        p[0].socket().shutdownOutput();
+                        return null;
+                    });
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(200);
+            assertFalse(writer.isDone(), "8 MiB does not fit the socket buffers: the writer waits for the reader");
+            byte[] got = onCarrier(() -> {
+                InputStream in = p[1].input();
+                MessageDigest d = MessageDigest.getInstance("SHA-256");
+                byte[] buf = new byte[3000];
+                for (int n; (n = in.read(buf, 0, buf.length)) >= 0; ) {
+                    d.update(buf, 0, n);
+                }
+                return d.digest();
+            });
+            writer.get(30, TimeUnit.SECONDS);
+            assertArrayEquals(expected, got, "every byte arrived, in order");
+        } finally {
+            p[0].close();
+            p[1].close();
+        }
+    }
+
+    @Test
+    void aReadTimesOutAndACloseFromAnyThreadWakesAReaderWithSocketClosed() throws Exception {
+        ChannelConduit[] p = pair();
+        try {
+            p[1].readTimeout(100);
+            assertThrows(SocketTimeoutException.class, () -> onCarrier(() -> p[1].input().read(new byte[10], 0, 10)));
+            p[1].readTimeout(0);
+            AtomicReference<Thread> reader = new AtomicReference<>();
+            CompletableFuture<Exception> blocked = CompletableFuture.supplyAsync(() -> {
+                try {
+                    onCarrier(() -> {
+                        reader.set(Thread.currentThread());
+                        return p[1].input().read(new byte[10], 0, 10);
+                    });
+                    return null;
+                } catch (Exception e) {
+                    return e;
+                }
+            });
+            while (reader.get() == null || reader.get().getState() != Thread.State.WAITING) {
+                Thread.sleep(5);
+            }
+            p[1].close(); // from this platform thread, on no carrier
+            Exception e = blocked.get(10, TimeUnit.SECONDS);
+            assertTrue(e instanceof SocketException && e.getMessage().equals("Socket closed"), String.valueOf(e));
+            assertEquals(-1, onCarrier(() -> p[0].input().read(new byte[10], 0, 10)), "the peer sees the close at once");
+        } finally {
+            p[0].close();
+        }
+    }
+
+    @Test
+    void anInterruptClosesTheChannelAsOnAJdkSocket() throws Exception {
+        ChannelConduit[] p = pair();
+        try {
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread reader = VirtualThreads.factory().newThread(() -> {
+                try {
+                    p[1].input().read(new byte[10], 0, 10);
+                } catch (Exception e) {
+                    failure.set(e);
+                }
+            });
+            reader.start();
+            while (reader.getState() != Thread.State.WAITING) {
+                Thread.sleep(5);
+            }
+            reader.interrupt();
+            assertTrue(reader.join(Duration.ofSeconds(10)));
+            assertTrue(failure.get() instanceof SocketException, String.valueOf(failure.get()));
+            assertFalse(p[1].channel().isOpen(), "the interrupted read closed the channel");
+        } finally {
+            p[0].close();
+            p[1].close();
+        }
+    }
+
+    @Test
+    void aReaderOnAnotherCarrierTakesTheRegistrationWithIt() throws Exception {
+        assumeTrue(Carriers.count() >= 2, "needs two carriers; this JVM has " + Carriers.count());
+        ChannelConduit[] p = pair();
+        try {
+            byte[] buf = new byte[64];
+            Set<Integer> readers = new HashSet<>();
+            for (int round = 0; round < 6; round++) {
+                int r = round;
+                CompletableFuture<Integer> read = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return onCarrier(() -> {
+                            readers.add(Carriers.currentIndex());
+                            int n = p[1].input().read(buf, 0, buf.length);
+                            return n == 1 && buf[0] == r ? n : -100 - n;
+                        });
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                Thread.sleep(20); // let the reader park first, so the byte arrives on its registration
+                // Written from this platform thread, so that the reads alone take turns of the round-robin.
+                p[0].output().write(new byte[] {(byte) r}, 0, 1);
+                assertEquals(1, read.get(10, TimeUnit.SECONDS), "round " + r);
+            }
+            assertTrue(readers.size() >= 2, "the reads ran on more than one carrier: " + readers);
+        } finally {
+            p[0].close();
+            p[1].close();
+        }
+    }
+
+    @Test
+    void pbkdf2DoesNotHoldTheCarrierItWasAskedOn() throws Exception {
+        // Three threads in turn: the first and the third land on the same carrier (round-robin).
+        int carriers = Carriers.count();
+        AtomicBoolean hashing = new AtomicBoolean(true);
+        AtomicInteger ticksWhileHashing = new AtomicInteger();
+        AtomicInteger hashCarrier = new AtomicInteger(-1);
+        AtomicInteger tickCarrier = new AtomicInteger(-2);
+        Thread hash = VirtualThreads.factory().newThread(() -> {
+            hashCarrier.set(Carriers.currentIndex());
+            ScramSecrets.fromPassword("a password", 400_000); // some hundreds of milliseconds of PBKDF2
+            hashing.set(false);
+        });
+        for (int i = 1; i < carriers; i++) {
+            VirtualThreads.factory().newThread(() -> { }).start(); // advance the round-robin
+        }
+        Thread ticker = VirtualThreads.factory().newThread(() -> {
+            tickCarrier.set(Carriers.currentIndex());
+            while (hashing.get()) {
+                ticksWhileHashing.incrementAndGet();
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        hash.start();
+        ticker.start();
+        assertTrue(hash.join(Duration.ofSeconds(60)) && ticker.join(Duration.ofSeconds(10)));
+        assumeTrue(hashCarrier.get() == tickCarrier.get(),
+                "another thread took a turn of the round-robin meanwhile: not on one carrier this time");
+        assertTrue(ticksWhileHashing.get() >= 3,
+                "a thread on the hashing thread's carrier kept running during the hash: " + ticksWhileHashing.get() + " ticks");
+    }
+
+    @Test
+    void aJvmThatRefusesTheHookRunsOnTheJdkSchedulerAndSaysSo(@TempDir Path dir) throws Exception {
+        int port = PgloomProcess.freePort();
+        Path ini = Pgloom.writeConfig(dir, Pgloom.iniText("transaction", "listen_port = " + port + "\nio_mode = carriers\n", ""),
+                Pgloom.defaultUserlist());
+        try (PgloomProcess pgloom = PgloomProcess.startWithoutCarrierHook("no-carrier-hook", "run", ini.toString())) {
+            pgloom.await(Pattern.compile("pgloom running with"), Duration.ofSeconds(60));
+            pgloom.await(Pattern.compile("io_mode = carriers is not available on this JVM \\(.*add-opens.*\\): running on the"
+                    + " JDK's own virtual-thread scheduler"), Duration.ZERO);
+            try (Connection c = Pgloom.connect(port, "app", "alice", "alice-secret"); Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery("SELECT 1")) {
+                assertTrue(rs.next(), "a query through the fallback" + pgloom.output());
+            }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package io.pgloom.wire.tcp;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+
+/**
+ * A connected TCP socket as pgloom's protocol code uses it: two blocking streams, a read timeout,
+ * the socket's options and addresses, and a close. Two kinds exist: the JDK's own socket
+ * ({@link JdkConduit}) and, when pgloom runs on its own carriers, a non-blocking channel whose
+ * reads park the calling virtual thread on its carrier's selector (the server module's
+ * {@code carrier.ChannelConduit}). Protocol code never asks which.
+ *
+ * <p>Threading: one reader and one writer at a time; {@link #close} from any thread wakes both
+ * with an IOException.
+ */
+public interface Conduit {
+
+    InputStream input() throws IOException;
+
+    OutputStream output() throws IOException;
+
+    /** Bounds each later read (milliseconds; 0: no bound); one that passes it throws {@link java.net.SocketTimeoutException}. */
+    void readTimeout(int millis) throws IOException;
+
+    /** The socket, for its options and addresses (its streams are not to be used: take {@link #input} and {@link #output}). */
+    Socket socket();
+
+    /** Idempotent, never throws. */
+    void close();
+}
