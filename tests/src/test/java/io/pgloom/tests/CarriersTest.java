@@ -306,6 +306,27 @@ class CarriersTest {
     }
 
     @Test
+    void ioThreadsAndIoModeFromTheConfigFileDecideForTheProcess(@TempDir Path dir) throws Exception {
+        for (String settings : new String[] {"io_mode = carriers\nio_threads = 3\n", "io_mode = jdk\n"}) {
+            int port = PgloomProcess.freePort();
+            Path sub = Files.createDirectories(dir.resolve(settings.contains("io_threads") ? "threads" : "jdk"));
+            Path ini = Pgloom.writeConfig(sub, Pgloom.iniText("transaction", "listen_port = " + port + "\n" + settings, ""),
+                    Pgloom.defaultUserlist());
+            try (PgloomProcess pgloom = PgloomProcess.start("io-" + sub.getFileName(), "run", ini.toString())) {
+                pgloom.await(Pattern.compile("pgloom running with"), Duration.ofSeconds(60));
+                // The file's io_mode wins over the test run's -Dpgloom.io_mode; io_threads sets the count.
+                pgloom.await(Pattern.compile(settings.contains("io_threads")
+                        ? "io_mode = carriers: 3 carrier threads run pgloom's virtual threads"
+                        : "io_mode = jdk: virtual threads on the JDK's scheduler, JDK sockets"), Duration.ZERO);
+                try (Connection c = Pgloom.connect(port, "app", "alice", "alice-secret"); Statement st = c.createStatement();
+                        ResultSet rs = st.executeQuery("SELECT 1")) {
+                    assertTrue(rs.next(), "a query with " + settings.strip() + pgloom.output());
+                }
+            }
+        }
+    }
+
+    @Test
     void aJvmThatRefusesTheHookRunsOnTheJdkSchedulerAndSaysSo(@TempDir Path dir) throws Exception {
         int port = PgloomProcess.freePort();
         Path ini = Pgloom.writeConfig(dir, Pgloom.iniText("transaction", "listen_port = " + port + "\nio_mode = carriers\n", ""),
