@@ -134,6 +134,13 @@ class MetricsEndpointTest {
         assertTrue(e.value("pgloom_client_connections_accepted_total", Map.of()) >= 1);
         assertTrue(e.types.containsKey("jvm_memory_used_bytes"), "JVM metrics");
         assertTrue(e.value("pgloom_virtual_thread_scheduler_parallelism", Map.of()) >= 1);
+        if (io.pgloom.server.carrier.Carriers.active()) {
+            // On pgloom's own carriers the scheduler metrics are theirs, not the JDK's idle default scheduler's.
+            assertEquals(io.pgloom.server.carrier.Carriers.count(), e.value("pgloom_virtual_thread_scheduler_carriers", Map.of()));
+            double mounted = e.value("pgloom_virtual_threads_mounted", Map.of());
+            assertTrue(mounted >= 1 && mounted <= io.pgloom.server.carrier.Carriers.count(),
+                    "the carrier serving this scrape is running threads: " + mounted);
+        }
     }
 
     @Test

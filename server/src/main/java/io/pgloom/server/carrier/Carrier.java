@@ -129,6 +129,16 @@ final class Carrier implements Executor, Runnable {
         ((Readiness) key.attachment()).fire(key, ops);
     }
 
+    /** For the metrics: whether this carrier is running threads now rather than waiting in select (a racy read). */
+    boolean busy() {
+        return !selecting;
+    }
+
+    /** For the metrics: threads ready to run and waiting for this carrier (an approximate, racy count). */
+    int queued() {
+        return Math.max(0, local.size()) + remote.size();
+    }
+
     /** Ends the loop (tests); virtual threads still on it never run again. */
     void stop() {
         stopped = true;

@@ -85,6 +85,25 @@ public final class Carriers {
         return installed != null ? ChannelConduit::connect : Dialer.JDK;
     }
 
+    /** The carriers' load as /metrics reports it: how many, how many run threads now, how many threads wait for one. */
+    public record Load(int carriers, int busy, int queued) {
+    }
+
+    /** The carriers' load now (racy reads, for metrics), or null when none are installed. */
+    public static Load load() {
+        Carriers cs = installed;
+        if (cs == null) {
+            return null;
+        }
+        int busy = 0;
+        int queued = 0;
+        for (Carrier c : cs.carriers) {
+            busy += c.busy() ? 1 : 0;
+            queued += c.queued();
+        }
+        return new Load(cs.carriers.length, busy, queued);
+    }
+
     /** How many carriers run (0: none installed). */
     public static int count() {
         Carriers c = installed;
