@@ -35,6 +35,8 @@ final class Readiness {
     /** False once a read came back short: it drained the socket, so the next read waits first. */
     volatile boolean readable = true;
     private volatile Thread reader;
+    /** The reader the registration was last placed for: it is on that reader's carrier. Readers only. */
+    private Thread placedFor;
     private volatile Thread writer;
     private volatile boolean closed;
 
@@ -47,10 +49,18 @@ final class Readiness {
     /** Parks until the channel may have bytes to read (or a connection to accept), or {@code deadline} (nanoTime; 0: none). */
     void awaitReadable(long deadline) throws IOException {
         Thread me = Thread.currentThread();
-        Carrier c = Carriers.currentOrFirst();
         reader = me;
         try {
-            SelectionKey k = keyOn(c);
+            SelectionKey k = key;
+            if (k == null || placedFor != me) {
+                // A new reader: find its carrier (a virtual thread never changes carrier, so
+                // the same reader's later waits skip this).
+                Carrier c = Carriers.currentOrFirst();
+                k = keyOn(c);
+                if (carrier == c) {
+                    placedFor = me;
+                }
+            }
             if ((k.interestOps() & readOp) == 0) {
                 interestOr(k, carrier, readOp);
             }
