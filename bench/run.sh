@@ -26,6 +26,7 @@ OUT_DIR=${OUT_DIR:-$here/out}
 PERF_STAT=${PERF_STAT:-0}         # 1: count the pooler's syscalls and context switches per transaction (perf stat)
 # PGLOOM_JAVA_OPTS is passed through to the pgloom launcher (JFR, NMT, heap flags...).
 PGLOOM_INI_EXTRA=${PGLOOM_INI_EXTRA:-}  # lines appended to pgloom.ini only (e.g. metrics_listen_port = ...)
+PGLOOM_BASE_INI_EXTRA=${PGLOOM_BASE_INI_EXTRA-$PGLOOM_INI_EXTRA}  # the same for pgloom_base (default: PGLOOM_INI_EXTRA)
 AFTER_START=${AFTER_START:-}      # a command run once the poolers listen, instead of the scenarios and the idle test
 
 declare -A SCENARIO_OPTS=(
@@ -252,7 +253,7 @@ write_ini "$PGLOOM_PORT" "$run_dir/pgloom.ini"
 [ -z "$PGLOOM_INI_EXTRA" ] || printf '%s\n' "$PGLOOM_INI_EXTRA" >>"$run_dir/pgloom.ini"
 write_ini "$PGBOUNCER_PORT" "$run_dir/pgbouncer.ini"
 write_ini "$PGLOOM_BASE_PORT" "$run_dir/pgloom-base.ini"
-[ -z "$PGLOOM_INI_EXTRA" ] || printf '%s\n' "$PGLOOM_INI_EXTRA" >>"$run_dir/pgloom-base.ini"
+[ -z "$PGLOOM_BASE_INI_EXTRA" ] || printf '%s\n' "$PGLOOM_BASE_INI_EXTRA" >>"$run_dir/pgloom-base.ini"
 diff "$run_dir/pgloom.ini" "$run_dir/pgbouncer.ini" >"$run_dir/ini.diff" || true
 
 pgloom_pid=

@@ -132,7 +132,7 @@ public final class Settings {
                 row("idle_transaction_timeout", TIME, "0", "s", RELOAD, "disconnect clients idle inside a transaction this long (0 = never)"),
                 row("ignore_startup_parameters", LIST, "", "", RELOAD, "startup parameters accepted from clients and then ignored"),
                 row("io_mode", ENUM, "carriers", "", RESTART, "carriers: pgloom's virtual threads run on its own carrier threads, which poll their sockets themselves; jdk: on the JDK's scheduler and sockets"),
-                row("io_threads", INT, "0", "", RESTART, "carrier threads with io_mode = carriers (0 = one per available processor)"),
+                row("io_threads", INT, "0", "", RESTART, "carrier threads with io_mode = carriers (0 = one per two available processors, at least one)"),
                 row("job_name", STRING, "pgbouncer", "", RESTART, "service name used in logs and by the service manager"),
                 row("listen_addr", LIST, "", "", RESTART, "TCP addresses to listen on; * for all, empty for none"),
                 row("listen_backlog", INT, "128", "", RESTART, "listen(2) backlog"),

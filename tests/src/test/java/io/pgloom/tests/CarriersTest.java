@@ -29,6 +29,8 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -307,17 +309,23 @@ class CarriersTest {
 
     @Test
     void ioThreadsAndIoModeFromTheConfigFileDecideForTheProcess(@TempDir Path dir) throws Exception {
-        for (String settings : new String[] {"io_mode = carriers\nio_threads = 3\n", "io_mode = jdk\n"}) {
+        // Without io_threads in the file, the count is the test run's -Dpgloom.io_threads (two), else one per two processors.
+        int unset = Integer.getInteger("pgloom.io_threads", Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
+        Map<String, String> cases = new LinkedHashMap<>();
+        cases.put("io_mode = carriers\nio_threads = 3\n", "io_mode = carriers: 3 carrier threads run pgloom's virtual threads");
+        cases.put("io_mode = carriers\n", "io_mode = carriers: " + unset + " carrier threads run pgloom's virtual threads");
+        cases.put("io_mode = jdk\n", "io_mode = jdk: virtual threads on the JDK's scheduler, JDK sockets");
+        int n = 0;
+        for (Map.Entry<String, String> e : cases.entrySet()) {
+            String settings = e.getKey();
             int port = PgloomProcess.freePort();
-            Path sub = Files.createDirectories(dir.resolve(settings.contains("io_threads") ? "threads" : "jdk"));
+            Path sub = Files.createDirectories(dir.resolve("case" + n++));
             Path ini = Pgloom.writeConfig(sub, Pgloom.iniText("transaction", "listen_port = " + port + "\n" + settings, ""),
                     Pgloom.defaultUserlist());
             try (PgloomProcess pgloom = PgloomProcess.start("io-" + sub.getFileName(), "run", ini.toString())) {
                 pgloom.await(Pattern.compile("pgloom running with"), Duration.ofSeconds(60));
                 // The file's io_mode wins over the test run's -Dpgloom.io_mode; io_threads sets the count.
-                pgloom.await(Pattern.compile(settings.contains("io_threads")
-                        ? "io_mode = carriers: 3 carrier threads run pgloom's virtual threads"
-                        : "io_mode = jdk: virtual threads on the JDK's scheduler, JDK sockets"), Duration.ZERO);
+                pgloom.await(Pattern.compile(Pattern.quote(e.getValue())), Duration.ZERO);
                 try (Connection c = Pgloom.connect(port, "app", "alice", "alice-secret"); Statement st = c.createStatement();
                         ResultSet rs = st.executeQuery("SELECT 1")) {
                     assertTrue(rs.next(), "a query with " + settings.strip() + pgloom.output());

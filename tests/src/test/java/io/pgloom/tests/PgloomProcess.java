@@ -78,6 +78,10 @@ final class PgloomProcess implements AutoCloseable {
         if (ioMode != null) {
             command.add("-Dpgloom.io_mode=" + ioMode); // the I/O mode this test run is in
         }
+        String ioThreads = System.getProperty("pgloom.io_threads");
+        if (ioThreads != null) {
+            command.add("-Dpgloom.io_threads=" + ioThreads); // and its carrier count
+        }
         Path jar = repoRoot().resolve("server/target/pgloom.jar");
         if (carrierHook && isFresh(jar, repoRoot().resolve("server/target/classes"))) {
             command.addAll(List.of("-jar", jar.toString()));
