@@ -116,7 +116,7 @@ public final class InternalQueries {
                 failed = ErrorResponse.decode(m.body(), 0, m.body().length);
             } else if (m.type() == 'S') {
                 ParameterStatus p = ParameterStatus.decode(m.body(), 0, m.body().length);
-                server.parameters.put(p.name(), p.value());
+                server.parameterReported(p.name(), p.value());
             } else if (m.type() == 'Z') {
                 server.transactionStatus((char) m.body()[0]);
                 break;

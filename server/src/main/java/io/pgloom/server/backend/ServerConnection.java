@@ -26,6 +26,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.net.SocketException;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -102,8 +103,13 @@ public final class ServerConnection {
     /** This end's address, taken once: Socket#getLocalAddress takes the socket's state lock, which every read and write take too. */
     private final String localAddr;
     private final int localPort;
-    /** The server's current values of the parameters it reports (ParameterStatus). */
+    /** The server's current values of the parameters it reports (ParameterStatus); changed through {@link #parameterReported}. */
     public final Map<String, String> parameters;
+    /** Bumped by each ParameterStatus: {@link #parameterValues} recomputes its array when it moved. */
+    private int parametersVersion;
+    private List<String> valuesNames;
+    private String[] values;
+    private int valuesVersion = -1;
     public final int backendPid;
     public final int backendSecret;
     final long createdNanos = System.nanoTime();
@@ -307,7 +313,7 @@ public final class ServerConnection {
                 }
                 if (type == 'S') {
                     ParameterStatus p = ParameterStatus.decode(buf, at + 5, at + frame);
-                    parameters.put(p.name(), p.value());
+                    parameterReported(p.name(), p.value());
                     if (c != null) {
                         c.parameterChanged(p.name(), p.value());
                     }
@@ -412,6 +418,33 @@ public final class ServerConnection {
     /** The thread holding the link wrote a request that ends with a ReadyForQuery. */
     void countRequestSent() {
         requestsSent++;
+    }
+
+    /** The server reported a parameter's value (ParameterStatus). Its reader thread, or the opener before that starts. */
+    void parameterReported(String name, String value) {
+        parameters.put(name, value);
+        parametersVersion++;
+    }
+
+    /**
+     * This server's values of {@code names}, in their order (null where it reported none): one
+     * array, made again only after a ParameterStatus, so that a client linking this server
+     * compares its tracked values without a map lookup each. For the thread that holds the link
+     * (the pool's hand-off orders it after the reader thread's last change); the caller does not
+     * change the array.
+     */
+    public String[] parameterValues(List<String> names) {
+        String[] v = values;
+        if (v == null || valuesVersion != parametersVersion || valuesNames != names) {
+            v = new String[names.size()];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = parameters.get(names.get(i));
+            }
+            values = v;
+            valuesNames = names;
+            valuesVersion = parametersVersion;
+        }
+        return v;
     }
 
     /** Starts this connection's reader thread in its pool's scope. */

@@ -16,8 +16,9 @@ import org.slf4j.LoggerFactory;
  * clients those commands act on.
  *
  * <p>Threading: the commands run on the console client's thread (SHUTDOWN's on its own); the data
- * path only reads the flags, through {@link #isPaused} and {@link #isDisabled}, a volatile read and
- * a concurrent set lookup. The waits poll, and end when the pooler's scope closes.
+ * path only reads the flags, through {@link #isPaused} (two volatile reads, and a concurrent set
+ * lookup only while some database is paused) and {@link #isDisabled}. The waits poll, and end
+ * when the pooler's scope closes.
  */
 final class AdminState {
     // Logs as Pooler, as these lines did before the split: operators' filters match the logger name.
@@ -29,8 +30,10 @@ final class AdminState {
     private final TaskScope scope;
     /** PAUSE without a database (and SHUTDOWN WAIT_FOR_SERVERS): every pool waits. */
     private volatile boolean pausedAll;
-    /** Databases paused by PAUSE db or KILL db, until RESUME. */
+    /** Databases paused by PAUSE db or KILL db, until RESUME. Changed under its own monitor, with {@link #someDatabasePaused}. */
     private final Set<String> pausedDatabases = ConcurrentHashMap.newKeySet();
+    /** Whether {@link #pausedDatabases} has any: the data path's one volatile read when nothing is paused. */
+    private volatile boolean someDatabasePaused;
     /** Databases where DISABLE refuses new logins, until ENABLE. */
     private final Set<String> disabledDatabases = ConcurrentHashMap.newKeySet();
 
@@ -42,7 +45,7 @@ final class AdminState {
 
     /** Whether new transactions on {@code database} wait for RESUME. */
     boolean isPaused(String database) {
-        return pausedAll || pausedDatabases.contains(database);
+        return pausedAll || someDatabasePaused && pausedDatabases.contains(database);
     }
 
     boolean isPausedAll() {
@@ -58,7 +61,7 @@ final class AdminState {
         if (database == null) {
             pausedAll = true;
         } else {
-            pausedDatabases.add(database);
+            pauseDatabase(database);
         }
         log.info("paused {}", database == null ? "all databases" : "database " + database);
         pools.of(database).forEach(p -> p.closeIdle("database paused"));
@@ -66,16 +69,27 @@ final class AdminState {
 
     /** RESUME: waiting clients go on. False if nothing was paused there. */
     boolean resume(String database) {
-        boolean was = database == null ? pausedAll : pausedDatabases.remove(database);
-        if (database == null) {
-            pausedAll = false;
-            pausedDatabases.clear(); // PgBouncer's RESUME also ends a per-database pause
+        boolean was;
+        synchronized (pausedDatabases) {
+            was = database == null ? pausedAll : pausedDatabases.remove(database);
+            if (database == null) {
+                pausedAll = false;
+                pausedDatabases.clear(); // PgBouncer's RESUME also ends a per-database pause
+            }
+            someDatabasePaused = !pausedDatabases.isEmpty();
         }
         if (was) {
             log.info("resumed {}", database == null ? "all databases" : "database " + database);
             pools.of(database).forEach(Pool::wakeAll);
         }
         return was;
+    }
+
+    private void pauseDatabase(String database) {
+        synchronized (pausedDatabases) {
+            pausedDatabases.add(database);
+            someDatabasePaused = true;
+        }
     }
 
     void disable(String database) {
@@ -99,7 +113,7 @@ final class AdminState {
         if (database == null) {
             pausedAll = true;
         } else {
-            pausedDatabases.add(database);
+            pauseDatabase(database);
         }
         log.info("KILL {}: paused, dropping its clients and servers", database == null ? "(all databases)" : database);
         for (ClientSession c : clients.snapshot()) {

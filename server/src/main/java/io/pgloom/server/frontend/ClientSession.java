@@ -637,15 +637,15 @@ public final class ClientSession implements Runnable {
     /** Sets on a newly linked server the tracked parameters whose values differ from this client's. */
     private void syncParameters(ServerConnection s) throws IOException {
         StringBuilder sql = null;
+        String[] theirs = s.parameterValues(trackedNames.names());
         synchronized (tracked) {
             for (int i = 0; i < tracked.length; i++) {
-                String name = trackedNames.name(i);
                 String value = tracked[i];
-                if (value != null && !value.equals(s.parameters.get(name))) {
+                if (value != null && !value.equals(theirs[i])) {
                     if (sql == null) {
                         sql = new StringBuilder();
                     }
-                    sql.append("SET ").append(name).append(" = ").append(quoteLiteral(value)).append(';');
+                    sql.append("SET ").append(trackedNames.name(i)).append(" = ").append(quoteLiteral(value)).append(';');
                 }
             }
         }

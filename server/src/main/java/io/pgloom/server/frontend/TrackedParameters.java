@@ -65,6 +65,11 @@ public final class TrackedParameters {
         return names.size();
     }
 
+    /** Every tracked name, in index order: one list for the pooler's life. */
+    List<String> names() {
+        return names;
+    }
+
     /** The name of the parameter at {@code i}, as PostgreSQL spells it when it reports it. */
     String name(int i) {
         return names.get(i);

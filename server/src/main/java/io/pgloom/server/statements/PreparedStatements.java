@@ -419,7 +419,13 @@ public final class PreparedStatements {
 
     /** Whether SQL text mentions DISCARD or DEALLOCATE (ASCII, any case). */
     static boolean mentionsDrop(byte[] b, int from, int to) {
-        return indexOfIgnoreCase(b, from, to, "DISCARD") >= 0 || indexOfIgnoreCase(b, from, to, "DEALLOCATE") >= 0;
+        // One pass over the query (every simple query comes through here): only a D starts either word.
+        for (int i = from; i + 7 <= to; i++) {
+            if ((b[i] | 0x20) == 'd' && (startsWithIgnoreCase(b, i, to, "DISCARD") || startsWithIgnoreCase(b, i, to, "DEALLOCATE"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public static boolean mentionsDrop(String sql) {
@@ -437,22 +443,22 @@ public final class PreparedStatements {
         return t.equals("DISCARD ALL") || t.equals("DEALLOCATE ALL") || t.equals("DEALLOCATE PREPARE ALL");
     }
 
-    private static int indexOfIgnoreCase(byte[] b, int from, int to, String word) {
+    /** Whether {@code b[at, to)} starts with {@code word} (upper case), any case. */
+    private static boolean startsWithIgnoreCase(byte[] b, int at, int to, String word) {
         int n = word.length();
-        outer:
-        for (int i = from; i + n <= to; i++) {
-            for (int j = 0; j < n; j++) {
-                int c = b[i + j];
-                if (c >= 'a' && c <= 'z') {
-                    c -= 32;
-                }
-                if (c != word.charAt(j)) {
-                    continue outer;
-                }
-            }
-            return i;
+        if (at + n > to) {
+            return false;
         }
-        return -1;
+        for (int j = 0; j < n; j++) {
+            int c = b[at + j];
+            if (c >= 'a' && c <= 'z') {
+                c -= 32;
+            }
+            if (c != word.charAt(j)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

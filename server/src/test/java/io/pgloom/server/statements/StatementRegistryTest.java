@@ -77,6 +77,11 @@ class StatementRegistryTest {
         assertTrue(PreparedStatements.mentionsDrop("DISCARD ALL"));
         assertTrue(PreparedStatements.mentionsDrop("  deallocate pgloom_3"));
         assertFalse(PreparedStatements.mentionsDrop("SELECT 1"));
+        assertTrue(PreparedStatements.mentionsDrop("select 1; Discard all"), "a word at the very end");
+        assertTrue(PreparedStatements.mentionsDrop("SELECT d FROM t; DEALLOCATE s"), "a D that starts neither word comes first");
+        assertFalse(PreparedStatements.mentionsDrop("SELECT 'DISCAR'"), "a prefix only");
+        assertFalse(PreparedStatements.mentionsDrop("DEALLOCAT"));
+        assertFalse(PreparedStatements.mentionsDrop(""));
         assertTrue(PreparedStatements.dropsAll(" discard   all ;\0"));
         assertTrue(PreparedStatements.dropsAll("DEALLOCATE PREPARE ALL"));
         assertTrue(PreparedStatements.dropsAll("deallocate all"));
