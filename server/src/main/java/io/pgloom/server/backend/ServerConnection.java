@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -427,18 +428,19 @@ public final class ServerConnection {
     }
 
     /**
-     * This server's values of {@code names}, in their order (null where it reported none): one
-     * array, made again only after a ParameterStatus, so that a client linking this server
-     * compares its tracked values without a map lookup each. For the thread that holds the link
+     * This server's values of {@code names}, in their order (null where it reported none), each
+     * made {@code canonical}: one array, made again only after a ParameterStatus, so that a client
+     * linking this server compares its tracked values without a map lookup each, and mostly by
+     * identity. For the thread that holds the link
      * (the pool's hand-off orders it after the reader thread's last change); the caller does not
      * change the array.
      */
-    public String[] parameterValues(List<String> names) {
+    public String[] parameterValues(List<String> names, UnaryOperator<String> canonical) {
         String[] v = values;
         if (v == null || valuesVersion != parametersVersion || valuesNames != names) {
             v = new String[names.size()];
             for (int i = 0; i < v.length; i++) {
-                v[i] = parameters.get(names.get(i));
+                v[i] = canonical.apply(parameters.get(names.get(i)));
             }
             values = v;
             valuesNames = names;

@@ -275,7 +275,7 @@ public final class ClientSession implements Runnable {
         if (settings.applicationNameAddHost()) {
             // PgBouncer's application_name_add_host: "app" stands in for a client that set none.
             String name = tracked[APPLICATION_NAME];
-            tracked[APPLICATION_NAME] = (name == null ? "app" : name) + " - " + peer();
+            tracked[APPLICATION_NAME] = trackedNames.canonical((name == null ? "app" : name) + " - " + peer());
         }
         if (!pooler.admitClient(this)) {
             throw PgloomError.fatal(SqlState.PROTOCOL_VIOLATION, "no more connections allowed (max_client_conn)");
@@ -637,7 +637,7 @@ public final class ClientSession implements Runnable {
     /** Sets on a newly linked server the tracked parameters whose values differ from this client's. */
     private void syncParameters(ServerConnection s) throws IOException {
         StringBuilder sql = null;
-        String[] theirs = s.parameterValues(trackedNames.names());
+        String[] theirs = s.parameterValues(trackedNames.names(), trackedNames::canonical);
         synchronized (tracked) {
             for (int i = 0; i < tracked.length; i++) {
                 String value = tracked[i];
@@ -670,7 +670,7 @@ public final class ClientSession implements Runnable {
         Integer index = trackedNames.indexOf(name);
         if (index != null) {
             synchronized (tracked) {
-                tracked[index] = value;
+                tracked[index] = trackedNames.canonical(value);
             }
         }
     }

@@ -2,6 +2,7 @@ package io.pgloom.server.frontend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.pgloom.wire.protocol.ProtocolException;
@@ -58,5 +59,21 @@ class TrackedParametersTest {
         values = take("-c enable_seqscan=false -c timezone=UTC", Set.of("options"));
         assertEquals("UTC", value(values, "timezone"), "options ignored: untracked settings dropped, tracked still taken");
         assertNull(value(values, "datestyle"));
+    }
+
+    @Test
+    void equalValuesShareOneInstanceUpToTheLimit() throws Exception {
+        String[] a = take("-c timezone=UTC", Set.of());
+        String[] b = take("-c timezone=UTC", Set.of());
+        assertSame(value(a, "timezone"), value(b, "timezone"), "two clients' equal values are one instance");
+        String fromServer = new String("UTC".toCharArray());
+        assertSame(value(a, "timezone"), tracked.canonical(fromServer), "and a server's equal value the same one");
+        assertNull(tracked.canonical(null));
+        for (int i = 0; i < TrackedParameters.CANONICAL_LIMIT; i++) {
+            tracked.canonical("filler-" + i); // fills the table
+        }
+        String late = new String("never-seen".toCharArray());
+        assertSame(late, tracked.canonical(late), "past the limit a new value is kept as it came");
+        assertEquals("never-seen", tracked.canonical(new String("never-seen".toCharArray())));
     }
 }
