@@ -395,6 +395,11 @@ if [ -n "$SCENARIOS" ]; then
     for t in $TARGETS; do
       say "warm-up: $t, pgbench -S -c 10 -j 2 -T $WARMUP"
       pgbench_run "$t" "-S -c 10 -j 2" "$WARMUP" "$run_dir/warmup-$t.log"
+      if [[ " $SCENARIOS " == *" e "* ]]; then
+        # The connect path (login, close) is code -S never runs: warm it too, or e's first round is the JIT's.
+        say "warm-up: $t, pgbench -C -S -c 10 -j 2 -T $WARMUP"
+        pgbench_run "$t" "-C -S -c 10 -j 2" "$WARMUP" "$run_dir/warmup-connect-$t.log"
+      fi
     done
   fi
   n_runs=$(($(wc -w <<<"$SCENARIOS") * $(wc -w <<<"$TARGETS") * ROUNDS))
