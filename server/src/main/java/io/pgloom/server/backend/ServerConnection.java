@@ -431,9 +431,8 @@ public final class ServerConnection {
      * This server's values of {@code names}, in their order (null where it reported none), each
      * made {@code canonical}: one array, made again only after a ParameterStatus, so that a client
      * linking this server compares its tracked values without a map lookup each, and mostly by
-     * identity. For the thread that holds the link
-     * (the pool's hand-off orders it after the reader thread's last change); the caller does not
-     * change the array.
+     * identity. For the thread that holds the link (the pool's hand-off orders it after the reader
+     * thread's last change); the caller does not change the array.
      */
     public String[] parameterValues(List<String> names, UnaryOperator<String> canonical) {
         String[] v = values;
