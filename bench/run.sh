@@ -405,8 +405,12 @@ if [ -n "$SCENARIOS" ]; then
   n_runs=$(($(wc -w <<<"$SCENARIOS") * $(wc -w <<<"$TARGETS") * ROUNDS))
   k=0
   for ((round = 1; round <= ROUNDS; round++)); do
+    # Even rounds run the targets in reverse order, so no target always runs right after another
+    # (the one after direct finds PostgreSQL's caches warmest; a neighbour's load drifts in time).
+    order=$TARGETS
+    ((round % 2 == 0)) && order=$(tr ' ' '\n' <<<"$TARGETS" | tac | tr '\n' ' ')
     for s in $SCENARIOS; do
-      for t in $TARGETS; do
+      for t in $order; do
         k=$((k + 1))
         pgbench_run "$t" "${SCENARIO_OPTS[$s]}" "$DURATION" "$run_dir/pgbench-$s-$t-r$round.log"
         read -r tps rc failed txs cpu per sys <<<"$RESULT"
@@ -483,6 +487,7 @@ import csv, os, statistics, sys
 raw, rss, dest, scenarios, targets, names = sys.argv[1:7]
 names = dict(l.split("\t", 1) for l in names.splitlines())
 runs = {}
+by_round = {}
 cpu = {}
 sysp = {}
 bad = set()
@@ -492,6 +497,7 @@ for r in csv.DictReader(open(raw)):
         bad.add(key)
     try:
         runs.setdefault(key, []).append(float(r["tps"]))
+        by_round[(r["scenario"], r["target"], r["round"])] = float(r["tps"])
     except ValueError:
         bad.add(key)
     try:
@@ -513,6 +519,12 @@ def cpu_med(s, t):
 def sys_med(s, t):
     v = sysp.get((s, t))
     return statistics.median(v) if v else None
+def paired(s, a, b):
+    """Median over rounds of the ratio a/b within each round: the two ran minutes apart, so a
+    neighbour's load that drifts between rounds cancels out, unlike in the ratio of medians."""
+    v = [by_round[(s, a, k[2])] / by_round[(s, b, k[2])] for k in by_round
+         if k[0] == s and k[1] == a and (s, b, k[2]) in by_round and by_round[(s, b, k[2])] > 0]
+    return "%.2f" % statistics.median(v) if v else "-"
 def fmt(x, star=False):
     return "-" if x is None else ("%.0f" % x) + ("*" if star else "")
 def ratio(a, b):
@@ -520,14 +532,14 @@ def ratio(a, b):
 lines = []
 if scenarios.split():
     base = "pgloom_base" in targets.split()
-    hdr = ["scenario", "direct tps", "pgloom tps", "pgbouncer tps", "pgloom/pgbouncer", "pgloom/direct"]
+    hdr = ["scenario", "direct tps", "pgloom tps", "pgbouncer tps", "pgloom/pgbouncer", "paired", "pgloom/direct"]
     if base:
         hdr += ["base tps", "pgloom/base"]
     rows = []
     for s in scenarios.split():
         d, l, b, lb = (med(s, t) for t in ("direct", "pgloom", "pgbouncer", "pgloom_base"))
         rows.append([names.get(s, s), fmt(d, (s, "direct") in bad), fmt(l, (s, "pgloom") in bad),
-                     fmt(b, (s, "pgbouncer") in bad), ratio(l, b), ratio(l, d)]
+                     fmt(b, (s, "pgbouncer") in bad), ratio(l, b), paired(s, "pgloom", "pgbouncer"), ratio(l, d)]
                     + ([fmt(lb, (s, "pgloom_base") in bad), ratio(l, lb)] if base else []))
     w = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w[i]) if i == 0 else str(c).rjust(w[i]) for i, c in enumerate(cells)) + " |"
@@ -587,7 +599,7 @@ if scenarios.split():
         lines += [line3(r) for r in rows3]
     n = max((len(v) for v in runs.values()), default=0)
     lines.append("")
-    lines.append("tps = median of %d interleaved round(s)%s" % (n, "; * = some run failed or had failed transactions (see tps.csv)" if bad else ""))
+    lines.append("tps = median of %d interleaved round(s); paired = median of the rounds' own pgloom/pgbouncer ratios%s" % (n, "; * = some run failed or had failed transactions (see tps.csv)" if bad else ""))
     lines.append("per-round tps:")
     for s in scenarios.split():
         for t in targets.split():
