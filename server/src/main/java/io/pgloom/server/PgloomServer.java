@@ -11,9 +11,12 @@ import io.pgloom.config.UserList;
 import io.pgloom.config.UserSecret;
 import io.pgloom.server.admin.AdminConsole;
 import io.pgloom.server.control.Pooler;
+import io.pgloom.server.frontend.ClientTls;
 import io.pgloom.server.metrics.MetricsListener;
 import io.pgloom.server.net.Listener;
 import io.pgloom.server.peer.PeerForwarder;
+import io.pgloom.wire.tls.TlsAcceptor;
+import io.pgloom.wire.tls.TlsConfigException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,7 +74,9 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         config.warnings().forEach(w -> log.warn("{}", w));
         IoSetup.apply(config.settings());
         Map<String, UserSecret> users = loadUsers(config);
+        TlsAcceptor clientTls = clientTls(configFile, config);
         PgloomServer server = new PgloomServer(configFile, config, users, authFile(config) != null);
+        server.pooler.clientTls(clientTls);
         try {
             server.listen(config);
             server.listenForMetrics(config);
@@ -81,6 +86,15 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
             throw e;
         }
         return server;
+    }
+
+    /** client_tls_*'s files, read now: a missing or broken one stops the start (or the reload) with its name. */
+    private static TlsAcceptor clientTls(Path configFile, PgloomConfig config) throws ConfigException {
+        try {
+            return ClientTls.load(config.settings());
+        } catch (TlsConfigException e) {
+            throw new ConfigException(configFile.toString(), e.getMessage());
+        }
     }
 
     private static Path authFile(PgloomConfig config) {
@@ -204,7 +218,9 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
                     log.warn("reload: {} changed but needs a restart to take effect", fixed);
                 }
             }
+            TlsAcceptor clientTls = clientTls(configFile, next);
             pooler.apply(next, users, authFile(next) != null);
+            pooler.clientTls(clientTls);
             log.info("reloaded {}", configFile);
             return true;
         } catch (ConfigException e) {
@@ -224,8 +240,8 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         if (!setting.reloadable()) {
             throw new IllegalArgumentException(key + " cannot be changed while pgloom runs; change it in the config file and restart");
         }
-        // pgloom speaks no TLS yet, so a *_tls_sslmode of disable asks for what it does anyway.
-        boolean tlsOff = key.endsWith("_tls_sslmode") && value.strip().replace("'", "").equalsIgnoreCase("disable");
+        // pgloom speaks no TLS to servers yet, so server_tls_sslmode = disable asks for what it does anyway.
+        boolean tlsOff = key.equals("server_tls_sslmode") && value.strip().replace("'", "").equalsIgnoreCase("disable");
         if (!setting.accepted() && !tlsOff) {
             throw new IllegalArgumentException(key + " is not supported by pgloom yet");
         }
@@ -233,8 +249,17 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
             log.warn("SET {}: this setting has no effect in pgloom: {}", key, setting.noEffect());
         }
         SettingValues next = pooler.config().settings().with(key, value);
+        TlsAcceptor clientTls = pooler.clientTls();
+        if (key.startsWith("client_tls")) {
+            try {
+                clientTls = ClientTls.load(next);
+            } catch (TlsConfigException e) {
+                throw new IllegalArgumentException(e.getMessage());
+            }
+        }
         LogSetup.apply(pooler.config().withSettings(next));
         pooler.applySettings(next);
+        pooler.clientTls(clientTls);
         log.info("SET {} = {}", key, value);
     }
 

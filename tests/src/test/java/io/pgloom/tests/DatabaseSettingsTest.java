@@ -293,7 +293,7 @@ class DatabaseSettingsTest {
         try (Pgloom p = Pgloom.start("transaction", "");
                 RawClient c = new RawClient(p.port())) {
             c.send(new MessageBuilder().int32(80877103).build());
-            assertEquals('N', c.socket.getInputStream().read(), "no TLS yet: the client may go on in plain text");
+            assertEquals('N', c.socket.getInputStream().read(), "client_tls_sslmode defaults to disable: the client may go on in plain text");
         }
         try (Pgloom p = Pgloom.start("transaction", "");
                 RawClient c = new RawClient(p.port())) {

@@ -150,6 +150,11 @@ public final class RawClient implements AutoCloseable {
         return ms.getLast().error();
     }
 
+    /** One byte as it comes (the answer to an SSLRequest: 'S' or 'N'); -1 at end of stream. */
+    public int readByte() throws IOException {
+        return in.read();
+    }
+
     /** True if the peer closed the connection (EOF) within the socket timeout. */
     public boolean closedByPeer() throws IOException {
         try {

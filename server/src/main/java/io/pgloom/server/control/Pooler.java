@@ -22,6 +22,7 @@ import io.pgloom.wire.backend.ServerCredentials;
 import io.pgloom.wire.protocol.ErrorResponse;
 import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.wire.protocol.SqlState;
+import io.pgloom.wire.tls.TlsAcceptor;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -112,6 +113,8 @@ public final class Pooler implements AutoCloseable {
     private volatile boolean refusingNewClients;
     private volatile boolean closing;
     private volatile Console console;
+    /** TLS towards clients (client_tls_*), replaced as a whole on RELOAD and SET; null: off. */
+    private volatile TlsAcceptor clientTls;
     /** pgloom's own metrics, fed by the data path; the metrics listener exports them. */
     private final PoolerMetrics metrics = new PoolerMetrics();
 
@@ -154,6 +157,16 @@ public final class Pooler implements AutoCloseable {
 
     public PoolerSettings settings() {
         return settings;
+    }
+
+    /** The TLS side shown to clients that ask for it; null when client_tls_sslmode is disable. */
+    public TlsAcceptor clientTls() {
+        return clientTls;
+    }
+
+    /** Set by the server after it loaded the client_tls_* files (at start, RELOAD, SET); connected clients keep theirs. */
+    public void clientTls(TlsAcceptor acceptor) {
+        this.clientTls = acceptor;
     }
 
     public PgloomConfig config() {

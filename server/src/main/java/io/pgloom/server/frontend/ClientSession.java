@@ -11,6 +11,7 @@ import io.pgloom.server.control.PoolerSettings;
 import io.pgloom.server.login.ClientAuthenticator;
 import io.pgloom.server.net.SocketIds;
 import io.pgloom.server.net.Transport;
+import io.pgloom.wire.tls.TlsAcceptor;
 import io.pgloom.server.pool.ConnectionView;
 import io.pgloom.server.pool.Pool;
 import io.pgloom.server.pool.PoolStats;
@@ -34,6 +35,7 @@ import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,8 +58,6 @@ import static io.pgloom.server.frontend.TrackedParameters.APPLICATION_NAME;
  */
 public final class ClientSession implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
-    /** Encrypts a client that asks for TLS: none yet, so clients are told 'N'. The listener's TLS context plugs in here. */
-    private static final Transport.Upgrade TLS = null;
     /** query_wait_notify's notice, in PgBouncer's words (applications may match on them). */
     private static final byte[] QUEUED_NOTICE =
             ErrorResponse.notice("No server connection available in postgres backend, client being queued").encode();
@@ -222,7 +222,9 @@ public final class ClientSession implements Runnable {
         pooler.janitor().add(this);
         try {
             out.transport().configure(pooler.settings().tcp());
-            Negotiation negotiation = new Negotiation(reader, out, TLS);
+            TlsAcceptor tls = pooler.clientTls(); // the one loaded when this client came, for its whole negotiation
+            Transport.Upgrade upgrade = ClientTls.upgradeFor(tls, out.transport());
+            Negotiation negotiation = new Negotiation(reader, out, upgrade, upgrade != null && tls.mode().requiresTls());
             StartupRequest.Startup startup = negotiation.run(pooler::cancel);
             if (startup == null) {
                 noteCloseReason(negotiation.endReason());
@@ -239,6 +241,8 @@ public final class ClientSession implements Runnable {
         } catch (EOFException e) {
             // Before its startup packet, an EOF ends the negotiation, which names the reason.
             noteCloseReason("client closed the connection");
+        } catch (SSLException e) {
+            noteCloseReason(e.getMessage()); // "TLS handshake failed: " and the reason (Negotiation)
         } catch (SocketException e) {
             noteCloseReason(stopped() ? "pgloom is shutting down" : "client connection lost: " + e.getMessage());
         } catch (IOException e) {

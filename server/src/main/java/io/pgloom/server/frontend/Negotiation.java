@@ -7,6 +7,7 @@ import io.pgloom.wire.protocol.ProtocolException;
 import io.pgloom.wire.protocol.StartupRequest;
 import java.io.EOFException;
 import java.io.IOException;
+import javax.net.ssl.SSLException;
 
 /**
  * A client connection before there is a session: the SSLRequests and GSSENCRequests a client may
@@ -31,15 +32,23 @@ final class Negotiation {
     private final ClientOutput out;
     /** Encrypts the connection after an SSLRequest; null: TLS is refused with 'N'. */
     private final Transport.Upgrade tls;
+    /** client_tls_sslmode is require or stricter: a startup packet in plain text is refused. */
+    private final boolean tlsRequired;
+    private boolean encrypted;
     private FrameReader reader;
     /** The client asked for TLS and was told no: the likely reason if it hangs up before its startup packet. */
     private boolean tlsRefused;
     private String endReason;
 
-    Negotiation(FrameReader reader, ClientOutput out, Transport.Upgrade tls) {
+    /**
+     * {@code tls}: null when TLS is off or the client came in over the Unix socket (never
+     * encrypted, as in PgBouncer and PostgreSQL); {@code tlsRequired} only with an upgrade.
+     */
+    Negotiation(FrameReader reader, ClientOutput out, Transport.Upgrade tls, boolean tlsRequired) {
         this.reader = reader;
         this.out = out;
         this.tls = tls;
+        this.tlsRequired = tls != null && tlsRequired;
     }
 
     /**
@@ -55,7 +64,8 @@ final class Negotiation {
             try {
                 body = reader.readStartupMessage(StartupRequest.MAX_LENGTH);
             } catch (EOFException e) {
-                endReason = tlsRefused ? "client closed the connection after pgloom refused TLS (pgloom has no TLS yet)"
+                endReason = tlsRefused ? "client closed the connection after pgloom refused TLS (client_tls_sslmode = disable,"
+                        + " or the Unix socket)"
                         : "client closed the connection before its startup packet";
                 return null;
             }
@@ -69,6 +79,10 @@ final class Negotiation {
                     return null;
                 }
                 case StartupRequest.Startup startup -> {
+                    if (tlsRequired && !encrypted) {
+                        // PgBouncer's words, which its test suite and users' scripts look for.
+                        throw new ProtocolException("SSL required");
+                    }
                     return startup;
                 }
             }
@@ -87,6 +101,9 @@ final class Negotiation {
     }
 
     private void sslRequested() throws IOException {
+        if (encrypted) {
+            throw new ProtocolException("SSL request inside an encrypted connection");
+        }
         if (tls == null) {
             // 'N' tells the client to go on in plain text (or give up if it requires TLS).
             tlsRefused = true;
@@ -100,9 +117,17 @@ final class Negotiation {
             throw new ProtocolException("received unencrypted data after SSL request");
         }
         out.send(ACCEPTED);
-        Transport secure = tls.upgrade(out.transport());
+        Transport secure;
+        try {
+            secure = tls.upgrade(out.transport());
+        } catch (SSLException e) {
+            // The handshake failed: a client certificate refused, no common protocol, garbage
+            // instead of a ClientHello. There is no channel left to send an ErrorResponse on.
+            throw new SSLException("TLS handshake failed: " + e.getMessage(), e);
+        }
         out.upgraded(secure);
         reader = ClientSession.newReader(secure.input());
+        encrypted = true;
     }
 
     /** The reader to go on with: after a TLS upgrade, the one over the encrypted stream. */

@@ -21,7 +21,7 @@ import jdk.net.UnixDomainPrincipal;
  * @param local           the address and port the client connected to; null for a Unix socket
  * @param port            the port the client connected to: the TCP port, or the one in the Unix
  *                        socket's name ({@code .s.PGSQL.<port>})
- * @param tls             the encryption in use; null for plain text (pgloom has no TLS yet)
+ * @param tls             the encryption in use; null for plain text
  * @param peerCertificate the certificate the client presented over TLS; null if none
  * @param peerCredentials the OS user and group of the process at the other end of a Unix socket
  *                        (SO_PEERCRED); null over TCP or where the platform cannot tell

@@ -11,6 +11,11 @@ import io.pgloom.server.carrier.ChannelConduit;
 import io.pgloom.wire.tcp.Conduit;
 import io.pgloom.wire.tcp.JdkConduit;
 import io.pgloom.wire.tcp.TcpTuning;
+import io.pgloom.wire.tls.TlsStream;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
 import jdk.net.ExtendedSocketOptions;
 
 /**
@@ -66,8 +71,8 @@ public interface Transport {
      *
      * <p>The caller must have checked that nothing the client sent after the SSLRequest is
      * buffered: such bytes came in plain text and must never be read as if they had been
-     * encrypted (CVE-2021-23214). pgloom has no TLS yet: production passes no upgrade, and the
-     * client is told 'N'.
+     * encrypted (CVE-2021-23214). Without client TLS configured (or on the Unix socket) there is
+     * no upgrade, and the client is told 'N'.
      */
     @FunctionalInterface
     interface Upgrade {
@@ -216,6 +221,78 @@ public interface Transport {
             } catch (IOException ignored) {
                 // closed anyway
             }
+        }
+    }
+
+    /**
+     * A TCP client after its TLS handshake: the same socket ({@code plain}), read and written
+     * through {@code tls}. Addresses and options are the plain connection's.
+     */
+    record Tls(Transport plain, TlsStream tls) implements Transport {
+        @Override
+        public InputStream input() {
+            return tls.input();
+        }
+
+        @Override
+        public OutputStream output() {
+            return tls.output();
+        }
+
+        @Override
+        public void configure(TcpTuning tcp) throws IOException {
+            plain.configure(tcp);
+        }
+
+        @Override
+        public String peer() {
+            return plain.peer();
+        }
+
+        @Override
+        public String remoteAddress() {
+            return plain.remoteAddress();
+        }
+
+        @Override
+        public int remotePort() {
+            return plain.remotePort();
+        }
+
+        @Override
+        public String localAddress() {
+            return plain.localAddress();
+        }
+
+        @Override
+        public int localPort() {
+            return plain.localPort();
+        }
+
+        /** The plain connection's facts, with the protocol, cipher suite and the client's certificate. */
+        @Override
+        public ConnectionInfo info() throws IOException {
+            SSLSession session = tls.session();
+            X509Certificate cert = null;
+            try {
+                Certificate[] chain = session.getPeerCertificates();
+                if (chain.length > 0 && chain[0] instanceof X509Certificate x) {
+                    cert = x;
+                }
+            } catch (SSLPeerUnverifiedException e) {
+                // the client sent no certificate
+            }
+            return plain.info().withTls(new ConnectionInfo.Tls(session.getProtocol(), session.getCipherSuite()), cert);
+        }
+
+        /**
+         * Closes the socket without a close_notify: close may come from any thread (the janitor,
+         * a shutdown), and a close_notify written into a full socket buffer would block it. A
+         * client reads the end of the connection as the end of the session either way.
+         */
+        @Override
+        public void close() {
+            plain.close();
         }
     }
 }

@@ -52,7 +52,7 @@ class NegotiationTest {
     }
 
     private Negotiation negotiation(ScriptedTransport client, Transport.Upgrade tls) throws IOException {
-        return new Negotiation(ClientSession.newReader(client.input()), new ClientOutput(client), tls);
+        return new Negotiation(ClientSession.newReader(client.input()), new ClientOutput(client), tls, false);
     }
 
     private StartupRequest.Startup run(Negotiation n) throws IOException {
@@ -106,7 +106,7 @@ class NegotiationTest {
 
         Negotiation afterTls = negotiation(new ScriptedTransport(sslRequest()), null);
         assertNull(run(afterTls));
-        assertEquals("client closed the connection after pgloom refused TLS (pgloom has no TLS yet)", afterTls.endReason());
+        assertEquals("client closed the connection after pgloom refused TLS (client_tls_sslmode = disable, or the Unix socket)", afterTls.endReason());
 
         Negotiation midPacket = negotiation(new ScriptedTransport(new byte[] {0, 0, 0, 40, 0, 3}), null);
         assertNull(run(midPacket));
@@ -154,7 +154,7 @@ class NegotiationTest {
         Negotiation n = new Negotiation(ClientSession.newReader(plain.input()), out, t -> {
             upgraded.add(t);
             return secure;
-        });
+        }, true);
         StartupRequest.Startup s = run(n);
         assertEquals("carol", s.user());
         assertEquals(List.of(plain), upgraded);
@@ -243,5 +243,23 @@ class NegotiationTest {
         public void close() {
             closed = true;
         }
+    }
+
+    @Test
+    void withTlsRequiredAPlainStartupIsRefusedInPgBouncersWords() throws IOException {
+        ScriptedTransport plain = new ScriptedTransport(startup(2, "carol"));
+        Negotiation n = new Negotiation(ClientSession.newReader(plain.input()), new ClientOutput(plain), t -> t, true);
+        ProtocolException e = assertThrows(ProtocolException.class, () -> run(n));
+        assertEquals("SSL required", e.getMessage());
+        assertEquals("08P01", e.sqlState());
+    }
+
+    @Test
+    void anSslRequestInsideTlsIsRefused() throws IOException {
+        ScriptedTransport plain = new ScriptedTransport(sslRequest());
+        ScriptedTransport secure = new ScriptedTransport(sslRequest());
+        Negotiation n = new Negotiation(ClientSession.newReader(plain.input()), new ClientOutput(plain), t -> secure, true);
+        ProtocolException e = assertThrows(ProtocolException.class, () -> run(n));
+        assertTrue(e.getMessage().contains("inside an encrypted connection"), e.getMessage());
     }
 }

@@ -4,7 +4,8 @@ import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
- * Where SCRAM's PBKDF2 (a few milliseconds of hashing per login with a plain password) runs. By
+ * Where CPU-heavy login work runs: SCRAM's PBKDF2 (a few milliseconds of hashing per login with a
+ * plain password) and the key exchange and signatures of a TLS handshake. By
  * default on the calling thread; the server, when it runs its virtual threads on its own carriers,
  * installs a runner that moves the work off them, so one login's hashing does not stall the other
  * sessions of its carrier.
@@ -33,7 +34,7 @@ public final class HeavyWork {
         runner = HERE;
     }
 
-    static <T> T run(Supplier<T> work) {
+    public static <T> T run(Supplier<T> work) {
         return runner.run(work);
     }
 }

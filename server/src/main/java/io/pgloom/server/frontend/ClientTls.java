@@ -1,0 +1,31 @@
+package io.pgloom.server.frontend;
+
+import io.pgloom.config.SettingValues;
+import io.pgloom.server.net.Transport;
+import io.pgloom.wire.tls.TlsAcceptor;
+import io.pgloom.wire.tls.TlsConfigException;
+import io.pgloom.wire.tls.TlsMode;
+
+/**
+ * TLS towards clients, from the client_tls_* settings: what the server loads at start, RELOAD and
+ * SET (a broken file refuses the change and the running acceptor keeps serving), and the upgrade a
+ * client's negotiation runs when it asks for TLS.
+ */
+public final class ClientTls {
+    private ClientTls() {
+    }
+
+    /** The acceptor the settings describe; null when client_tls_sslmode is disable. */
+    public static TlsAcceptor load(SettingValues v) throws TlsConfigException {
+        return TlsAcceptor.load(TlsMode.of(v.string("client_tls_sslmode")), v.string("client_tls_cert_file"),
+                v.string("client_tls_key_file"), v.string("client_tls_ca_file"), v.string("client_tls_protocols"));
+    }
+
+    /** The upgrade for a client on {@code plain}, or null: TLS off, or the Unix socket (never encrypted). */
+    static Transport.Upgrade upgradeFor(TlsAcceptor acceptor, Transport plain) {
+        if (acceptor == null || plain instanceof Transport.Unix) {
+            return null;
+        }
+        return p -> new Transport.Tls(p, acceptor.accept(p.input(), p.output()));
+    }
+}

@@ -1,0 +1,224 @@
+package io.pgloom.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.pgloom.wire.protocol.ErrorResponse;
+import io.pgloom.wire.protocol.MessageBuilder;
+import io.pgloom.wire.tls.DevCertificates;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * TLS towards clients (client_tls_*), with real clients: pgjdbc and psql/libpq with
+ * sslmode=verify-full against certificates from a development CA, plain text refused under
+ * require with PgBouncer's error, the Unix socket never encrypted, client certificates under
+ * verify-full, and the failures that must cost only the offending connection: garbage instead of a
+ * ClientHello, a handshake that stalls, a certificate file that a RELOAD or SET breaks.
+ */
+class ClientTlsTest {
+    @TempDir
+    Path certs;
+
+    private DevCertificates dev;
+
+    /** A CA, a server certificate for localhost and 127.0.0.1, and a client certificate for alice, in {@link #certs}. */
+    private String tlsSettings(String mode) throws Exception {
+        dev = DevCertificates.newCa("pgloom test CA", Duration.ofDays(1));
+        Files.writeString(certs.resolve("ca.crt"), dev.ca().certificatePem());
+        dev.server("localhost", List.of("localhost", "127.0.0.1"), Duration.ofDays(1)).write(certs, "server");
+        dev.client("alice", Duration.ofDays(1)).write(certs, "alice");
+        return "client_tls_sslmode = " + mode + "\n"
+                + "client_tls_cert_file = " + certs.resolve("server.crt") + "\n"
+                + "client_tls_key_file = " + certs.resolve("server.key") + "\n"
+                + "client_tls_ca_file = " + certs.resolve("ca.crt") + "\n";
+    }
+
+    private static Properties ssl(String mode, Path rootCert) {
+        Properties p = new Properties();
+        p.setProperty("sslmode", mode);
+        if (rootCert != null) {
+            p.setProperty("sslrootcert", rootCert.toString());
+        }
+        return p;
+    }
+
+    private static String one(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /** Runs psql with {@code conninfo} and returns its exit code and output. */
+    private static String[] psql(String conninfo, String... commands) throws Exception {
+        String psql = AdminConsoleColumnsTest.onPath("psql");
+        assumeTrue(psql != null, "psql is not on PATH: skipping the libpq TLS test (CI installs postgresql-client)");
+        List<String> cmd = new ArrayList<>(List.of(psql, "-X", "-A", "-t"));
+        for (String c : commands) {
+            cmd.add("-c");
+            cmd.add(c);
+        }
+        cmd.add(conninfo);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("PGPASSWORD", "alice-secret");
+        pb.environment().put("PGCONNECT_TIMEOUT", "10");
+        Process proc = pb.start();
+        String out = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(proc.waitFor(60, TimeUnit.SECONDS), "psql finished");
+        return new String[] {String.valueOf(proc.exitValue()), out};
+    }
+
+    @Test
+    void underRequirePgjdbcAndPsqlVerifyFullAndPlainTextGetsSslRequired(@TempDir Path socketDir) throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", tlsSettings("require") + "unix_socket_dir = " + socketDir + "\n")) {
+            try (Connection c = p.connect(ssl("verify-full", certs.resolve("ca.crt")))) {
+                assertEquals("3", one(c, "SELECT 1 + 2"));
+            }
+            // libpq checks the name too: localhost is in the certificate's subjectAltName.
+            String[] r = psql("host=localhost port=" + p.port() + " dbname=app user=alice sslmode=verify-full sslrootcert="
+                    + certs.resolve("ca.crt"), "SELECT 40 + 2", "\\conninfo");
+            assertEquals("0", r[0], r[1]);
+            assertTrue(r[1].contains("42") && r[1].contains("SSL connection (protocol: TLSv1.3"), r[1]);
+            SQLException e = assertThrows(SQLException.class, () -> p.connect(ssl("disable", null)).close());
+            assertEquals("08P01", e.getSQLState());
+            assertTrue(e.getMessage().contains("SSL required"), e.getMessage());
+            // The Unix socket is never encrypted, and require does not refuse it (as in PgBouncer).
+            try (RawClient c = new RawClient(socketDir.resolve(".s.PGSQL." + p.port()))) {
+                c.send(new MessageBuilder().int32(80877103).build());
+                assertEquals('N', c.readByte());
+                c.login("alice", "alice-secret", "app");
+                assertEquals("1", RawClient.firstValue(c.simpleQuery("SELECT 1")));
+            }
+        }
+    }
+
+    @Test
+    void underPreferPlainTextAndTlsBothWork() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", tlsSettings("prefer"))) {
+            try (Connection plain = p.connect(ssl("disable", null)); Connection tls = p.connect(ssl("verify-full", certs.resolve("ca.crt")))) {
+                assertEquals("1", one(plain, "SELECT 1"));
+                assertEquals("2", one(tls, "SELECT 2"));
+            }
+        }
+    }
+
+    @Test
+    void verifyFullDemandsAClientCertificateFromTheCa() throws Exception {
+        try (LogSettingsTest.LogCapture log = new LogSettingsTest.LogCapture();
+                Pgloom p = Pgloom.start("transaction", tlsSettings("verify-full"))) {
+            String base = "host=localhost port=" + p.port() + " dbname=app user=alice sslmode=verify-full sslrootcert="
+                    + certs.resolve("ca.crt");
+            String[] ok = psql(base + " sslcert=" + certs.resolve("alice.crt") + " sslkey=" + certs.resolve("alice.key"), "SELECT 'in'");
+            assertEquals("0", ok[0], ok[1]);
+            assertTrue(ok[1].contains("in"), ok[1]);
+            String[] none = psql(base + " sslcert=/nonexistent sslkey=/nonexistent", "SELECT 1");
+            assertNotEquals("0", none[0], none[1]);
+            // A certificate from another CA: refused during the handshake.
+            DevCertificates other = DevCertificates.newCa("someone else's CA", Duration.ofDays(1));
+            other.client("alice", Duration.ofDays(1)).write(certs, "stranger");
+            String[] stranger = psql(base + " sslcert=" + certs.resolve("stranger.crt") + " sslkey=" + certs.resolve("stranger.key"),
+                    "SELECT 1");
+            assertNotEquals("0", stranger[0], stranger[1]);
+            assertTrue(stranger[1].toLowerCase().contains("certificate") || stranger[1].contains("SSL"), stranger[1]);
+            // An expired certificate from the right CA: refused too, and the log says why.
+            dev.issue("alice", List.of(), java.time.Instant.now().minus(Duration.ofDays(3)), Duration.ofDays(1)).write(certs, "expired");
+            String[] expired = psql(base + " sslcert=" + certs.resolve("expired.crt") + " sslkey=" + certs.resolve("expired.key"),
+                    "SELECT 1");
+            assertNotEquals("0", expired[0], expired[1]);
+            log.await("for the expired certificate's refusal", l -> l.contains("closing because: TLS handshake failed:") && l.contains("validity check failed"));
+            // pgloom keeps serving.
+            String[] again = psql(base + " sslcert=" + certs.resolve("alice.crt") + " sslkey=" + certs.resolve("alice.key"), "SELECT 'still'");
+            assertEquals("0", again[0], again[1]);
+        }
+    }
+
+    @Test
+    void garbageInsteadOfAClientHelloAndAStalledHandshakeCostOnlyTheirConnection() throws Exception {
+        try (LogSettingsTest.LogCapture log = new LogSettingsTest.LogCapture();
+                Pgloom p = Pgloom.start("transaction", tlsSettings("require") + "client_login_timeout = 2\n")) {
+            try (RawClient stalled = new RawClient(p.port()); RawClient garbage = new RawClient(p.port())) {
+                stalled.send(new MessageBuilder().int32(80877103).build());
+                assertEquals('S', stalled.readByte());
+                garbage.send(new MessageBuilder().int32(80877103).build());
+                assertEquals('S', garbage.readByte());
+                garbage.send("GET / HTTP/1.1\r\nHost: pgloom\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                garbage.setReadTimeout(10_000);
+                assertTrue(garbage.closedByPeer(), "garbage in place of a ClientHello closes that connection");
+                log.await("for the handshake failure", l -> l.contains("TLS handshake failed"));
+                // Meanwhile the others are served.
+                try (Connection c = p.connect(ssl("verify-full", certs.resolve("ca.crt")))) {
+                    assertEquals("1", one(c, "SELECT 1"));
+                }
+                stalled.setReadTimeout(15_000);
+                assertTrue(stalled.closedByPeer(), "a handshake that never starts ends at client_login_timeout");
+            }
+            try (Connection c = p.connect(ssl("require", null))) {
+                assertEquals("1", one(c, "SELECT 1"));
+            }
+        }
+    }
+
+    @Test
+    void reloadTakesNewFilesAndABrokenOneIsRefusedWhileTheOldKeepsServing() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", tlsSettings("require") + "admin_users = postgres\n");
+                RawClient plain = new RawClient(p.port())) {
+            // Plain text to the admin console is refused too: require covers every TCP client.
+            ErrorResponse refused = plain.send(RawClient.startupPacket(Map.of("user", "postgres", "database", "pgbouncer"))).readError();
+            assertEquals("SSL required", refused.message());
+            Connection kept = p.connect(ssl("verify-full", certs.resolve("ca.crt")));
+            assertEquals("1", one(kept, "SELECT 1"));
+            // A new CA and server certificate, in place: RELOAD takes them for the next handshake.
+            DevCertificates next = DevCertificates.newCa("pgloom rotated CA", Duration.ofDays(1));
+            Files.writeString(certs.resolve("ca2.crt"), next.ca().certificatePem());
+            next.server("localhost", List.of("localhost", "127.0.0.1"), Duration.ofDays(1)).write(certs, "server");
+            assertTrue(p.server.reload());
+            try (Connection c = p.connect(ssl("verify-full", certs.resolve("ca2.crt")))) {
+                assertEquals("2", one(c, "SELECT 2"));
+            }
+            assertThrows(SQLException.class, () -> p.connect(ssl("verify-full", certs.resolve("ca.crt"))).close(),
+                    "the old CA no longer vouches for the new certificate");
+            // The connected client was not dropped.
+            assertEquals("3", one(kept, "SELECT 3"));
+            // A broken key file: RELOAD is refused, and the running TLS keeps serving.
+            Files.writeString(certs.resolve("server.key"), "not a key\n");
+            assertEquals(false, p.server.reload());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> p.server.set("client_tls_cert_file", certs.resolve("missing.crt").toString()));
+            assertTrue(e.getMessage().contains("missing.crt") && e.getMessage().contains("no such file"), e.getMessage());
+            try (Connection c = p.connect(ssl("verify-full", certs.resolve("ca2.crt")))) {
+                assertEquals("4", one(c, "SELECT 4"));
+            }
+            kept.close();
+        }
+    }
+
+    @Test
+    void hostsslRulesMatchEncryptedClientsAndHostnosslPlainOnes() throws Exception {
+        Path hba = certs.resolve("hba.conf");
+        Files.writeString(hba, "hostssl all all 127.0.0.1/32 md5\nhostnossl all all 127.0.0.1/32 reject\n");
+        try (Pgloom p = Pgloom.start("transaction", tlsSettings("prefer") + "auth_type = hba\nauth_hba_file = " + hba + "\n")) {
+            try (Connection c = p.connect(ssl("verify-full", certs.resolve("ca.crt")))) {
+                assertEquals("1", one(c, "SELECT 1"));
+            }
+            SQLException e = assertThrows(SQLException.class, () -> p.connect(ssl("disable", null)).close());
+            assertEquals("28000", e.getSQLState(), e.getMessage());
+        }
+    }
+}
