@@ -88,12 +88,27 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         return server;
     }
 
-    /** client_tls_*'s files, read now: a missing or broken one stops the start (or the reload) with its name. */
+    /** client_tls_*'s files, read at start: a missing or broken one stops the start with its name. */
     private static TlsAcceptor clientTls(Path configFile, PgloomConfig config) throws ConfigException {
         try {
             return ClientTls.load(config.settings());
         } catch (TlsConfigException e) {
             throw new ConfigException(configFile.toString(), e.getMessage());
+        }
+    }
+
+    /**
+     * Loads client_tls_* anew after a RELOAD or SET, as PgBouncer does: the rest of the change
+     * stands; if the files do not load, the error names the file and the running TLS keeps
+     * serving (the settings take effect at the next RELOAD or SET that loads). False then.
+     */
+    private boolean reloadClientTls(SettingValues settings, String what) {
+        try {
+            pooler.clientTls(ClientTls.load(settings));
+            return true;
+        } catch (TlsConfigException e) {
+            log.error("{}: TLS configuration could not be loaded, keeping the old one: {}", what, e.getMessage());
+            return false;
         }
     }
 
@@ -218,9 +233,8 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
                     log.warn("reload: {} changed but needs a restart to take effect", fixed);
                 }
             }
-            TlsAcceptor clientTls = clientTls(configFile, next);
             pooler.apply(next, users, authFile(next) != null);
-            pooler.clientTls(clientTls);
+            reloadClientTls(next.settings(), "reload");
             log.info("reloaded {}", configFile);
             return true;
         } catch (ConfigException e) {
@@ -234,7 +248,7 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
      * reloaded (a later RELOAD goes back to the file's value, as in PgBouncer).
      */
     @Override
-    public void set(String name, String value) {
+    public String set(String name, String value) {
         String key = name.toLowerCase(java.util.Locale.ROOT);
         Setting setting = Settings.byName(key).orElseThrow(() -> new IllegalArgumentException("unknown setting " + name));
         if (!setting.reloadable()) {
@@ -249,18 +263,13 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
             log.warn("SET {}: this setting has no effect in pgloom: {}", key, setting.noEffect());
         }
         SettingValues next = pooler.config().settings().with(key, value);
-        TlsAcceptor clientTls = pooler.clientTls();
-        if (key.startsWith("client_tls")) {
-            try {
-                clientTls = ClientTls.load(next);
-            } catch (TlsConfigException e) {
-                throw new IllegalArgumentException(e.getMessage());
-            }
-        }
         LogSetup.apply(pooler.config().withSettings(next));
         pooler.applySettings(next);
-        pooler.clientTls(clientTls);
         log.info("SET {} = {}", key, value);
+        if (key.startsWith("client_tls") && !reloadClientTls(next, "SET " + key)) {
+            return "TLS settings could not be applied, still using old configuration"; // PgBouncer's notice
+        }
+        return null;
     }
 
     /** SHUTDOWN on the admin console: runs on its own thread, so the console's reply goes out first. */

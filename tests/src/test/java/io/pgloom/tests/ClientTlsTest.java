@@ -177,7 +177,8 @@ class ClientTlsTest {
 
     @Test
     void reloadTakesNewFilesAndABrokenOneIsRefusedWhileTheOldKeepsServing() throws Exception {
-        try (Pgloom p = Pgloom.start("transaction", tlsSettings("require") + "admin_users = postgres\n");
+        try (LogSettingsTest.LogCapture log = new LogSettingsTest.LogCapture();
+                Pgloom p = Pgloom.start("transaction", tlsSettings("require") + "admin_users = postgres\n");
                 RawClient plain = new RawClient(p.port())) {
             // Plain text to the admin console is refused too: require covers every TCP client.
             ErrorResponse refused = plain.send(RawClient.startupPacket(Map.of("user", "postgres", "database", "pgbouncer"))).readError();
@@ -196,12 +197,17 @@ class ClientTlsTest {
                     "the old CA no longer vouches for the new certificate");
             // The connected client was not dropped.
             assertEquals("3", one(kept, "SELECT 3"));
-            // A broken key file: RELOAD is refused, and the running TLS keeps serving.
+            // A broken key file: the rest of the RELOAD applies, as in PgBouncer, the error names the
+            // file, and the running TLS keeps serving.
             Files.writeString(certs.resolve("server.key"), "not a key\n");
-            assertEquals(false, p.server.reload());
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> p.server.set("client_tls_cert_file", certs.resolve("missing.crt").toString()));
-            assertTrue(e.getMessage().contains("missing.crt") && e.getMessage().contains("no such file"), e.getMessage());
+            assertTrue(p.server.reload());
+            log.await("for the TLS reload error", l -> l.contains("reload: TLS configuration could not be loaded, keeping the old one")
+                    && l.contains("server.key"));
+            // SET takes the value and answers PgBouncer's notice.
+            assertEquals("TLS settings could not be applied, still using old configuration",
+                    p.server.set("client_tls_cert_file", certs.resolve("missing.crt").toString()));
+            log.await("for the SET error", l -> l.contains("SET client_tls_cert_file: TLS configuration could not be loaded")
+                    && l.contains("missing.crt: no such file"));
             try (Connection c = p.connect(ssl("verify-full", certs.resolve("ca2.crt")))) {
                 assertEquals("4", one(c, "SELECT 4"));
             }

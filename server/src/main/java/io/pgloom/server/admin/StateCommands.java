@@ -97,12 +97,14 @@ final class StateCommands {
         int eq = arg.indexOf('=');
         String key = arg.substring(0, eq);
         String value = arg.substring(eq + 1);
+        String notice;
         try {
-            p.control().set(key, value);
+            notice = p.control().set(key, value);
         } catch (IllegalArgumentException e) {
             throw new ConsoleError(SqlState.PROTOCOL_VIOLATION, "SET failed: " + e.getMessage());
         }
-        return Result.tag("SET " + key + "=" + value);
+        Result r = Result.tag("SET " + key + "=" + value);
+        return notice == null ? r : r.notice(notice, null);
     }
 
     private static String optionalDatabase(Pooler p, String arg, String verb) throws ConsoleError {

@@ -64,8 +64,12 @@ public final class Pooler implements AutoCloseable {
         /** Re-reads the config as SIGHUP does; false if it was refused (the old one keeps serving). */
         boolean reload();
 
-        /** SET: applies one reloadable setting. Throws IllegalArgumentException saying why not. */
-        void set(String name, String value);
+        /**
+         * SET: applies one reloadable setting. Throws IllegalArgumentException saying why not.
+         * Returns a notice for the admin, or null: a TLS setting is taken even when its files do
+         * not load (as in PgBouncer), and the notice says the old TLS keeps serving.
+         */
+        String set(String name, String value);
 
         /** SHUTDOWN: stops the server, now or after the clients or servers are gone; runs on its own thread. */
         void shutdown(ShutdownMode mode);
