@@ -8,6 +8,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -87,5 +88,27 @@ class CliTest {
                 assertTrue(h.out().contains(flag), String.join(" ", help) + " lists " + flag + ":\n" + h.out());
             }
         }
+    }
+
+    @Test
+    void certDevWritesACaAndCertificatesThatLoadAndRefusesToOverwriteKeys(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("certs");
+        Run r = run("cert", "dev", "--out", out.toString(), "--hosts", "db.example,10.1.2.3", "--user", "alice");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("client_tls_cert_file = " + out.toAbsolutePath().resolve("server.crt")), r.out());
+        for (String key : List.of("ca.key", "server.key", "client.key")) {
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(out.resolve(key))), key);
+        }
+        // The pair loads as pgloom loads it (the key belongs to the certificate), and names its hosts.
+        io.pgloom.wire.tls.PemFiles.keyStore(out.resolve("server.crt"), out.resolve("server.key"));
+        java.security.cert.X509Certificate server = io.pgloom.wire.tls.PemFiles.certificates(out.resolve("server.crt")).getFirst();
+        assertEquals(List.of("db.example", "10.1.2.3"), server.getSubjectAlternativeNames().stream().map(n -> String.valueOf(n.get(1))).toList());
+        java.security.cert.X509Certificate ca = io.pgloom.wire.tls.PemFiles.certificates(out.resolve("ca.crt")).getFirst();
+        server.verify(ca.getPublicKey());
+        assertEquals("CN=alice", io.pgloom.wire.tls.PemFiles.certificates(out.resolve("client.crt")).getFirst()
+                .getSubjectX500Principal().getName());
+        Run again = run("cert", "dev", "--out", out.toString());
+        assertEquals(1, again.exit());
+        assertTrue(again.err().contains("exists; pgloom does not overwrite keys"), again.err());
     }
 }

@@ -87,9 +87,14 @@ class ClientTlsTest {
 
     @Test
     void underRequirePgjdbcAndPsqlVerifyFullAndPlainTextGetsSslRequired(@TempDir Path socketDir) throws Exception {
-        try (Pgloom p = Pgloom.start("transaction", tlsSettings("require") + "unix_socket_dir = " + socketDir + "\n")) {
-            try (Connection c = p.connect(ssl("verify-full", certs.resolve("ca.crt")))) {
+        try (Pgloom p = Pgloom.start("transaction", tlsSettings("require") + "unix_socket_dir = " + socketDir + "\nadmin_users = postgres\n")) {
+            try (Connection c = p.connect(ssl("verify-full", certs.resolve("ca.crt")));
+                    RawClient admin = new RawClient(socketDir.resolve(".s.PGSQL." + p.port())).login("postgres", "postgres", "pgbouncer")) {
                 assertEquals("3", one(c, "SELECT 1 + 2"));
+                // SHOW CLIENTS' tls column: protocol and cipher suite for the TLS client, empty for the console's.
+                ConsoleResult clients = ConsoleResult.query(admin, "SHOW CLIENTS");
+                assertTrue(clients.row("user", "alice").get("tls").startsWith("TLSv1.3/TLS_"), clients.rows().toString());
+                assertEquals("", clients.row("user", "postgres").get("tls"));
             }
             // libpq checks the name too: localhost is in the certificate's subjectAltName.
             String[] r = psql("host=localhost port=" + p.port() + " dbname=app user=alice sslmode=verify-full sslrootcert="

@@ -221,7 +221,7 @@ final class ShowCommands {
         return new ArrayList<>(Arrays.asList(c.type(), c.user(), c.database(), c.replication(), c.state(), c.addr(), c.port(),
                 c.localAddr(), c.localPort(), time(c.connectEpochMillis()), time(c.requestEpochMillis()),
                 (int) (waitMicros / 1_000_000), (int) (waitMicros % 1_000_000), c.closeNeeded() ? 1 : 0, c.ptr(), c.link(),
-                c.remotePid(), "", c.applicationName(), c.preparedStatements(), c.id()));
+                c.remotePid(), c.tls(), c.applicationName(), c.preparedStatements(), c.id()));
     }
 
     private static String time(long epochMillis) {

@@ -558,7 +558,7 @@ public final class ServerConnection {
         return new ConnectionView("S", pool.key().user(), pool.key().database(), word, host, port,
                 localAddr, localPort,
                 ConnectionView.epochMillis(createdNanos, now, nowMillis), ConnectionView.epochMillis(lastRequest, now, nowMillis),
-                0, state == State.CLOSED || closeNeeded, "S-" + id, c == null ? "" : c.ptr(), backendPid,
+                0, state == State.CLOSED || closeNeeded, "S-" + id, c == null ? "" : c.ptr(), backendPid, "",
                 c == null ? "" : parameters.getOrDefault("application_name", ""), preparedStatements.size(), id, "none");
     }
 

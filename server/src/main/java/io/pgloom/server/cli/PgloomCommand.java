@@ -19,8 +19,10 @@ import picocli.CommandLine.Parameters;
             "                             run the pooler (same as `pgloom run ... CONFIG.ini`)",
             "  pgloom demo                a real PostgreSQL plus pgloom on 127.0.0.1:6432, ready for psql",
             "  pgloom check CONFIG.ini    validate a config and print the effective settings",
+            "  pgloom cert dev --out DIR  a development CA with server and client certificates for TLS",
         },
-        subcommands = {RunCommand.class, DemoCommand.class, CheckCommand.class, PostgresCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, DemoCommand.class, CheckCommand.class, CertCommand.class, PostgresCommand.class,
+                CommandLine.HelpCommand.class})
 public final class PgloomCommand implements Callable<Integer> {
     /** The arguments main() was given: -d and -u start the same JVM again with other ones. */
     static volatile String[] programArgs;

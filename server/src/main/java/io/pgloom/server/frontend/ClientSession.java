@@ -814,7 +814,7 @@ public final class ClientSession implements Runnable {
         return new ConnectionView("C", user, database, state, transport.remoteAddress(), transport.remotePort(),
                 transport.localAddress(), transport.localPort(), connectMillis,
                 ConnectionView.epochMillis(lastActivityNanos, now, nowMillis), waitingSince != 0 ? Math.max(0, now - waitingSince) : 0,
-                false, ptr(), linked != null ? "S-" + linked.id : own != null ? "S-" + own.id : "", 0, applicationName == null ? "" : applicationName,
+                false, ptr(), linked != null ? "S-" + linked.id : own != null ? "S-" + own.id : "", 0, transport.encryption(), applicationName == null ? "" : applicationName,
                 named == null ? 0 : named.size(), socketId, replication == null ? "none" : replication);
     }
 

@@ -60,6 +60,11 @@ public interface Transport {
      */
     ConnectionInfo info() throws IOException;
 
+    /** SHOW CLIENTS' tls column: protocol and cipher suite of an encrypted connection; empty for plain text. */
+    default String encryption() {
+        return "";
+    }
+
     /** Closes the connection; idempotent, never throws. A thread blocked reading or writing it wakes with an IOException. */
     void close();
 
@@ -267,6 +272,12 @@ public interface Transport {
         @Override
         public int localPort() {
             return plain.localPort();
+        }
+
+        @Override
+        public String encryption() {
+            SSLSession session = tls.session();
+            return session.getProtocol() + "/" + session.getCipherSuite();
         }
 
         /** The plain connection's facts, with the protocol, cipher suite and the client's certificate. */

@@ -14,12 +14,13 @@ package io.pgloom.server.pool;
  * @param ptr                this connection's name in pgloom's logs (C-… or S-…), PgBouncer's ptr
  * @param link               the {@code ptr} of the connection it is linked to, or empty
  * @param remotePid          a server's backend process id; 0 for clients
+ * @param tls                the encryption in use, as {@code TLSv1.3/TLS_AES_256_GCM_SHA384}; empty for plain text
  * @param id                 a client's id (its cancel key's process id) or a server's number
  */
 public record ConnectionView(String type, String user, String database, String state, String addr, int port,
                              String localAddr, int localPort, long connectEpochMillis, long requestEpochMillis,
                              long waitNanos, boolean closeNeeded, String ptr, String link, int remotePid,
-                             String applicationName, int preparedStatements, int id, String replication) {
+                             String tls, String applicationName, int preparedStatements, int id, String replication) {
 
     /** Wall-clock time of a {@link System#nanoTime} reading, for connect_time and request_time. */
     public static long epochMillis(long nanoTime, long nowNanos, long nowMillis) {
