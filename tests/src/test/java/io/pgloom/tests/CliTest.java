@@ -111,4 +111,47 @@ class CliTest {
         assertEquals(1, again.exit());
         assertTrue(again.err().contains("exists; pgloom does not overwrite keys"), again.err());
     }
+
+    private static Run runWithStdin(String stdin, String... args) {
+        java.io.InputStream old = System.in;
+        System.setIn(new java.io.ByteArrayInputStream(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        try {
+            return run(args);
+        } finally {
+            System.setIn(old);
+        }
+    }
+
+    @Test
+    void userlistAddWritesSecretsPgloomAcceptsAndReplacesAnEntryKeepingTheRest(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("userlist.txt");
+        Run added = runWithStdin("s3cret \"quoted\"\n", "userlist", "add", "alice", "--file", file.toString());
+        assertEquals(0, added.exit(), added.err());
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+        assertTrue(Files.readString(file).startsWith("\"alice\" \"SCRAM-SHA-256$4096:"), Files.readString(file));
+        Files.writeString(file, "; kept comment\n" + Files.readString(file) + "\"postgres\" \"postgres\"\n");
+        assertEquals(0, runWithStdin("bob-pass\n", "userlist", "add", "bob", "--md5", "--file", file.toString()).exit());
+        Run replaced = runWithStdin("new-alice\n", "userlist", "add", "alice", "--iterations", "1000", "--file", file.toString());
+        assertEquals(0, replaced.exit(), replaced.err());
+        assertTrue(replaced.out().contains("replaced alice"), replaced.out());
+        List<String> lines = Files.readAllLines(file);
+        assertEquals(4, lines.size(), lines.toString());
+        assertEquals("; kept comment", lines.get(0));
+        assertTrue(lines.get(1).startsWith("\"alice\" \"SCRAM-SHA-256$1000:"), lines.toString());
+        assertEquals("\"bob\" \"" + io.pgloom.wire.auth.Md5Password.hash("bob", "bob-pass") + "\"", lines.get(3));
+        assertEquals(1, runWithStdin("", "userlist", "add", "carol", "--file", file.toString()).exit(), "no password: nothing written");
+        assertEquals(4, Files.readAllLines(file).size());
+        // The secrets log in through pgloom: SCRAM for alice, md5 for bob (to a database that logs
+        // in to PostgreSQL as postgres, whose password the file keeps in plain text).
+        TestPostgres.Endpoint pg = TestPostgres.shared();
+        String forced = "as_postgres = host=" + pg.host() + " port=" + pg.port() + " dbname=app user=postgres\n";
+        try (Pgloom p = Pgloom.startWith(Pgloom.iniText("transaction", "", forced), Files.readString(file));
+                RawClient alice = new RawClient(p.port()).login("alice", "new-alice", "as_postgres")) {
+            assertEquals("1", RawClient.firstValue(alice.simpleQuery("SELECT 1")));
+        }
+        try (Pgloom p = Pgloom.startWith(Pgloom.iniText("transaction", "auth_type = md5\n", forced), Files.readString(file));
+                RawClient bob = new RawClient(p.port()).login("bob", "bob-pass", "as_postgres")) {
+            assertEquals("1", RawClient.firstValue(bob.simpleQuery("SELECT 1")));
+        }
+    }
 }

@@ -20,8 +20,10 @@ import picocli.CommandLine.Parameters;
             "  pgloom demo                a real PostgreSQL plus pgloom on 127.0.0.1:6432, ready for psql",
             "  pgloom check CONFIG.ini    validate a config and print the effective settings",
             "  pgloom cert dev --out DIR  a development CA with server and client certificates for TLS",
+            "  pgloom userlist add USER   add or replace a userlist.txt entry (SCRAM or md5)",
         },
-        subcommands = {RunCommand.class, DemoCommand.class, CheckCommand.class, CertCommand.class, PostgresCommand.class,
+        subcommands = {RunCommand.class, DemoCommand.class, CheckCommand.class, CertCommand.class, UserlistCommand.class,
+                PostgresCommand.class,
                 CommandLine.HelpCommand.class})
 public final class PgloomCommand implements Callable<Integer> {
     /** The arguments main() was given: -d and -u start the same JVM again with other ones. */
