@@ -9,7 +9,7 @@ root=$(cd "$here/.." && pwd)
 DURATION=${DURATION:-10}          # seconds per pgbench run
 ROUNDS=${ROUNDS:-3}               # interleaved rounds; the table shows the median
 WARMUP=${WARMUP:-5}               # seconds of unmeasured `pgbench -S` per target before round 1 (0: none)
-SCENARIOS=${SCENARIOS-a b c d e f}  # subset of a..f; empty: no pgbench runs (RSS only)
+SCENARIOS=${SCENARIOS-a b c d e f g h}  # subset of a..h; empty: no pgbench runs (RSS only)
 TARGETS=${TARGETS:-direct pgloom pgbouncer}
 IDLE_CLIENTS=${IDLE_CLIENTS:-10000}   # 0: skip the idle-client RSS test
 IDLE_PARALLEL=${IDLE_PARALLEL:-200}   # logins in flight at once in the idle client
@@ -36,7 +36,13 @@ declare -A SCENARIO_OPTS=(
   [d]="-c 10 -j 2"
   [e]="-C -S -c 10 -j 2"
   [f]="-S -M prepared -c 10 -j 2"
+  [g]="-C -S -c 10 -j 2"
+  [h]="-S -c 10 -j 2"
 )
+# Scenarios whose clients use TLS to the pooler (sslmode=require; the poolers to PostgreSQL stay
+# plain). Every other run sets sslmode=disable: libpq's default, prefer, would encrypt them too.
+# Not run against PostgreSQL directly (its bench instance has no certificate).
+declare -A SCENARIO_SSL=([g]=require [h]=require)
 declare -A SCENARIO_NAME=(
   [a]="select-only, 10 clients"
   [b]="select-only, 100 clients"
@@ -44,6 +50,8 @@ declare -A SCENARIO_NAME=(
   [d]="TPC-B-like, 10 clients"
   [e]="select-only, connect per tx, 10 clients"
   [f]="select-only prepared, 10 clients"
+  [g]="TLS: select-only, connect per tx, 10 clients"
+  [h]="TLS: select-only, 10 clients"
 )
 declare -A PORT=([direct]=$PG_PORT [pgloom]=$PGLOOM_PORT [pgbouncer]=$PGBOUNCER_PORT [pgloom_base]=$PGLOOM_BASE_PORT)
 if [ -n "$BASE_REV" ] && [[ " $TARGETS " != *" pgloom_base "* ]]; then
@@ -245,8 +253,20 @@ default_pool_size = 20
 max_client_conn = 12000
 ignore_startup_parameters = extra_float_digits
 EOF
+  [ -z "${tls_ini:-}" ] || printf '%s\n' "$tls_ini" >>"$2"
   chmod 644 "$2"
 }
+tls_scenarios=
+for s in $SCENARIOS; do [ -z "${SCENARIO_SSL[$s]:-}" ] || tls_scenarios=1; done
+if [ -n "$tls_scenarios" ]; then
+  # One development CA and server certificate, the same files for both poolers (pgloom cert dev).
+  "$root/pgloom" cert dev --out "$run_dir/certs" --hosts localhost,127.0.0.1 >/dev/null
+  chmod 755 "$run_dir/certs"
+  [ -z "$pgbouncer_user" ] || chown -R "$pgbouncer_user" "$run_dir/certs"
+  tls_ini="client_tls_sslmode = prefer
+client_tls_cert_file = $run_dir/certs/server.crt
+client_tls_key_file = $run_dir/certs/server.key"
+fi
 echo '"bench" "bench"' >"$run_dir/userlist.txt"
 chmod 644 "$run_dir/userlist.txt"
 write_ini "$PGLOOM_PORT" "$run_dir/pgloom.ini"
@@ -354,7 +374,7 @@ pooler_pid() { # target -> pid of the pooler process, empty for direct
 # own (user+sys) during the run, so the pooler's cost per transaction shows even when the box is
 # CPU-bound. pgbench (and perf) run as tracked background children so that cleanup can stop them.
 RESULT=
-pgbench_run() { # target opts duration log
+pgbench_run() { # target opts duration log [sslmode]
   local u0 s0 u1 s1 bench_pid rc=0 tps failed txs pid c0= c1 cpu=NA per=NA sys=NA
   pid=$(pooler_pid "$1")
   [ -z "$pid" ] || c0=$(cpu_ticks "$pid")
@@ -366,7 +386,7 @@ pgbench_run() { # target opts duration log
     sleep 0.2
   fi
   # shellcheck disable=SC2086
-  PGPASSWORD=bench pgbench -h 127.0.0.1 -p "${PORT[$1]}" -U bench -T "$3" $2 bench >"$4" 2>&1 &
+  PGSSLMODE=${5:-disable} PGPASSWORD=bench pgbench -h 127.0.0.1 -p "${PORT[$1]}" -U bench -T "$3" $2 bench >"$4" 2>&1 &
   bench_pid=$!
   remember "$bench_pid" pgbench
   wait "$bench_pid" || rc=$?
@@ -400,9 +420,16 @@ if [ -n "$SCENARIOS" ]; then
         say "warm-up: $t, pgbench -C -S -c 10 -j 2 -T $WARMUP"
         pgbench_run "$t" "-C -S -c 10 -j 2" "$WARMUP" "$run_dir/warmup-connect-$t.log"
       fi
+      if [ -n "$tls_scenarios" ] && [ "$t" != direct ]; then
+        say "warm-up: $t, pgbench -C -S -c 10 -j 2 -T $WARMUP with sslmode=require"
+        pgbench_run "$t" "-C -S -c 10 -j 2" "$WARMUP" "$run_dir/warmup-tls-$t.log" require
+      fi
     done
   fi
-  n_runs=$(($(wc -w <<<"$SCENARIOS") * $(wc -w <<<"$TARGETS") * ROUNDS))
+  n_runs=0
+  for s in $SCENARIOS; do for t in $TARGETS; do
+    [ "$t" = direct ] && [ -n "${SCENARIO_SSL[$s]:-}" ] || n_runs=$((n_runs + ROUNDS))
+  done; done
   k=0
   for ((round = 1; round <= ROUNDS; round++)); do
     # Even rounds run the targets in reverse order, so no target always runs right after another
@@ -411,8 +438,9 @@ if [ -n "$SCENARIOS" ]; then
     ((round % 2 == 0)) && order=$(tr ' ' '\n' <<<"$TARGETS" | tac | tr '\n' ' ')
     for s in $SCENARIOS; do
       for t in $order; do
+        [ "$t" = direct ] && [ -n "${SCENARIO_SSL[$s]:-}" ] && continue
         k=$((k + 1))
-        pgbench_run "$t" "${SCENARIO_OPTS[$s]}" "$DURATION" "$run_dir/pgbench-$s-$t-r$round.log"
+        pgbench_run "$t" "${SCENARIO_OPTS[$s]}" "$DURATION" "$run_dir/pgbench-$s-$t-r$round.log" "${SCENARIO_SSL[$s]:-}"
         read -r tps rc failed txs cpu per sys <<<"$RESULT"
         say "[$k/$n_runs] round $round ($s) ${SCENARIO_OPTS[$s]} -> $t: tps $tps, failed tx $failed$([ "$rc" = 0 ] || echo ", pgbench exit $rc")$([ "$per" = NA ] || echo ", pooler CPU ${cpu}s (${sys}% sys) = ${per} us/tx")"
         echo "$s,$t,$round,$tps,$rc,$failed,$txs,$cpu,$per,$sys" >>"$raw"
@@ -482,7 +510,7 @@ fi
 # ------------------------------------------------------------------ the table
 
 python3 - "$raw" "$rss_lines" "$run_dir/results.txt" "$SCENARIOS" "$TARGETS" \
-  "$(for s in a b c d e f; do printf '%s\t%s (%s)\n' "$s" "${SCENARIO_OPTS[$s]}" "${SCENARIO_NAME[$s]}"; done)" <<'EOF'
+  "$(for s in a b c d e f g h; do printf '%s\t%s (%s)\n' "$s" "${SCENARIO_OPTS[$s]}" "${SCENARIO_NAME[$s]}"; done)" <<'EOF'
 import csv, os, statistics, sys
 raw, rss, dest, scenarios, targets, names = sys.argv[1:7]
 names = dict(l.split("\t", 1) for l in names.splitlines())
