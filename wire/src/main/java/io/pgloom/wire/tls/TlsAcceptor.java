@@ -61,6 +61,11 @@ public final class TlsAcceptor {
             }
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(kmf.getKeyManagers(), tmf == null ? null : tmf.getTrustManagers(), null);
+            // No session cache: libpq never resumes a session (PostgreSQL turns resumption off
+            // too), and the JDK's default cache keeps up to 20,480 sessions for a day: memory
+            // that a pooler taking a connection per transaction would fill for nothing.
+            ctx.getServerSessionContext().setSessionCacheSize(1);
+            ctx.getServerSessionContext().setSessionTimeout(1);
             // With a CA file and a mode that does not demand a certificate, ask for one anyway (as
             // PgBouncer does): a client that sends one can then log in with the cert method.
             return new TlsAcceptor(mode, ctx, enabled, tmf != null);
