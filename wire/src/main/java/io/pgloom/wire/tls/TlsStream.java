@@ -63,8 +63,31 @@ public final class TlsStream {
     public static TlsStream handshake(SSLEngine engine, InputStream netIn, OutputStream netOut) throws IOException {
         TlsStream t = new TlsStream(engine, netIn, netOut);
         engine.beginHandshake();
-        t.runHandshake();
+        try {
+            t.runHandshake();
+        } catch (SSLException e) {
+            t.sendPendingAlert();
+            throw e;
+        }
         return t;
+    }
+
+    /**
+     * After a failed handshake the engine holds the alert that says why (certificate_required,
+     * bad_certificate, handshake_failure...): send it, so that the peer reports the reason rather
+     * than a connection closed without one. Best effort.
+     */
+    private void sendPendingAlert() {
+        writeLock.lock();
+        try {
+            for (int i = 0; i < 4 && engine.getHandshakeStatus() == HandshakeStatus.NEED_WRAP; i++) {
+                wrapAndSend(EMPTY);
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // the peer may be gone already
+        } finally {
+            writeLock.unlock();
+        }
     }
 
     private void runHandshake() throws IOException {
