@@ -46,7 +46,8 @@ public final class Settings {
             "auth_hba_file", "auth_ident_file", "so_reuseport", "peer_id",
             "tcp_keepcnt", "tcp_keepidle", "tcp_keepintvl", "tcp_socket_buffer", "disable_pqexec",
             "track_extra_parameters", "server_fast_close", "io_mode", "io_threads",
-            "client_tls_sslmode", "client_tls_cert_file", "client_tls_key_file", "client_tls_ca_file", "client_tls_protocols");
+            "client_tls_sslmode", "client_tls_cert_file", "client_tls_key_file", "client_tls_ca_file", "client_tls_protocols",
+            "client_tls13_ciphers");
 
     /**
      * PgBouncer settings that tune something pgloom does not have: accepted, with a warning that

@@ -232,4 +232,27 @@ class ClientTlsTest {
             assertEquals("28000", e.getSQLState(), e.getMessage());
         }
     }
+
+    @Test
+    void tls13CiphersPickTheSuiteAndAnUnknownOneIsRefusedByName() throws Exception {
+        try (LogSettingsTest.LogCapture log = new LogSettingsTest.LogCapture();
+                Pgloom p = Pgloom.start("transaction", tlsSettings("require")
+                        + "client_tls_protocols = tlsv1.3\nclient_tls13_ciphers = TLS_CHACHA20_POLY1305_SHA256\n")) {
+            try (Connection c = p.connect(ssl("require", null))) {
+                assertEquals("1", one(c, "SELECT 1"));
+            }
+            log.await("for the login line with the suite", l -> l.contains("login ok (transaction mode, tls=TLSv1.3/TLS_CHACHA20_POLY1305_SHA256)"));
+            assertEquals(null, p.server.set("client_tls13_ciphers", "TLS_AES_256_GCM_SHA384"));
+            try (Connection c = p.connect(ssl("require", null))) {
+                assertEquals("2", one(c, "SELECT 2"));
+            }
+            log.await("for the new suite", l -> l.contains("tls=TLSv1.3/TLS_AES_256_GCM_SHA384"));
+            assertEquals("TLS settings could not be applied, still using old configuration",
+                    p.server.set("client_tls13_ciphers", "unknown"));
+            log.await("for PgBouncer's words", l -> l.contains("failed to set the TLSv1.3 cipher suites") && l.contains("\"unknown\""));
+            try (Connection c = p.connect(ssl("require", null))) {
+                assertEquals("3", one(c, "SELECT 3"));
+            }
+        }
+    }
 }

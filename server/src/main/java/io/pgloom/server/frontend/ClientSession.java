@@ -377,7 +377,12 @@ public final class ClientSession implements Runnable {
         loggedIn = true;
         pooler.metrics().clientAccepted();
         if (settings.logConnections()) {
-            log.info("{}: login ok ({} mode)", this, poolMode.configName());
+            String tls = out.transport().encryption();
+            if (tls.isEmpty()) {
+                log.info("{}: login ok ({} mode)", this, poolMode.configName());
+            } else {
+                log.info("{}: login ok ({} mode, tls={})", this, poolMode.configName(), tls); // PgBouncer's tls= words
+            }
         }
         return true;
     }

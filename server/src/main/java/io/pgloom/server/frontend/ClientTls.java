@@ -18,7 +18,8 @@ public final class ClientTls {
     /** The acceptor the settings describe; null when client_tls_sslmode is disable. */
     public static TlsAcceptor load(SettingValues v) throws TlsConfigException {
         return TlsAcceptor.load(TlsMode.of(v.string("client_tls_sslmode")), v.string("client_tls_cert_file"),
-                v.string("client_tls_key_file"), v.string("client_tls_ca_file"), v.string("client_tls_protocols"));
+                v.string("client_tls_key_file"), v.string("client_tls_ca_file"), v.string("client_tls_protocols"),
+                v.string("client_tls13_ciphers"));
     }
 
     /** The upgrade for a client on {@code plain}, or null: TLS off, or the Unix socket (never encrypted). */

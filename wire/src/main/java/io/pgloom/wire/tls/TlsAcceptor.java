@@ -24,12 +24,15 @@ public final class TlsAcceptor {
     private final SSLContext context;
     private final String[] protocols;
     private final boolean wantCertificate;
+    /** The cipher suites to enable; null: the JDK's defaults. */
+    private final String[] suites;
 
-    private TlsAcceptor(TlsMode mode, SSLContext context, String[] protocols, boolean wantCertificate) {
+    private TlsAcceptor(TlsMode mode, SSLContext context, String[] protocols, boolean wantCertificate, String[] suites) {
         this.mode = mode;
         this.context = context;
         this.protocols = protocols;
         this.wantCertificate = wantCertificate;
+        this.suites = suites;
     }
 
     /**
@@ -38,6 +41,12 @@ public final class TlsAcceptor {
      */
     public static TlsAcceptor load(TlsMode mode, String certFile, String keyFile, String caFile, String protocols)
             throws TlsConfigException {
+        return load(mode, certFile, keyFile, caFile, protocols, "");
+    }
+
+    /** As above, with client_tls13_ciphers ({@code tls13Ciphers}; empty: the JDK's defaults). */
+    public static TlsAcceptor load(TlsMode mode, String certFile, String keyFile, String caFile, String protocols,
+                                   String tls13Ciphers) throws TlsConfigException {
         if (mode == TlsMode.DISABLE) {
             return null;
         }
@@ -50,6 +59,7 @@ public final class TlsAcceptor {
                     + " needs client_tls_ca_file to verify client certificates");
         }
         String[] enabled = TlsProtocols.parse("client_tls_protocols", protocols);
+        java.util.List<String> tls13 = TlsCiphers.tls13("client_tls13_ciphers", tls13Ciphers);
         try {
             KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
             kmf.init(PemFiles.keyStore(Path.of(certFile), Path.of(keyFile)), new char[0]);
@@ -68,7 +78,8 @@ public final class TlsAcceptor {
             ctx.getServerSessionContext().setSessionTimeout(1);
             // With a CA file and a mode that does not demand a certificate, ask for one anyway (as
             // PgBouncer does): a client that sends one can then log in with the cert method.
-            return new TlsAcceptor(mode, ctx, enabled, tmf != null);
+            String[] suites = tls13 == null ? null : TlsCiphers.enabled(ctx.getDefaultSSLParameters().getCipherSuites(), tls13);
+            return new TlsAcceptor(mode, ctx, enabled, tmf != null, suites);
         } catch (GeneralSecurityException e) {
             throw new TlsConfigException("client TLS: " + e.getMessage());
         }
@@ -84,6 +95,9 @@ public final class TlsAcceptor {
         engine.setUseClientMode(false);
         SSLParameters p = engine.getSSLParameters();
         p.setProtocols(protocols);
+        if (suites != null) {
+            p.setCipherSuites(suites);
+        }
         if (mode.verifiesPeer()) {
             p.setNeedClientAuth(true);
         } else if (wantCertificate) {
