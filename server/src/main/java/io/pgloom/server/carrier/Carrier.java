@@ -7,6 +7,7 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -42,6 +43,13 @@ final class Carrier implements Executor, Runnable {
     private final Consumer<SelectionKey> dispatch = Carrier::dispatch;
     /** True while this carrier is in (or about to enter) a blocking select. */
     private volatile boolean selecting;
+    /**
+     * Set by the one producer that wakes the current select, cleared by the carrier after it: the
+     * JDK's {@code Selector.wakeup} takes a monitor, and a virtual thread that unparks another
+     * (which lands here) cannot unmount, so producers racing for that monitor would pin their
+     * carriers. With the flag, at most one producer per select calls it.
+     */
+    private final AtomicBoolean wakeupSent = new AtomicBoolean();
     private volatile boolean stopped;
 
     Carrier(int index, SchedulerHook hook) throws IOException, ReflectiveOperationException {
@@ -62,14 +70,12 @@ final class Carrier implements Executor, Runnable {
             return;
         }
         remote.add(task);
-        if (selecting) {
-            selector.wakeup();
-        }
+        wakeup();
     }
 
     /** Makes a blocked select return, so registrations and interest changes made from another thread take effect. */
     void wakeup() {
-        if (selecting) {
+        if (selecting && !wakeupSent.get() && wakeupSent.compareAndSet(false, true)) {
             selector.wakeup();
         }
     }
@@ -100,6 +106,9 @@ final class Carrier implements Executor, Runnable {
                 } else {
                     selector.selectNow(dispatch);
                 }
+                // After every select, not only blocking ones: a wake-up sent late is consumed by
+                // whichever select comes next, and the flag must not outlive it.
+                wakeupSent.set(false);
             } catch (ClosedSelectorException e) {
                 return;
             } catch (IOException | RuntimeException | Error e) {
@@ -107,6 +116,7 @@ final class Carrier implements Executor, Runnable {
                 // A continuation does not throw (a virtual thread's failure ends that thread), so
                 // anything here is a defect to report, and the loop goes on.
                 selecting = false;
+                wakeupSent.set(false);
                 log.error("carrier {}: unexpected failure in its loop (it goes on)", index, e);
             }
         }
