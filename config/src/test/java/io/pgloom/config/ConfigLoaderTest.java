@@ -234,15 +234,15 @@ class ConfigLoaderTest {
 
     @Test
     void warnsAboutAnUnsupportedSettingWithItsNameAndLine() throws Exception {
-        PgloomConfig config = load("[pgbouncer]\nlisten_port = 6432\nserver_tls_sslmode = verify-full\n"
+        PgloomConfig config = load("[pgbouncer]\nlisten_port = 6432\nuser = nobody\n"
                 + "auth_ldap_options = host=ldap.example\n");
         assertEquals(List.of(
-                new ConfigWarning("pgbouncer.ini:3", "setting 'server_tls_sslmode' is not supported by pgloom yet; ignored"),
+                new ConfigWarning("pgbouncer.ini:3", "setting 'user' is not supported by pgloom yet; ignored"),
                 new ConfigWarning("pgbouncer.ini:4", "setting 'auth_ldap_options' is not supported by pgloom yet; ignored")),
                 config.warnings());
-        assertEquals("pgbouncer.ini:3: setting 'server_tls_sslmode' is not supported by pgloom yet; ignored",
+        assertEquals("pgbouncer.ini:3: setting 'user' is not supported by pgloom yet; ignored",
                 config.warnings().getFirst().toString());
-        assertEquals("verify-full", config.settings().string("server_tls_sslmode"), "kept as read, for SHOW CONFIG");
+        assertEquals("nobody", config.settings().string("user"), "kept as read, for SHOW CONFIG");
     }
 
     @Test

@@ -129,9 +129,9 @@ class IncludeTest {
     @Test
     void unsupportedSettingWarningsPointIntoTheIncludedFile() throws Exception {
         write(dir, "pgbouncer.ini", "[pgbouncer]\n%include tls.ini\n");
-        write(dir, "tls.ini", "server_tls_sslmode = require\n");
+        write(dir, "tls.ini", "auth_ldap_options = base=dc=example\n");
         PgloomConfig config = ConfigLoader.load(Path.of("pgbouncer.ini"), dir);
         assertEquals(List.of(new ConfigWarning(dir.resolve("tls.ini") + ":1",
-                "setting 'server_tls_sslmode' is not supported by pgloom yet; ignored")), config.warnings());
+                "setting 'auth_ldap_options' is not supported by pgloom yet; ignored")), config.warnings());
     }
 }

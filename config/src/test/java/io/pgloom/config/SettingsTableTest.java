@@ -28,7 +28,7 @@ class SettingsTableTest {
         assertTrue(table.contains("| `default_pool_size` | `20` | yes | yes | server connections per user and database pair |"), table);
         assertTrue(table.contains("| `listen_port` | `6432` | no | yes |"), table);
         assertTrue(table.contains("| `query_wait_timeout` | `120` s | yes | yes |"), table);
-        assertTrue(table.contains("| `server_tls_sslmode` | `prefer` | yes | not yet |"), table);
+        assertTrue(table.contains("| `server_tls_sslmode` | `prefer` | yes | yes |"), table);
         assertTrue(table.contains("| `admin_users` |  | yes | yes |"), table);
         assertTrue(table.contains("| `syslog` | `0` | yes | not yet |"), table);
         assertTrue(table.contains("| `metrics_listen_port` |  | no | pgloom only | **not a PgBouncer setting**: "), table);

@@ -69,6 +69,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
     /** The temporary directory we made and delete on close; null for a caller's data directory. */
     private final Path ownedBase;
     private final Map<String, String> settings;
+    /** The builder's TLS files (certificate, key, CA or null); null: ssl stays off. */
+    private final Path[] tlsFiles;
 
     private Process process;
     private long postmasterPid = -1;
@@ -86,6 +88,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
         this.logFile = dataDirectory.resolveSibling(dataDirectory.getFileName() + ".log");
         this.ownedBase = ownedBase;
         this.settings = settings(b, port, dataDirectory);
+        this.tlsFiles = b.tlsFiles;
     }
 
     public static Builder builder() {
@@ -235,6 +238,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
             // server account's with the mode PostgreSQL insists on, keep its pg_hba.conf.
             account.ownTree(dataDirectory);
             Files.setPosixFilePermissions(dataDirectory, PosixFilePermissions.fromString("rwx------"));
+            copyTlsFiles();
             ConfigFiles.writeSettings(dataDirectory, settings, account);
             return;
         }
@@ -245,6 +249,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
         initdb(b.hostAuthMethod);
         long t1 = System.nanoTime();
         ConfigFiles.writeHba(dataDirectory, b.hbaLines, b.hostAuthMethod, account);
+        copyTlsFiles();
         ConfigFiles.writeSettings(dataDirectory, settings, account);
 
         List<String> bootstrap = new ArrayList<>();
@@ -257,6 +262,29 @@ public final class EmbeddedPostgres implements AutoCloseable {
         SingleUserMode.run(binaries, account, dataDirectory, bootstrap, logFile, START_TIMEOUT);
         log.debug("Created a cluster in {}: initdb {} ms, {} bootstrap statements {} ms", dataDirectory,
                 (t1 - t0) / 1_000_000, bootstrap.size(), (System.nanoTime() - t1) / 1_000_000);
+    }
+
+    /**
+     * The builder's TLS files, copied into the data directory as the server's account's own with
+     * mode 0600 (PostgreSQL refuses a key file others can read), and named in the settings.
+     */
+    private void copyTlsFiles() throws IOException {
+        if (tlsFiles == null) {
+            return;
+        }
+        String[] names = {"server.crt", "server.key", "root.crt"};
+        String[] settingNames = {"ssl_cert_file", "ssl_key_file", "ssl_ca_file"};
+        for (int i = 0; i < names.length; i++) {
+            if (tlsFiles[i] == null) {
+                continue;
+            }
+            Path to = dataDirectory.resolve(names[i]);
+            Files.copy(tlsFiles[i], to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.setPosixFilePermissions(to, PosixFilePermissions.fromString("rw-------"));
+            account.own(to);
+            settings.put(settingNames[i], names[i]);
+        }
+        settings.put("ssl", "on");
     }
 
     private void initdb(String hostMethod) throws IOException {
@@ -576,6 +604,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
         private String superuserPassword = "postgres";
         private String hostAuthMethod = "scram-sha-256";
         private List<String> hbaLines = List.of();
+        private Path[] tlsFiles;
         private final Map<String, String> settings = new LinkedHashMap<>();
         private final List<String> bootstrapSql = new ArrayList<>();
         private Path dataDirectory;
@@ -627,6 +656,17 @@ public final class EmbeddedPostgres implements AutoCloseable {
                 throw new IllegalArgumentException("host auth method must be one of " + HOST_METHODS + ": " + method);
             }
             this.hostAuthMethod = method;
+            return this;
+        }
+
+        /**
+         * Turns TLS on ({@code ssl = on}) with this certificate and key, and {@code caFile} (may
+         * be null) as ssl_ca_file, which vouches for client certificates (the cert method,
+         * clientcert=verify-full). The files are copied into the data directory.
+         */
+        public Builder tls(Path certFile, Path keyFile, Path caFile) {
+            this.tlsFiles = new Path[] {certFile.toAbsolutePath(), keyFile.toAbsolutePath(),
+                caFile == null ? null : caFile.toAbsolutePath()};
             return this;
         }
 

@@ -11,12 +11,9 @@ import io.pgloom.config.UserList;
 import io.pgloom.config.UserSecret;
 import io.pgloom.server.admin.AdminConsole;
 import io.pgloom.server.control.Pooler;
-import io.pgloom.server.frontend.ClientTls;
 import io.pgloom.server.metrics.MetricsListener;
 import io.pgloom.server.net.Listener;
 import io.pgloom.server.peer.PeerForwarder;
-import io.pgloom.wire.tls.TlsAcceptor;
-import io.pgloom.wire.tls.TlsConfigException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,9 +71,9 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         config.warnings().forEach(w -> log.warn("{}", w));
         IoSetup.apply(config.settings());
         Map<String, UserSecret> users = loadUsers(config);
-        TlsAcceptor clientTls = clientTls(configFile, config);
+        TlsSetup.Loaded tls = TlsSetup.atStart(configFile, config.settings());
         PgloomServer server = new PgloomServer(configFile, config, users, authFile(config) != null);
-        server.pooler.clientTls(clientTls);
+        tls.applyTo(server.pooler);
         try {
             server.listen(config);
             server.listenForMetrics(config);
@@ -86,30 +83,6 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
             throw e;
         }
         return server;
-    }
-
-    /** client_tls_*'s files, read at start: a missing or broken one stops the start with its name. */
-    private static TlsAcceptor clientTls(Path configFile, PgloomConfig config) throws ConfigException {
-        try {
-            return ClientTls.load(config.settings());
-        } catch (TlsConfigException e) {
-            throw new ConfigException(configFile.toString(), e.getMessage());
-        }
-    }
-
-    /**
-     * Loads client_tls_* anew after a RELOAD or SET, as PgBouncer does: the rest of the change
-     * stands; if the files do not load, the error names the file and the running TLS keeps
-     * serving (the settings take effect at the next RELOAD or SET that loads). False then.
-     */
-    private boolean reloadClientTls(SettingValues settings, String what) {
-        try {
-            pooler.clientTls(ClientTls.load(settings));
-            return true;
-        } catch (TlsConfigException e) {
-            log.error("{}: TLS configuration could not be loaded, keeping the old one: {}", what, e.getMessage());
-            return false;
-        }
     }
 
     private static Path authFile(PgloomConfig config) {
@@ -234,7 +207,7 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
                 }
             }
             pooler.apply(next, users, authFile(next) != null);
-            reloadClientTls(next.settings(), "reload");
+            TlsSetup.reload(current.settings(), next.settings(), pooler, "reload", null);
             log.info("reloaded {}", configFile);
             return true;
         } catch (ConfigException e) {
@@ -254,19 +227,19 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         if (!setting.reloadable()) {
             throw new IllegalArgumentException(key + " cannot be changed while pgloom runs; change it in the config file and restart");
         }
-        // pgloom speaks no TLS to servers yet, so server_tls_sslmode = disable asks for what it does anyway.
-        boolean tlsOff = key.equals("server_tls_sslmode") && value.strip().replace("'", "").equalsIgnoreCase("disable");
-        if (!setting.accepted() && !tlsOff) {
+        if (!setting.accepted()) {
             throw new IllegalArgumentException(key + " is not supported by pgloom yet");
         }
         if (!setting.noEffect().isEmpty()) {
             log.warn("SET {}: this setting has no effect in pgloom: {}", key, setting.noEffect());
         }
-        SettingValues next = pooler.config().settings().with(key, value);
+        SettingValues previous = pooler.config().settings();
+        SettingValues next = previous.with(key, value);
         LogSetup.apply(pooler.config().withSettings(next));
         pooler.applySettings(next);
         log.info("SET {} = {}", key, value);
-        if (key.startsWith("client_tls") && !reloadClientTls(next, "SET " + key)) {
+        String side = key.startsWith("client_tls") ? "client_tls" : key.startsWith("server_tls") ? "server_tls" : null;
+        if (side != null && !TlsSetup.reload(previous, next, pooler, "SET " + key, side)) {
             return "TLS settings could not be applied, still using old configuration"; // PgBouncer's notice
         }
         return null;

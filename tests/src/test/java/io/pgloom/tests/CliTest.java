@@ -44,13 +44,13 @@ class CliTest {
                 [pgbouncer]
                 listen_port = 6543
                 pool_mode = transaction
-                server_tls_sslmode = require
+                auth_ldap_options = base=dc=example
                 """);
         Run r = run("check", ini.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("app -> 127.0.0.1:5432/app"), r.out());
         assertTrue(r.out().matches("(?s).*\\*  listen_port\\s+= 6543.*"), r.out());
-        assertTrue(r.out().contains("server_tls_sslmode"), r.out());
+        assertTrue(r.out().contains("auth_ldap_options"), r.out());
         assertTrue(r.out().contains("warning: ") && r.out().contains(":6: "), "the unsupported setting is named with its line: " + r.out());
     }
 

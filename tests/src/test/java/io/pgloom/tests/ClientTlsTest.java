@@ -206,17 +206,64 @@ class ClientTlsTest {
             // file, and the running TLS keeps serving.
             Files.writeString(certs.resolve("server.key"), "not a key\n");
             assertTrue(p.server.reload());
-            log.await("for the TLS reload error", l -> l.contains("reload: TLS configuration could not be loaded, keeping the old one")
+            log.await("for the TLS reload error", l -> l.contains("reload: client TLS configuration could not be loaded, keeping the old one")
                     && l.contains("server.key"));
             // SET takes the value and answers PgBouncer's notice.
             assertEquals("TLS settings could not be applied, still using old configuration",
                     p.server.set("client_tls_cert_file", certs.resolve("missing.crt").toString()));
-            log.await("for the SET error", l -> l.contains("SET client_tls_cert_file: TLS configuration could not be loaded")
+            log.await("for the SET error", l -> l.contains("SET client_tls_cert_file: client TLS configuration could not be loaded")
                     && l.contains("missing.crt: no such file"));
             try (Connection c = p.connect(ssl("verify-full", certs.resolve("ca2.crt")))) {
                 assertEquals("4", one(c, "SELECT 4"));
             }
             kept.close();
+        }
+    }
+
+    @Test
+    void authTypeCertTakesTheUserFromTheCertificatesCn() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", tlsSettings("require") + "auth_type = cert\n")) {
+            String base = "host=localhost port=" + p.port() + " dbname=app sslmode=verify-full sslrootcert=" + certs.resolve("ca.crt");
+            String alice = " sslcert=" + certs.resolve("alice.crt") + " sslkey=" + certs.resolve("alice.key");
+            String[] ok = psql(base + " user=alice" + alice, "SELECT current_user");
+            assertEquals("0", ok[0], ok[1]);
+            assertTrue(ok[1].contains("alice"), ok[1]);
+            // CN=alice cannot log in as bob, and no certificate at all is refused in PostgreSQL's words.
+            String[] asBob = psql(base + " user=bob" + alice, "SELECT 1");
+            assertNotEquals("0", asBob[0], asBob[1]);
+            assertTrue(asBob[1].contains("certificate authentication failed for user \"bob\""), asBob[1]);
+            String[] none = psql(base + " user=alice sslcert=/nonexistent sslkey=/nonexistent", "SELECT 1");
+            assertNotEquals("0", none[0], none[1]);
+            assertTrue(none[1].contains("connection requires a valid client certificate"), none[1]);
+        }
+        // Without a CA nobody could log in: refused at start, as PgBouncer does.
+        io.pgloom.config.ConfigException e = assertThrows(io.pgloom.config.ConfigException.class,
+                () -> Pgloom.start("transaction", "auth_type = cert\n").close());
+        assertTrue(e.getMessage().contains("auth_type = cert needs client TLS with a CA"), e.getMessage());
+    }
+
+    @Test
+    void hbaCertRulesWithAnIdentMap() throws Exception {
+        Path hba = certs.resolve("hba.conf");
+        Path ident = certs.resolve("ident.conf");
+        Files.writeString(hba, "hostssl all bob 127.0.0.1/32 cert map=m\nhostssl all postgres 127.0.0.1/32 cert map=m\n"
+                + "hostssl all all 127.0.0.1/32 cert\n");
+        Files.writeString(ident, "m alice bob\n");
+        try (LogSettingsTest.LogCapture log = new LogSettingsTest.LogCapture();
+                Pgloom p = Pgloom.start("transaction", tlsSettings("require") + "auth_type = hba\nauth_hba_file = " + hba
+                        + "\nauth_ident_file = " + ident + "\n")) {
+            String base = "host=localhost port=" + p.port() + " dbname=app sslmode=verify-full sslrootcert=" + certs.resolve("ca.crt")
+                    + " sslcert=" + certs.resolve("alice.crt") + " sslkey=" + certs.resolve("alice.key");
+            String[] asAlice = psql(base + " user=alice", "SELECT current_user");
+            assertEquals("0", asAlice[0], asAlice[1]);
+            String[] asBob = psql(base + " user=bob", "SELECT current_user");
+            assertEquals("0", asBob[0], asBob[1]);
+            assertTrue(asBob[1].contains("bob"), asBob[1]);
+            String[] asPostgres = psql(base + " user=postgres", "SELECT 1");
+            assertNotEquals("0", asPostgres[0], asPostgres[1]);
+            assertTrue(asPostgres[1].contains("certificate authentication failed for user \"postgres\""), asPostgres[1]);
+            log.await("for the map's refusal", l -> l.contains("ident map: m does not have a match for certificate CN \"alice\"")
+                    && l.contains("hba rule"));
         }
     }
 

@@ -277,7 +277,12 @@ class DatabaseSettingsTest {
                 try (Socket held = silent.accept()) {
                     held.setSoTimeout(30_000);
                     InputStream in = held.getInputStream();
-                    int length = new java.io.DataInputStream(in).readInt();
+                    java.io.DataInputStream data = new java.io.DataInputStream(in);
+                    // server_tls_sslmode = prefer (the default): an SSLRequest first; 'N' lets pgloom go on in plain text.
+                    assertEquals(8, data.readInt());
+                    assertEquals(80877103, data.readInt());
+                    held.getOutputStream().write('N');
+                    int length = data.readInt();
                     assertTrue(length > 8, "pgloom sent a startup packet");
                     in.skipNBytes(length - 4);
                     // Say nothing: pgloom must give up on this login and close the socket.

@@ -59,7 +59,7 @@ public final class DedicatedServer {
         long created = ConnectionView.epochMillis(createdNanos, now, nowMillis);
         return new ConnectionView("S", pool.key().user(), pool.key().database(), "active", login.endpoint().host(),
                 login.endpoint().port(), localAddr, localPort, created, created, 0, closed.get(), "S-" + id, ownerPtr,
-                login.processId(), "", login.parameters().getOrDefault("application_name", ""), 0, id, replication);
+                login.processId(), login.tls(), login.parameters().getOrDefault("application_name", ""), 0, id, replication);
     }
 
     /** The ParameterStatus values the server reported at login: what the client's login reply passes on. */

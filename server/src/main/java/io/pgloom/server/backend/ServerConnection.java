@@ -9,10 +9,8 @@ import io.pgloom.server.pool.PoolStats;
 import io.pgloom.server.statements.ResponseQueue;
 import io.pgloom.server.statements.ServerStatementCache;
 import io.pgloom.wire.backend.BackendConnection;
-import io.pgloom.server.carrier.Carriers;
 import io.pgloom.wire.backend.BackendConnector;
 import io.pgloom.wire.tcp.Conduit;
-import io.pgloom.wire.backend.BackendOptions;
 import io.pgloom.wire.backend.Endpoint;
 import io.pgloom.wire.backend.ServerCredentials;
 import io.pgloom.wire.protocol.Bytes;
@@ -104,6 +102,8 @@ public final class ServerConnection {
     /** This end's address, taken once: Socket#getLocalAddress takes the socket's state lock, which every read and write take too. */
     private final String localAddr;
     private final int localPort;
+    /** SHOW SERVERS' tls column: {@code TLSv1.3/<suite>}, or empty in plain text. */
+    private final String tls;
     /** The server's current values of the parameters it reports (ParameterStatus); changed through {@link #parameterReported}. */
     public final Map<String, String> parameters;
     /** Bumped by each ParameterStatus: {@link #parameterValues} recomputes its array when it moved. */
@@ -123,8 +123,11 @@ public final class ServerConnection {
 
     /** See the class comment for who moves it. */
     private volatile State state = State.ACTIVE;
-    /** RECONNECT asked for this connection to be closed when released (SHOW SERVERS' close_needed). */
-    private volatile boolean closeNeeded;
+    /**
+     * Why RECONNECT or a RELOAD asked for this connection to be closed when released (SHOW
+     * SERVERS' close_needed); null while not asked.
+     */
+    private volatile String closeNeeded;
     /** Written before {@link #state} becomes CLOSED, so whoever sees CLOSED finds it. */
     private volatile String closeReason;
 
@@ -164,6 +167,7 @@ public final class ServerConnection {
         this.transactionStatus = login.transactionStatus();
         this.localAddr = conduit.socket().getLocalAddress().getHostAddress();
         this.localPort = conduit.socket().getLocalPort();
+        this.tls = login.tls();
         long lifetime = pool.serverLifetime().toNanos();
         // 0, as in PgBouncer: each connection serves one client, and closes when released.
         this.lifetimeNanos = lifetime <= 0 ? 0
@@ -176,9 +180,8 @@ public final class ServerConnection {
      * the server cannot be reached.
      */
     public static ServerConnection open(Pool pool, Endpoint endpoint, String database, Map<String, String> startupParameters,
-            ServerCredentials credentials, int connectTimeoutMillis) throws IOException, PgloomError {
-        BackendConnector connector = new BackendConnector(new BackendOptions(connectTimeoutMillis, pool.settings().tcp(),
-                Carriers.dialer()));
+            ServerCredentials credentials) throws IOException, PgloomError {
+        BackendConnector connector = pool.connector();
         BackendConnection login = connector.login(endpoint, database, startupParameters, credentials);
         try {
             return new ServerConnection(pool, connector, login);
@@ -516,13 +519,18 @@ public final class ServerConnection {
         idleSinceNanos = now;
     }
 
-    /** Whether RECONNECT (or RELOAD of a changed connection string) asked for it to be closed when released. */
+    /** Whether RECONNECT (or a RELOAD that changed how servers are reached) asked for it to be closed when released. */
     public boolean closeNeeded() {
+        return closeNeeded != null;
+    }
+
+    /** The close reason {@link #markCloseNeeded} was given; null if it was not marked. */
+    public String closeNeededReason() {
         return closeNeeded;
     }
 
-    public void markCloseNeeded() {
-        closeNeeded = true;
+    public void markCloseNeeded(String reason) {
+        closeNeeded = reason;
     }
 
     /** Closes the socket; the reader thread then ends and tells the pool. Idempotent. */
@@ -558,7 +566,7 @@ public final class ServerConnection {
         return new ConnectionView("S", pool.key().user(), pool.key().database(), word, host, port,
                 localAddr, localPort,
                 ConnectionView.epochMillis(createdNanos, now, nowMillis), ConnectionView.epochMillis(lastRequest, now, nowMillis),
-                0, state == State.CLOSED || closeNeeded, "S-" + id, c == null ? "" : c.ptr(), backendPid, "",
+                0, state == State.CLOSED || closeNeeded != null, "S-" + id, c == null ? "" : c.ptr(), backendPid, tls,
                 c == null ? "" : parameters.getOrDefault("application_name", ""), preparedStatements.size(), id, "none");
     }
 

@@ -27,14 +27,21 @@ final class PostgresCommand implements Callable<Integer> {
     @Option(names = "--max-connections", defaultValue = "300", description = "max_connections (default: ${DEFAULT-VALUE})")
     int maxConnections = 300;
 
+    @Option(names = "--tls", arity = "2", paramLabel = "FILE",
+            description = "turn ssl on with this certificate and key (PEM), e.g. from 'pgloom cert dev'")
+    java.nio.file.Path[] tls;
+
     @Override
     public Integer call() throws Exception {
-        EmbeddedPostgres pg = EmbeddedPostgres.builder()
+        EmbeddedPostgres.Builder b = EmbeddedPostgres.builder()
                 .port(port)
                 .superuserPassword(password)
                 .hostAuthMethod(auth)
-                .setting("max_connections", String.valueOf(maxConnections))
-                .start();
+                .setting("max_connections", String.valueOf(maxConnections));
+        if (tls != null) {
+            b.tls(tls[0], tls[1], null);
+        }
+        EmbeddedPostgres pg = b.start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(() -> {
             pg.close();

@@ -105,7 +105,7 @@ final class AdminState {
     /** RECONNECT: every server of {@code database} (all if null) is replaced once released. */
     void reconnect(String database) {
         log.info("RECONNECT {}: servers close as they are released", database == null ? "all databases" : database);
-        pools.of(database).forEach(Pool::reconnect);
+        pools.of(database).forEach(p -> p.reconnect("RECONNECT"));
     }
 
     /** KILL: pauses {@code database} (all if null) and drops its clients and servers at once. */

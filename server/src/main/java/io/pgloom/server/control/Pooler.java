@@ -23,6 +23,7 @@ import io.pgloom.wire.protocol.ErrorResponse;
 import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.wire.protocol.SqlState;
 import io.pgloom.wire.tls.TlsAcceptor;
+import io.pgloom.wire.tls.TlsConnector;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -119,6 +120,8 @@ public final class Pooler implements AutoCloseable {
     private volatile Console console;
     /** TLS towards clients (client_tls_*), replaced as a whole on RELOAD and SET; null: off. */
     private volatile TlsAcceptor clientTls;
+    /** TLS towards servers (server_tls_*), replaced as a whole on RELOAD and SET; null: disable. */
+    private volatile TlsConnector serverTls;
     /** pgloom's own metrics, fed by the data path; the metrics listener exports them. */
     private final PoolerMetrics metrics = new PoolerMetrics();
 
@@ -171,6 +174,24 @@ public final class Pooler implements AutoCloseable {
     /** Set by the server after it loaded the client_tls_* files (at start, RELOAD, SET); connected clients keep theirs. */
     public void clientTls(TlsAcceptor acceptor) {
         this.clientTls = acceptor;
+    }
+
+    /** How new server connections use TLS; null when server_tls_sslmode is disable. */
+    public TlsConnector serverTls() {
+        return serverTls;
+    }
+
+    /**
+     * Set by the server after it loaded the server_tls_* files (at start, RELOAD, SET). With
+     * {@code changedSettings} (server_tls_* whose values changed), every open server connection is
+     * closed once released, the idle ones at once, as PgBouncer does: they were made under the
+     * old rules.
+     */
+    public void serverTls(TlsConnector connector, List<String> changedSettings) {
+        this.serverTls = connector;
+        if (!changedSettings.isEmpty()) {
+            pools.reconnectAll("server TLS settings changed (" + String.join(", ", changedSettings) + ")");
+        }
     }
 
     public PgloomConfig config() {

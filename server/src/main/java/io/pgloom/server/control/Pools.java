@@ -53,12 +53,18 @@ final class Pools {
                 if (!sameServer(pool.database(), db.get())) {
                     // As PgBouncer: servers made with the old connection string go once released (WAIT_CLOSE waits for them).
                     log.info("{}: connection string changed; its servers close as they are released", pool.key());
-                    pool.reconnect();
+                    pool.reconnect("database configuration changed"); // PgBouncer's words
                 }
                 pool.reconfigure(db.get(), pooler.settings(), pooler.credentials(db.get(), pool.key().user()));
             }
         }
         budgets.forEach((key, b) -> b.setLimit(limit(key)));
+    }
+
+    /** Every pool's servers close as they are released, the idle ones at once; {@code why} is logged once. */
+    void reconnectAll(String why) {
+        log.info("{}: server connections close as they are released", why);
+        pools.values().forEach(p -> p.reconnect("database configuration changed")); // PgBouncer's words
     }
 
     private static boolean sameServer(DatabaseEntry a, DatabaseEntry b) {

@@ -4,6 +4,7 @@ import io.pgloom.config.SettingValues;
 import io.pgloom.server.net.Transport;
 import io.pgloom.wire.tls.TlsAcceptor;
 import io.pgloom.wire.tls.TlsConfigException;
+import io.pgloom.wire.tls.TlsKeyExchange;
 import io.pgloom.wire.tls.TlsMode;
 
 /**
@@ -17,9 +18,16 @@ public final class ClientTls {
 
     /** The acceptor the settings describe; null when client_tls_sslmode is disable. */
     public static TlsAcceptor load(SettingValues v) throws TlsConfigException {
+        if (v.string("auth_type").strip().equalsIgnoreCase("cert")
+                && (v.string("client_tls_ca_file").isBlank() || TlsMode.of(v.string("client_tls_sslmode")) == TlsMode.DISABLE)) {
+            // PgBouncer refuses this too: nobody could log in.
+            throw new TlsConfigException("auth_type = cert needs client TLS with a CA to check client certificates:"
+                    + " set client_tls_sslmode (not disable) and client_tls_ca_file");
+        }
         return TlsAcceptor.load(TlsMode.of(v.string("client_tls_sslmode")), v.string("client_tls_cert_file"),
                 v.string("client_tls_key_file"), v.string("client_tls_ca_file"), v.string("client_tls_protocols"),
-                v.string("client_tls13_ciphers"));
+                v.string("client_tls_ciphers"), v.string("client_tls13_ciphers"),
+                TlsKeyExchange.parse(v.string("client_tls_dheparams"), v.string("client_tls_ecdhcurve")));
     }
 
     /** The upgrade for a client on {@code plain}, or null: TLS off, or the Unix socket (never encrypted). */

@@ -204,6 +204,7 @@ public final class ClientAuthenticator {
             }
             case SCRAM_SHA_256 -> startScram();
             case PEER -> checkPeer();
+            case CERT -> checkCert();
             default -> throw PgloomError.fatal(SqlState.INVALID_AUTHORIZATION,
                     "auth_type " + type.configName() + " is not supported by pgloom yet");
         }
@@ -273,6 +274,39 @@ public final class ClientAuthenticator {
         }
         // PostgreSQL's own words for a peer refusal; the reason goes to the log only.
         throw PgloomError.fatal(SqlState.INVALID_AUTHORIZATION, "Peer authentication failed for user \"" + user + "\"")
+                .withLogDetail(why + ruleNote());
+    }
+
+    /**
+     * auth_type cert and hba's cert: the client certificate, which the TLS handshake already
+     * checked against client_tls_ca_file, names the user in its CN; under an hba rule with
+     * {@code map=}, the ident map says which users that CN may log in as. A user that auth_file
+     * or auth_query does not know is refused as with trust. PostgreSQL's words to the client, the
+     * reason to the log.
+     */
+    private void checkCert() throws PgloomError {
+        String cn = connection.peerCommonName();
+        String why;
+        if (!connection.isEncrypted() || connection.peerCertificate() == null) {
+            throw PgloomError.fatal(SqlState.INVALID_AUTHORIZATION, "connection requires a valid client certificate")
+                    .withLogDetail((connection.isEncrypted() ? "the client sent no certificate" : "the client did not use TLS")
+                            + ", cert" + ruleNote());
+        } else if (cn == null) {
+            why = "the client certificate has no CN (" + connection.peerCertificate().getSubjectX500Principal() + ")";
+        } else if (secret.isEmpty() && (pooler.hasAuthFile() || queried) && !roleFound) {
+            why = missing + ", cert";
+        } else if (hbaRule != null && hbaRule.map() != null) {
+            if (hbaRule.map().permits(cn, user)) {
+                return;
+            }
+            // PgBouncer's log words.
+            why = "ident map: " + hbaRule.map().name() + " does not have a match for certificate CN \"" + cn + "\"";
+        } else if (!cn.equals(user)) {
+            why = "the certificate's CN is \"" + cn + "\"";
+        } else {
+            return;
+        }
+        throw PgloomError.fatal(SqlState.INVALID_AUTHORIZATION, "certificate authentication failed for user \"" + user + "\"")
                 .withLogDetail(why + ruleNote());
     }
 

@@ -21,8 +21,7 @@ final class HbaLogin {
 
     /**
      * The rule that decides this client's login. Refuses, with PostgreSQL's words and SQLSTATE
-     * 28000, when no rule matches, when the rule says reject, and when it says cert, which pgloom
-     * cannot check before it has client TLS.
+     * 28000, when no rule matches and when the rule says reject.
      *
      * @param rules    the loaded rules; null when auth_type is hba but no auth_hba_file was loaded
      * @param database the database the client asked for ({@code pgbouncer} for the console)
@@ -48,10 +47,6 @@ final class HbaLogin {
             case REJECT -> throw PgloomError.fatal(SqlState.INVALID_AUTHORIZATION,
                     "pg_hba.conf rejects connection for " + describe(client))
                     .withLogDetail("login rejected by hba rule " + rule.location());
-            case CERT -> throw PgloomError.fatal(SqlState.INVALID_AUTHORIZATION,
-                    "certificate authentication failed for user \"" + user + "\"")
-                    .withLogDetail("hba rule " + rule.location() + " asks for cert, which pgloom does not have yet:"
-                            + " it comes with client TLS");
             default -> {
                 return rule;
             }
@@ -66,7 +61,8 @@ final class HbaLogin {
             case PASSWORD -> AuthType.PLAIN;
             case SCRAM_SHA_256 -> AuthType.SCRAM_SHA_256;
             case PEER -> AuthType.PEER;
-            case REJECT, CERT -> throw new IllegalArgumentException("rule " + rule + " logs nobody in");
+            case CERT -> AuthType.CERT;
+            case REJECT -> throw new IllegalArgumentException("rule " + rule + " logs nobody in");
         };
     }
 

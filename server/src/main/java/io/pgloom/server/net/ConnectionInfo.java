@@ -70,6 +70,28 @@ public record ConnectionInfo(InetSocketAddress remote, InetSocketAddress local, 
     }
 
     /**
+     * The CN of the client's certificate, which the cert method takes for the user name (the
+     * first CN of its subject, as PostgreSQL reads it); null without a certificate or a CN.
+     */
+    public String peerCommonName() {
+        if (peerCertificate == null) {
+            return null;
+        }
+        try {
+            var rdns = new javax.naming.ldap.LdapName(peerCertificate.getSubjectX500Principal().getName()).getRdns();
+            // LdapName lists the subject's parts from the last to the first.
+            for (int i = rdns.size() - 1; i >= 0; i--) {
+                if (rdns.get(i).getType().equalsIgnoreCase("CN")) {
+                    return String.valueOf(rdns.get(i).getValue());
+                }
+            }
+            return null;
+        } catch (javax.naming.InvalidNameException e) {
+            return null;
+        }
+    }
+
+    /**
      * True if the client is a process of the OS user pgloom runs as: a Unix-socket client whose
      * SO_PEERCRED uid is pgloom's own. False over TCP, or when either side's user is unknown.
      */

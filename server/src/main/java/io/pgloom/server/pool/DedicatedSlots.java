@@ -3,9 +3,7 @@ package io.pgloom.server.pool;
 import io.pgloom.config.DatabaseEntry;
 import io.pgloom.server.backend.DedicatedServer;
 import io.pgloom.server.backend.ServerConnection;
-import io.pgloom.server.carrier.Carriers;
 import io.pgloom.wire.backend.BackendConnector;
-import io.pgloom.wire.backend.BackendOptions;
 import io.pgloom.wire.backend.Endpoint;
 import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.wire.protocol.SqlState;
@@ -145,8 +143,7 @@ final class DedicatedSlots {
         params.remove("database");
         String dbname = db.dbname() != null ? db.dbname() : db.name();
         var settings = pool.settings();
-        BackendConnector connector = new BackendConnector(new BackendOptions(
-                (int) settings.serverConnectTimeout().toMillis(), settings.tcp(), Carriers.dialer()));
+        BackendConnector connector = pool.connector();
         DedicatedServer s;
         long started = System.nanoTime();
         try {

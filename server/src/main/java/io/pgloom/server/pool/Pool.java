@@ -1,5 +1,8 @@
 package io.pgloom.server.pool;
 
+import io.pgloom.server.carrier.Carriers;
+import io.pgloom.wire.backend.BackendConnector;
+import io.pgloom.wire.backend.BackendOptions;
 import io.pgloom.config.DatabaseEntry;
 import io.pgloom.config.PoolMode;
 import io.pgloom.server.TaskScope;
@@ -144,6 +147,16 @@ public final class Pool {
 
     public PoolerSettings settings() {
         return settings;
+    }
+
+    /**
+     * How this pool's servers are opened now: server_connect_timeout, the TCP options, io_mode's
+     * dialer and server TLS, from the current configuration (a RELOAD changes them for the next
+     * connection).
+     */
+    public BackendConnector connector() {
+        return new BackendConnector(new BackendOptions((int) settings.serverConnectTimeout().toMillis(), settings.tcp(),
+                Carriers.dialer(), pooler.serverTls()));
     }
 
     public PoolerMetrics metrics() {
@@ -507,7 +520,7 @@ public final class Pool {
             if (s.leaveIdle() && !s.expired(now) && !s.closeNeeded()) {
                 return s;
             }
-            s.close(s.isClosed() ? "closed" : s.closeNeeded() ? "RECONNECT" : "server_lifetime reached");
+            s.close(s.isClosed() ? "closed" : s.closeNeeded() ? s.closeNeededReason() : "server_lifetime reached");
         }
         return null;
     }
@@ -552,8 +565,7 @@ public final class Pool {
         ServerConnection s = null;
         long started = System.nanoTime();
         try {
-            s = ServerConnection.open(this, to, dbname, params, loginCredentials(),
-                    (int) settings.serverConnectTimeout().toMillis());
+            s = ServerConnection.open(this, to, dbname, params, loginCredentials());
             if (db.connectQuery() != null && !db.connectQuery().isBlank()) {
                 runConnectQuery(s, db.connectQuery());
             }
@@ -670,7 +682,7 @@ public final class Pool {
             return;
         }
         if (s.closeNeeded()) {
-            s.close("RECONNECT or RELOAD asked for it, closed on release");
+            s.close(s.closeNeededReason() + ", closed on release");
             return;
         }
         if (pooler.isPaused(key.database())) {
@@ -903,17 +915,18 @@ public final class Pool {
     }
 
     /**
-     * RECONNECT (and RELOAD of a changed connection string): every server now open is closed as
-     * soon as it is released, the idle ones at once; new ones may be opened meanwhile.
+     * RECONNECT (and a RELOAD that changed the connection string or server TLS): every server now
+     * open is closed as soon as it is released, the idle ones at once, each logged with
+     * {@code reason}; new ones may be opened meanwhile.
      */
-    public void reconnect() {
+    public void reconnect(String reason) {
         lock.lock();
         try {
-            all.forEach(ServerConnection::markCloseNeeded);
+            all.forEach(s -> s.markCloseNeeded(reason));
         } finally {
             lock.unlock();
         }
-        closeIdle("RECONNECT");
+        closeIdle(reason);
         all.forEach(this::fastCloseIfDue);
     }
 
@@ -928,7 +941,7 @@ public final class Pool {
         if (s.closeNeeded() && settings.serverFastClose() && poolMode() == PoolMode.SESSION) {
             var l = s.link();
             if (l != null && l.isQuietOn(s)) {
-                s.close("database configuration changed");
+                s.close(s.closeNeededReason());
             }
         }
     }

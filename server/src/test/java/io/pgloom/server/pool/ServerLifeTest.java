@@ -111,7 +111,7 @@ class ServerLifeTest {
     void closeNeededMarksAServerWithoutMovingIt() throws Exception {
         ServerConnection s = pool.acquire(null);
         pool.release(s);
-        s.markCloseNeeded();
+        s.markCloseNeeded("RECONNECT");
         assertEquals(State.IDLE, s.state());
         assertTrue(pool.view(System.nanoTime(), System.currentTimeMillis()).servers().getFirst().closeNeeded());
         assertTrue(pool.hasCloseNeeded());

@@ -5,12 +5,19 @@ import io.pgloom.wire.protocol.MessageBuilder;
 import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.wire.protocol.StartupRequest;
 import io.pgloom.wire.tcp.Conduit;
+import io.pgloom.wire.tls.TlsConnector;
+import io.pgloom.wire.tls.TlsStream;
+import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.security.cert.CertificateException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.Map;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLSession;
 
 /**
  * The one place pgloom opens connections to PostgreSQL hosts: to log in (for the pools), to send
@@ -61,14 +68,23 @@ public final class BackendConnector {
             ServerCredentials credentials) throws IOException, PgloomError {
         Conduit conduit = connect(endpoint);
         try {
-            FrameReader reader = new FrameReader(conduit.input(), READ_BUFFER, MAX_READ_BUFFER);
-            OutputStream out = conduit.output();
             conduit.readTimeout(options.connectTimeoutMillis());
+            InputStream in = conduit.input();
+            OutputStream out = conduit.output();
+            String encryption = "";
+            TlsStream tls = options.tls() == null ? null : startTls(endpoint, conduit);
+            if (tls != null) {
+                in = tls.input();
+                out = tls.output();
+                SSLSession session = tls.session();
+                encryption = session.getProtocol() + "/" + session.getCipherSuite();
+            }
+            FrameReader reader = new FrameReader(in, READ_BUFFER, MAX_READ_BUFFER);
             LoginExchange login = new LoginExchange(reader, out, credentials);
             login.run(database, startupParameters);
             conduit.readTimeout(0);
             return new BackendConnection(endpoint, conduit, out, reader, Map.copyOf(login.parameters),
-                    login.processId, login.secretKey, login.transactionStatus);
+                    login.processId, login.secretKey, login.transactionStatus, encryption);
         } catch (IOException | PgloomError | RuntimeException e) {
             conduit.close();
             throw e;
@@ -76,10 +92,65 @@ public final class BackendConnector {
     }
 
     /**
+     * Sends an SSLRequest and, when the server answers 'S', runs the TLS handshake; null when it
+     * answers 'N' and the mode lets pgloom go on in plain text (allow, prefer). The answer is read
+     * one byte at a time from the socket's own stream, so nothing the server sent after it can be
+     * taken for part of the encrypted stream (CVE-2021-23222): it would reach the TLS engine and
+     * fail the handshake.
+     */
+    private TlsStream startTls(Endpoint endpoint, Conduit conduit) throws IOException {
+        TlsConnector tls = options.tls();
+        OutputStream out = conduit.output();
+        out.write(new MessageBuilder().int32(StartupRequest.SSL_REQUEST).build());
+        out.flush();
+        InputStream in = conduit.input();
+        int answer = in.read();
+        switch (answer) {
+            case 'S' -> {
+                try {
+                    return tls.connect(in, out, endpoint.host(), endpoint.port());
+                } catch (SSLHandshakeException e) {
+                    throw handshakeFailed(e);
+                }
+            }
+            case 'N' -> {
+                if (tls.mode().requiresTls()) {
+                    throw new IOException("server does not support SSL, but server_tls_sslmode = " + tls.mode().configName());
+                }
+                return null;
+            }
+            case -1 -> throw new EOFException("server closed the connection after the SSLRequest");
+            case 'E' -> throw new IOException("server answered the SSLRequest with an error (a server older than"
+                    + " PostgreSQL 7.0, or not PostgreSQL)");
+            default -> throw new IOException("server answered the SSLRequest with byte " + answer + ", not S or N");
+        }
+    }
+
+    /**
+     * A refused server certificate reads as OpenSSL says it, "certificate verify failed", which
+     * is what operators' log alerts look for, followed by the JDK's reason (an unknown CA, a host
+     * name the certificate does not name, an expired certificate).
+     */
+    private static SSLHandshakeException handshakeFailed(SSLHandshakeException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof CertificateException) {
+                SSLHandshakeException named = new SSLHandshakeException("certificate verify failed: " + t.getMessage());
+                named.initCause(e);
+                return named;
+            }
+        }
+        return e;
+    }
+
+    /**
      * Asks the server to cancel what backend {@code processId} is running, and waits until the
      * server closes the connection: PostgreSQL does so once it has signalled the backend, so a
      * return means the cancel was delivered. {@code limit} bounds the whole of it, connect
      * included (zero: no limit); its end is a {@link java.net.SocketTimeoutException}.
+     *
+     * <p>In plain text whatever server_tls_sslmode says, as libpq before PostgreSQL 17 sends its
+     * cancels: PostgreSQL takes a CancelRequest before any pg_hba.conf rule (hostssl included)
+     * applies, and the key in it can only cancel.
      */
     public void cancel(Endpoint endpoint, int processId, int secretKey, Duration limit) throws IOException {
         long limitNanos = limit.toNanos();

@@ -24,15 +24,19 @@ public final class TlsAcceptor {
     private final SSLContext context;
     private final String[] protocols;
     private final boolean wantCertificate;
-    /** The cipher suites to enable; null: the JDK's defaults. */
+    /** The cipher suites to enable. */
     private final String[] suites;
+    /** The key-exchange groups to offer; null: the JDK's. */
+    private final String[] groups;
 
-    private TlsAcceptor(TlsMode mode, SSLContext context, String[] protocols, boolean wantCertificate, String[] suites) {
+    private TlsAcceptor(TlsMode mode, SSLContext context, String[] protocols, boolean wantCertificate, String[] suites,
+                        String[] groups) {
         this.mode = mode;
         this.context = context;
         this.protocols = protocols;
         this.wantCertificate = wantCertificate;
         this.suites = suites;
+        this.groups = groups;
     }
 
     /**
@@ -41,12 +45,21 @@ public final class TlsAcceptor {
      */
     public static TlsAcceptor load(TlsMode mode, String certFile, String keyFile, String caFile, String protocols)
             throws TlsConfigException {
-        return load(mode, certFile, keyFile, caFile, protocols, "");
+        return load(mode, certFile, keyFile, caFile, protocols, "default", "");
     }
 
-    /** As above, with client_tls13_ciphers ({@code tls13Ciphers}; empty: the JDK's defaults). */
+    /**
+     * As above, with client_tls_ciphers ({@code ciphers}, an OpenSSL list for TLS 1.2; default:
+     * the JDK's) and client_tls13_ciphers ({@code tls13Ciphers}; empty: the JDK's defaults).
+     */
     public static TlsAcceptor load(TlsMode mode, String certFile, String keyFile, String caFile, String protocols,
-                                   String tls13Ciphers) throws TlsConfigException {
+                                   String ciphers, String tls13Ciphers) throws TlsConfigException {
+        return load(mode, certFile, keyFile, caFile, protocols, ciphers, tls13Ciphers, TlsKeyExchange.DEFAULT);
+    }
+
+    /** As above, with client_tls_dheparams and client_tls_ecdhcurve ({@code keyExchange}). */
+    public static TlsAcceptor load(TlsMode mode, String certFile, String keyFile, String caFile, String protocols,
+                                   String ciphers, String tls13Ciphers, TlsKeyExchange keyExchange) throws TlsConfigException {
         if (mode == TlsMode.DISABLE) {
             return null;
         }
@@ -78,8 +91,10 @@ public final class TlsAcceptor {
             ctx.getServerSessionContext().setSessionTimeout(1);
             // With a CA file and a mode that does not demand a certificate, ask for one anyway (as
             // PgBouncer does): a client that sends one can then log in with the cert method.
-            String[] suites = tls13 == null ? null : TlsCiphers.enabled(ctx.getDefaultSSLParameters().getCipherSuites(), tls13);
-            return new TlsAcceptor(mode, ctx, enabled, tmf != null, suites);
+            String[] suites = keyExchange.suites(TlsCiphers.enabled(TlsCiphers.tls12("client_tls_ciphers", ciphers,
+                    ctx.getDefaultSSLParameters().getCipherSuites()), tls13));
+            String[] groups = keyExchange.groups(ctx.getDefaultSSLParameters().getNamedGroups());
+            return new TlsAcceptor(mode, ctx, enabled, tmf != null, suites, groups);
         } catch (GeneralSecurityException e) {
             throw new TlsConfigException("client TLS: " + e.getMessage());
         }
@@ -95,8 +110,9 @@ public final class TlsAcceptor {
         engine.setUseClientMode(false);
         SSLParameters p = engine.getSSLParameters();
         p.setProtocols(protocols);
-        if (suites != null) {
-            p.setCipherSuites(suites);
+        p.setCipherSuites(suites);
+        if (groups != null) {
+            p.setNamedGroups(groups);
         }
         if (mode.verifiesPeer()) {
             p.setNeedClientAuth(true);

@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * client_tls13_ciphers: TLS 1.3 cipher suites, colon-separated. Their names are the same in
+ * client_tls13_ciphers and server_tls13_ciphers: TLS 1.3 cipher suites, colon-separated. Their names are the same in
  * OpenSSL, IANA and the JDK ({@code TLS_AES_256_GCM_SHA384}), so they pass as they are; a name the
  * JDK does not offer (TLS_AES_128_CCM_SHA256, a typo) is refused by name, in PgBouncer's words.
  */
@@ -41,10 +41,23 @@ public final class TlsCiphers {
     }
 
     /**
+     * client_tls_ciphers or server_tls_ciphers ({@code value}, an OpenSSL list) applied to the
+     * JDK's default suites {@code defaults}: its TLS 1.3 suites kept, its older ones replaced by
+     * those the list selects.
+     */
+    public static String[] tls12(String setting, String value, String[] defaults) throws TlsConfigException {
+        List<String> all = List.of(defaults);
+        List<String> out = new ArrayList<>(all.stream().filter(TLS13::contains).toList());
+        out.addAll(OpenSslCiphers.select(setting, value, all));
+        all.stream().filter(s -> s.endsWith("_SCSV")).forEach(out::add);
+        return out.toArray(String[]::new);
+    }
+
+    /**
      * The suites an engine enables: {@code tls13} in place of the default TLS 1.3 suites, and the
      * default suites of older protocols as they are.
      */
-    static String[] enabled(String[] defaults, List<String> tls13) {
+    public static String[] enabled(String[] defaults, List<String> tls13) {
         if (tls13 == null) {
             return defaults;
         }
