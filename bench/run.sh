@@ -9,7 +9,7 @@ root=$(cd "$here/.." && pwd)
 DURATION=${DURATION:-10}          # seconds per pgbench run
 ROUNDS=${ROUNDS:-3}               # interleaved rounds; the table shows the median
 WARMUP=${WARMUP:-5}               # seconds of unmeasured `pgbench -S` per target before round 1 (0: none)
-SCENARIOS=${SCENARIOS-a b c d e f g h}  # subset of a..h; empty: no pgbench runs (RSS only)
+SCENARIOS=${SCENARIOS-a b c d e f g h i j}  # subset of a..j; empty: no pgbench runs (RSS only)
 TARGETS=${TARGETS:-direct pgloom pgbouncer}
 IDLE_CLIENTS=${IDLE_CLIENTS:-10000}   # 0: skip the idle-client RSS test
 IDLE_PARALLEL=${IDLE_PARALLEL:-200}   # logins in flight at once in the idle client
@@ -18,6 +18,7 @@ IDLE_SETTLE=${IDLE_SETTLE:-5}         # seconds between the last login and readi
 IDLE_RESTART=${IDLE_RESTART:-0}       # 1: restart the poolers before the idle test (RSS of a fresh process)
 SCALE=${SCALE:-10}                # pgbench -i -s
 PG_PORT=${PG_PORT:-25432}
+PG_TLS_PORT=${PG_TLS_PORT:-25433}  # the second PostgreSQL, with ssl = on, for scenarios i and j
 PGLOOM_PORT=${PGLOOM_PORT:-26432}
 PGBOUNCER_PORT=${PGBOUNCER_PORT:-27432}
 PGLOOM_BASE_PORT=${PGLOOM_BASE_PORT:-28432}
@@ -38,11 +39,17 @@ declare -A SCENARIO_OPTS=(
   [f]="-S -M prepared -c 10 -j 2"
   [g]="-C -S -c 10 -j 2"
   [h]="-S -c 10 -j 2"
+  [i]="-C -S -c 10 -j 2"
+  [j]="-S -c 10 -j 2"
 )
 # Scenarios whose clients use TLS to the pooler (sslmode=require; the poolers to PostgreSQL stay
 # plain). Every other run sets sslmode=disable: libpq's default, prefer, would encrypt them too.
 # Not run against PostgreSQL directly (its bench instance has no certificate).
-declare -A SCENARIO_SSL=([g]=require [h]=require)
+declare -A SCENARIO_SSL=([g]=require [h]=require [i]=require [j]=require)
+# Scenarios whose poolers reach PostgreSQL over TLS too: they use database bench_tls, which is the
+# second PostgreSQL (ssl = on, the same certificates). Both poolers run server_tls_sslmode = prefer,
+# so they encrypt towards that server because it offers TLS, and stay plain towards the first.
+declare -A SCENARIO_DB=([i]=bench_tls [j]=bench_tls)
 declare -A SCENARIO_NAME=(
   [a]="select-only, 10 clients"
   [b]="select-only, 100 clients"
@@ -52,6 +59,8 @@ declare -A SCENARIO_NAME=(
   [f]="select-only prepared, 10 clients"
   [g]="TLS: select-only, connect per tx, 10 clients"
   [h]="TLS: select-only, 10 clients"
+  [i]="TLS both sides: select-only, connect per tx, 10 clients"
+  [j]="TLS both sides: select-only, 10 clients"
 )
 declare -A PORT=([direct]=$PG_PORT [pgloom]=$PGLOOM_PORT [pgbouncer]=$PGBOUNCER_PORT [pgloom_base]=$PGLOOM_BASE_PORT)
 if [ -n "$BASE_REV" ] && [[ " $TARGETS " != *" pgloom_base "* ]]; then
@@ -213,16 +222,23 @@ fi
 
 # ------------------------------------------------------------------ PostgreSQL
 
-say "starting PostgreSQL on $PG_PORT"
-"$root/pgloom" postgres --port "$PG_PORT" --password postgres --max-connections 300 >"$run_dir/postgres.log" 2>&1 &
-pg_pid=$!
-remember "$pg_pid" postgres
-for ((i = 0; ; i++)); do
-  grep -q "^ready $PG_PORT" "$run_dir/postgres.log" && break
-  kill -0 "$pg_pid" 2>/dev/null || { say "PostgreSQL failed to start:"; tail -20 "$run_dir/postgres.log" >&2; exit 1; }
-  [ "$i" -lt 1800 ] || { say "PostgreSQL not ready after 180s"; exit 1; }
-  sleep 0.1
-done
+# A throwaway PostgreSQL on port $1 (log $2), further `pgloom postgres` options after; waits until it is ready.
+start_postgres() { # port log [options...]
+  local port=$1 log=$2 pid i
+  shift 2
+  say "starting PostgreSQL on $port${1:+ ($*)}"
+  "$root/pgloom" postgres --port "$port" --password postgres --max-connections 300 "$@" >"$log" 2>&1 &
+  pid=$!
+  remember "$pid" "postgres-$port"
+  for ((i = 0; ; i++)); do
+    grep -q "^ready $port" "$log" && break
+    kill -0 "$pid" 2>/dev/null || { say "PostgreSQL failed to start:"; tail -20 "$log" >&2; exit 1; }
+    [ "$i" -lt 1800 ] || { say "PostgreSQL not ready after 180s"; exit 1; }
+    sleep 0.1
+  done
+}
+
+start_postgres "$PG_PORT" "$run_dir/postgres.log"
 echo "postgresql: $(PGPASSWORD=postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -Atc 'show server_version')" \
   >>"$run_dir/environment.txt"
 
@@ -243,7 +259,9 @@ write_ini() { # port file
 [databases]
 bench = host=127.0.0.1 port=$PG_PORT dbname=bench
 
+${server_tls_entry:-}
 [pgbouncer]
+server_tls_sslmode = prefer
 listen_addr = 127.0.0.1
 listen_port = $1
 auth_type = md5
@@ -266,6 +284,16 @@ if [ -n "$tls_scenarios" ]; then
   tls_ini="client_tls_sslmode = prefer
 client_tls_cert_file = $run_dir/certs/server.crt
 client_tls_key_file = $run_dir/certs/server.key"
+fi
+server_tls=
+for s in $SCENARIOS; do [ -z "${SCENARIO_DB[$s]:-}" ] || server_tls=1; done
+if [ -n "$server_tls" ]; then
+  start_postgres "$PG_TLS_PORT" "$run_dir/postgres-tls.log" --tls "$run_dir/certs/server.crt" "$run_dir/certs/server.key"
+  PGPASSWORD=postgres psql -h 127.0.0.1 -p "$PG_TLS_PORT" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
+    -c "CREATE ROLE bench LOGIN PASSWORD 'bench'" -c "CREATE DATABASE bench OWNER bench"
+  PGPASSWORD=bench pgbench -h 127.0.0.1 -p "$PG_TLS_PORT" -U bench -i -s "$SCALE" -q bench >"$run_dir/pgbench-init-tls.log" 2>&1 \
+    || { tail -20 "$run_dir/pgbench-init-tls.log" >&2; exit 1; }
+  server_tls_entry="bench_tls = host=127.0.0.1 port=$PG_TLS_PORT dbname=bench"
 fi
 echo '"bench" "bench"' >"$run_dir/userlist.txt"
 chmod 644 "$run_dir/userlist.txt"
@@ -374,7 +402,7 @@ pooler_pid() { # target -> pid of the pooler process, empty for direct
 # own (user+sys) during the run, so the pooler's cost per transaction shows even when the box is
 # CPU-bound. pgbench (and perf) run as tracked background children so that cleanup can stop them.
 RESULT=
-pgbench_run() { # target opts duration log [sslmode]
+pgbench_run() { # target opts duration log [sslmode] [database]
   local u0 s0 u1 s1 bench_pid rc=0 tps failed txs pid c0= c1 cpu=NA per=NA sys=NA
   pid=$(pooler_pid "$1")
   [ -z "$pid" ] || c0=$(cpu_ticks "$pid")
@@ -386,7 +414,7 @@ pgbench_run() { # target opts duration log [sslmode]
     sleep 0.2
   fi
   # shellcheck disable=SC2086
-  PGSSLMODE=${5:-disable} PGPASSWORD=bench pgbench -h 127.0.0.1 -p "${PORT[$1]}" -U bench -T "$3" $2 bench >"$4" 2>&1 &
+  PGSSLMODE=${5:-disable} PGPASSWORD=bench pgbench -h 127.0.0.1 -p "${PORT[$1]}" -U bench -T "$3" $2 "${6:-bench}" >"$4" 2>&1 &
   bench_pid=$!
   remember "$bench_pid" pgbench
   wait "$bench_pid" || rc=$?
@@ -424,6 +452,10 @@ if [ -n "$SCENARIOS" ]; then
         say "warm-up: $t, pgbench -C -S -c 10 -j 2 -T $WARMUP with sslmode=require"
         pgbench_run "$t" "-C -S -c 10 -j 2" "$WARMUP" "$run_dir/warmup-tls-$t.log" require
       fi
+      if [ -n "$server_tls" ] && [ "$t" != direct ]; then
+        say "warm-up: $t, pgbench -S -c 10 -j 2 -T $WARMUP with TLS on both sides"
+        pgbench_run "$t" "-S -c 10 -j 2" "$WARMUP" "$run_dir/warmup-tls2-$t.log" require bench_tls
+      fi
     done
   fi
   n_runs=0
@@ -440,7 +472,7 @@ if [ -n "$SCENARIOS" ]; then
       for t in $order; do
         [ "$t" = direct ] && [ -n "${SCENARIO_SSL[$s]:-}" ] && continue
         k=$((k + 1))
-        pgbench_run "$t" "${SCENARIO_OPTS[$s]}" "$DURATION" "$run_dir/pgbench-$s-$t-r$round.log" "${SCENARIO_SSL[$s]:-}"
+        pgbench_run "$t" "${SCENARIO_OPTS[$s]}" "$DURATION" "$run_dir/pgbench-$s-$t-r$round.log" "${SCENARIO_SSL[$s]:-}" "${SCENARIO_DB[$s]:-}"
         read -r tps rc failed txs cpu per sys <<<"$RESULT"
         say "[$k/$n_runs] round $round ($s) ${SCENARIO_OPTS[$s]} -> $t: tps $tps, failed tx $failed$([ "$rc" = 0 ] || echo ", pgbench exit $rc")$([ "$per" = NA ] || echo ", pooler CPU ${cpu}s (${sys}% sys) = ${per} us/tx")"
         echo "$s,$t,$round,$tps,$rc,$failed,$txs,$cpu,$per,$sys" >>"$raw"
@@ -510,7 +542,7 @@ fi
 # ------------------------------------------------------------------ the table
 
 python3 - "$raw" "$rss_lines" "$run_dir/results.txt" "$SCENARIOS" "$TARGETS" \
-  "$(for s in a b c d e f g h; do printf '%s\t%s (%s)\n' "$s" "${SCENARIO_OPTS[$s]}" "${SCENARIO_NAME[$s]}"; done)" <<'EOF'
+  "$(for s in a b c d e f g h i j; do printf '%s\t%s (%s)\n' "$s" "${SCENARIO_OPTS[$s]}" "${SCENARIO_NAME[$s]}"; done)" <<'EOF'
 import csv, os, statistics, sys
 raw, rss, dest, scenarios, targets, names = sys.argv[1:7]
 names = dict(l.split("\t", 1) for l in names.splitlines())
