@@ -23,6 +23,10 @@ public final class ScramClientExchange {
      * broken server must not make us burn seconds of CPU per connection.
      */
     static final int MAX_ITERATIONS = 10_000_000;
+    /** The longest combined nonce taken from a server (PostgreSQL's is 48 characters). */
+    static final int MAX_NONCE = 1024;
+    /** The longest salt taken from a server (PostgreSQL's is 16 bytes). */
+    static final int MAX_SALT = 1024;
 
     private enum State { INITIAL, SENT_CLIENT_FIRST, SENT_CLIENT_FINAL, SUCCEEDED, FAILED }
 
@@ -114,7 +118,15 @@ public final class ScramClientExchange {
             if (nonce.length() <= clientNonce.length() || !nonce.startsWith(clientNonce)) {
                 throw new AuthFailure(SERVER_FIRST + ": nonce does not extend ours");
             }
+            // PostgreSQL's nonce is 48 characters, ours included. A longer one than any server sends
+            // is refused, as PgBouncer 1.25.2 does, rather than echoed into our answer.
+            if (nonce.length() > MAX_NONCE) {
+                throw new AuthFailure(SERVER_FIRST + ": nonce of " + nonce.length() + " characters, over " + MAX_NONCE);
+            }
             byte[] salt = in.base64(in.read('s', "salt"), -1, "salt");
+            if (salt.length > MAX_SALT) {
+                throw new AuthFailure(SERVER_FIRST + ": salt of " + salt.length + " bytes, over " + MAX_SALT);
+            }
             int iterations = iterations(in.read('i', "iteration count"));
             in.skipExtensions('\0');
 

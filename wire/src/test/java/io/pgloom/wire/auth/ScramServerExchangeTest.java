@@ -136,6 +136,19 @@ class ScramServerExchangeTest {
         assertFails(exchange(), largest + "x");
     }
 
+    /** PgBouncer 1.25.1's fix: a client-final-message crafted to overflow a length. Here every length is checked first. */
+    @Test
+    void aClientFinalOverTheLargestSizeOrWithAHugeProofIsRefused() throws AuthFailure {
+        ScramServerExchange exchange = exchange();
+        exchange.clientFirst("SCRAM-SHA-256", bytes("n,,n=,r=x"));
+        String huge = "c=biws,r=x" + SERVER_NONCE + ",p=" + "A".repeat(ScramMessageReader.MAX_MESSAGE_LENGTH);
+        assertThrows(AuthFailure.class, () -> exchange.clientFinal(bytes(huge)));
+        ScramServerExchange other = exchange();
+        other.clientFirst("SCRAM-SHA-256", bytes("n,,n=,r=x"));
+        String longProof = "c=biws,r=x" + SERVER_NONCE + ",p=" + "A".repeat(4000);
+        assertThrows(AuthFailure.class, () -> other.clientFinal(bytes(longProof)));
+    }
+
     @Test
     void rejectsAWrongProof() throws AuthFailure {
         ScramServerExchange exchange = exchange();

@@ -192,6 +192,81 @@ class BackendConnectorTest {
         }
     }
 
+    /** The three attacks on a pooler's SCRAM client and login that PgBouncer 1.25.1 and 1.25.2 fixed. */
+    @Test
+    void anErrorResponseWithoutSqlstateDuringLoginEndsItWithAProtocolViolation() throws Exception {
+        try (ScriptedServer server = new ScriptedServer(peer -> {
+            peer.readStartup();
+            peer.send(new MessageBuilder('E').byte1('S').cstring("FATAL").byte1('M').cstring("no code here").byte1(0));
+            return peer.clientClosed();
+        })) {
+            PgloomError e = assertThrows(PgloomError.class, () -> login(server, ALICE));
+            assertEquals(SqlState.PROTOCOL_VIOLATION, e.response().sqlState());
+            assertEquals("no code here", e.response().message());
+            assertEquals(true, server.finish(), "the connector closed its socket");
+        }
+    }
+
+    @Test
+    void anOversizedServerNonceIsRefusedAndSoIsAnOversizedMessage() throws Exception {
+        // A server-first-message whose nonce extends ours by 5,000 characters (PostgreSQL's whole
+        // nonce is 48), then one of 100 kB: the exchange refuses both before answering.
+        for (int extra : new int[] {5_000, 100_000}) {
+            try (ScriptedServer server = new ScriptedServer(peer -> {
+                peer.readStartup();
+                peer.send(auth(AuthCode.SASL).cstring("SCRAM-SHA-256").byte1(0));
+                MessageReader initial = new MessageReader(peer.read('p'));
+                initial.cstring();
+                String clientFirst = new String(initial.bytes(initial.int32()), java.nio.charset.StandardCharsets.US_ASCII);
+                String nonce = clientFirst.substring(clientFirst.indexOf("r=") + 2);
+                peer.send(auth(AuthCode.SASL_CONTINUE).bytes(("r=" + nonce + "x".repeat(extra) + ",s=AAAA,i=4096").getBytes()));
+                return peer.clientClosed();
+            })) {
+                PgloomError e = assertThrows(PgloomError.class, () -> login(server, ALICE));
+                assertEquals(SqlState.INVALID_PASSWORD, e.response().sqlState());
+                assertTrue(e.getMessage().contains(extra == 5_000 ? "nonce of 5024 characters, over 1024" : "longer than 65535 bytes"),
+                        e.getMessage());
+                assertEquals(true, server.finish());
+            }
+        }
+        // A login message over 1 MiB: refused by its length, before it is read.
+        try (ScriptedServer server = new ScriptedServer(peer -> {
+            peer.readStartup();
+            try {
+                peer.send(auth(AuthCode.SASL_CONTINUE).bytes(new byte[2 << 20]));
+            } catch (IOException e) {
+                return true; // the connector hung up after the length, before the rest was written
+            }
+            return peer.clientClosed();
+        })) {
+            IOException e = assertThrows(IOException.class, () -> login(server, ALICE));
+            assertTrue(e.getMessage().startsWith("invalid message length"), e.getMessage());
+            assertEquals(true, server.finish());
+        }
+    }
+
+    @Test
+    void aForgedServerFinalMessageIsRefused() throws Exception {
+        ScramSecret secret = ScramSecrets.fromPassword("secret", 4096);
+        for (String forged : new String[] {"v=" + "A".repeat(100_000), "v=AAAA", "e=other-error", "garbage"}) {
+            try (ScriptedServer server = new ScriptedServer(peer -> {
+                peer.readStartup();
+                ScramServerExchange exchange = new ScramServerExchange("alice", secret);
+                peer.send(auth(AuthCode.SASL).cstring("SCRAM-SHA-256").byte1(0));
+                MessageReader initial = new MessageReader(peer.read('p'));
+                String mechanism = initial.cstring();
+                peer.send(auth(AuthCode.SASL_CONTINUE).bytes(exchange.clientFirst(mechanism, initial.bytes(initial.int32()))));
+                peer.read('p');
+                peer.send(auth(AuthCode.SASL_FINAL).bytes(forged.getBytes()));
+                return peer.clientClosed();
+            })) {
+                PgloomError e = assertThrows(PgloomError.class, () -> login(server, ALICE), forged);
+                assertEquals(SqlState.INVALID_PASSWORD, e.response().sqlState(), forged);
+                assertEquals(true, server.finish());
+            }
+        }
+    }
+
     @Test
     void rejectsAMalformedAuthenticationRequest() throws Exception {
         try (ScriptedServer server = new ScriptedServer(peer -> {
