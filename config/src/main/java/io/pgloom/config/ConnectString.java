@@ -9,7 +9,7 @@ import java.util.List;
  * a run of non-blanks or single-quoted with {@code ''} standing for one quote; there are no
  * backslash escapes; blanks may surround {@code =}; empty values are refused.
  */
-final class ConnectString {
+public final class ConnectString {
 
     /** One {@code key=value} pair, value unquoted. */
     record Param(String key, String value) {
@@ -72,6 +72,20 @@ final class ConnectString {
             pos = skipBlanks(text, pos);
         }
         return params;
+    }
+
+    /**
+     * The pairs of {@code text} by key, the last of a repeated key winning, for tools that take a
+     * libpq-style connection string ({@code pgloom userlist from-postgres}).
+     *
+     * @throws IllegalArgumentException naming the offending parameter
+     */
+    public static java.util.Map<String, String> toMap(String text) {
+        java.util.Map<String, String> map = new java.util.LinkedHashMap<>();
+        for (Param p : parse(text)) {
+            map.put(p.key(), p.value());
+        }
+        return map;
     }
 
     // PgBouncer separates pairs with spaces only; a tab there is surely meant as a separator too.

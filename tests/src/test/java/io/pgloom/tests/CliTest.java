@@ -154,4 +154,33 @@ class CliTest {
             assertEquals("1", RawClient.firstValue(bob.simpleQuery("SELECT 1")));
         }
     }
+
+    @Test
+    void userlistFromPostgresCopiesPgAuthidSecretsThatLogInThroughPgloom(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("userlist.txt");
+        Files.writeString(file, "; kept\n\"alice\" \"stale\"\n");
+        TestPostgres.Endpoint pg = TestPostgres.shared();
+        String conn = "host=" + pg.host() + " port=" + pg.port() + " user=postgres password=" + TestPostgres.SUPERUSER_PASSWORD
+                + " dbname=postgres sslmode=disable";
+        Run r = run("userlist", "from-postgres", conn, "--file", file.toString(), "--role", "alice,bob,nosuch");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("wrote 2 entries") && r.out().contains("nosuch (no such login role"), r.out());
+        List<String> lines = Files.readAllLines(file);
+        assertEquals(3, lines.size(), lines.toString());
+        assertEquals("; kept", lines.get(0));
+        assertTrue(lines.get(1).startsWith("\"alice\" \"SCRAM-SHA-256$4096:"), lines.toString());
+        assertTrue(lines.get(2).startsWith("\"bob\" \"SCRAM-SHA-256$"), lines.toString());
+        // PostgreSQL's own secret logs alice in through pgloom, and pgloom on to PostgreSQL with the
+        // keys her SCRAM login yields: no password is stored anywhere.
+        try (Pgloom p = Pgloom.startWith(Pgloom.iniText("transaction", "", ""), Files.readString(file));
+                RawClient alice = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+            assertEquals("alice", RawClient.firstValue(alice.simpleQuery("SELECT current_user")));
+        }
+        // A wrong password in CONNSTR: PostgreSQL's refusal, and the file is left alone.
+        Run refused = run("userlist", "from-postgres", conn.replace("password=" + TestPostgres.SUPERUSER_PASSWORD, "password=wrong"),
+                "--file", file.toString());
+        assertEquals(1, refused.exit());
+        assertTrue(refused.err().contains("PostgreSQL refused: password authentication failed"), refused.err());
+        assertEquals(lines, Files.readAllLines(file));
+    }
 }

@@ -1,9 +1,6 @@
 package io.pgloom.server.cli;
 
-import io.pgloom.config.ConfigException;
 import io.pgloom.config.ScramSecret;
-import io.pgloom.config.UserList;
-import io.pgloom.config.UserSecret;
 import io.pgloom.wire.auth.Md5Password;
 import io.pgloom.wire.auth.ScramSecrets;
 import java.io.BufferedReader;
@@ -11,13 +8,8 @@ import java.io.Console;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -26,7 +18,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code pgloom userlist add USER}: a userlist.txt entry without a hand-written script. */
 @Command(name = "userlist", mixinStandardHelpOptions = true, description = "Edit a PgBouncer userlist.txt (auth_file).",
-        subcommands = UserlistCommand.Add.class)
+        subcommands = {UserlistCommand.Add.class, UserlistFromPostgres.class})
 final class UserlistCommand {
 
     @Command(name = "add", mixinStandardHelpOptions = true,
@@ -74,24 +66,10 @@ final class UserlistCommand {
                 System.err.println("error: the secret made for " + user + " does not verify against the password; nothing written");
                 return 1;
             }
-            List<String> lines = Files.exists(file) ? Files.readAllLines(file, StandardCharsets.UTF_8) : new ArrayList<>();
-            boolean replaced = replaceOrAppend(lines, user, quote(user) + " " + quote(secret));
-            Path tmp = file.toAbsolutePath().resolveSibling("." + file.getFileName() + ".pgloom-tmp");
-            Files.deleteIfExists(tmp);
-            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.write(tmp, lines, StandardCharsets.UTF_8);
-            try {
-                // Read back as pgloom reads an auth_file: the entry must be there and be this secret.
-                UserSecret back = UserList.load(tmp).get(user);
-                if (back == null || !back.secret().equals(secret)) {
-                    throw new ConfigException(tmp.toString(), "the entry for " + user + " did not read back");
-                }
-            } catch (ConfigException e) {
-                Files.deleteIfExists(tmp);
-                System.err.println("error: " + e.getMessage() + "; " + file + " left as it was");
+            Boolean replaced = AuthFileWriter.write(file, java.util.Map.of(user, secret));
+            if (replaced == null) {
                 return 1;
             }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             System.out.println((replaced ? "replaced " : "added ") + user + " in " + file + " ("
                     + (kind.md5 ? "md5" : "SCRAM-SHA-256, " + iterations + " iterations") + ")");
             return 0;
@@ -125,50 +103,4 @@ final class UserlistCommand {
         }
     }
 
-    /** PgBouncer's quoting: in double quotes, a double quote doubled. */
-    static String quote(String s) {
-        return '"' + s.replace("\"", "\"\"") + '"';
-    }
-
-    /** Replaces the line(s) for {@code user} with {@code entry} (the first keeps its place), or appends it; true if replaced. */
-    static boolean replaceOrAppend(List<String> lines, String user, String entry) {
-        boolean replaced = false;
-        for (int i = 0; i < lines.size(); i++) {
-            if (user.equals(firstQuoted(lines.get(i)))) {
-                if (replaced) {
-                    lines.remove(i--);
-                } else {
-                    lines.set(i, entry);
-                    replaced = true;
-                }
-            }
-        }
-        if (!replaced) {
-            lines.add(entry);
-        }
-        return replaced;
-    }
-
-    /** The user name a userlist line starts with, or null for a comment, a blank or a broken line. */
-    private static String firstQuoted(String line) {
-        String t = line.stripLeading();
-        if (!t.startsWith("\"")) {
-            return null;
-        }
-        StringBuilder name = new StringBuilder();
-        for (int i = 1; i < t.length(); i++) {
-            char c = t.charAt(i);
-            if (c == '"') {
-                if (i + 1 < t.length() && t.charAt(i + 1) == '"') {
-                    name.append('"');
-                    i++;
-                } else {
-                    return name.toString();
-                }
-            } else {
-                name.append(c);
-            }
-        }
-        return null;
-    }
 }
