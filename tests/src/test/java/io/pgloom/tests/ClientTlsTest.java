@@ -221,6 +221,55 @@ class ClientTlsTest {
     }
 
     @Test
+    void directTlsWithAlpnWorksAndWithoutItIsRefused() throws Exception {
+        try (Pgloom p = Pgloom.start("transaction", tlsSettings("require"))) {
+            // pgjdbc's sslNegotiation=direct: a ClientHello first, ALPN "postgresql", no SSLRequest.
+            Properties direct = ssl("verify-full", certs.resolve("ca.crt"));
+            direct.setProperty("sslNegotiation", "direct");
+            try (Connection c = p.connect(direct)) {
+                assertEquals("1", one(c, "SELECT 1"));
+            }
+            javax.net.ssl.SSLContext ctx = clientContext();
+            // A TLS client that offers no ALPN (an HTTPS client at the wrong port, say): encrypted, then refused.
+            try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket("localhost", p.port())) {
+                s.startHandshake();
+                s.setSoTimeout(10_000);
+                byte[] reply = s.getInputStream().readAllBytes();
+                assertTrue(reply.length > 0 && reply[0] == 'E', "an ErrorResponse over TLS");
+                String text = new String(reply, StandardCharsets.UTF_8);
+                assertTrue(text.contains("direct SSL connection without ALPN protocol negotiation extension"), text);
+            }
+            // One that offers another protocol only: the handshake itself fails.
+            try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket("localhost", p.port())) {
+                javax.net.ssl.SSLParameters params = s.getSSLParameters();
+                params.setApplicationProtocols(new String[] {"http/1.1"});
+                s.setSSLParameters(params);
+                assertThrows(javax.net.ssl.SSLException.class, s::startHandshake);
+            }
+            // The SSLRequest path still works beside it.
+            try (Connection c = p.connect(ssl("verify-full", certs.resolve("ca.crt")))) {
+                assertEquals("2", one(c, "SELECT 2"));
+            }
+        }
+        // Without client TLS a ClientHello gets a plain-text error that says what happened.
+        try (Pgloom p = Pgloom.start("transaction", "");
+                RawClient c = new RawClient(p.port())) {
+            c.send(new byte[] {0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00});
+            ErrorResponse e = c.readError();
+            assertTrue(e.message().startsWith("received direct TLS connection request without TLS support"), e.message());
+        }
+    }
+
+    private javax.net.ssl.SSLContext clientContext() throws Exception {
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(io.pgloom.wire.tls.PemFiles.trustStore(certs.resolve("ca.crt")));
+        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        return ctx;
+    }
+
+    @Test
     void authTypeCertTakesTheUserFromTheCertificatesCn() throws Exception {
         try (Pgloom p = Pgloom.start("transaction", tlsSettings("require") + "auth_type = cert\n")) {
             String base = "host=localhost port=" + p.port() + " dbname=app sslmode=verify-full sslrootcert=" + certs.resolve("ca.crt");

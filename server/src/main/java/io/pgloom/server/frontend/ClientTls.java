@@ -35,6 +35,10 @@ public final class ClientTls {
         if (acceptor == null || plain instanceof Transport.Unix) {
             return null;
         }
-        return p -> new Transport.Tls(p, acceptor.accept(p.input(), p.output()));
+        return (p, alreadyRead) -> {
+            java.io.InputStream in = alreadyRead.length == 0 ? p.input()
+                    : new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(alreadyRead), p.input());
+            return new Transport.Tls(p, acceptor.accept(in, p.output()));
+        };
     }
 }

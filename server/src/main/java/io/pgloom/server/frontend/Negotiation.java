@@ -5,6 +5,7 @@ import io.pgloom.wire.protocol.Backend;
 import io.pgloom.wire.protocol.FrameReader;
 import io.pgloom.wire.protocol.ProtocolException;
 import io.pgloom.wire.protocol.StartupRequest;
+import io.pgloom.wire.tls.TlsAcceptor;
 import java.io.EOFException;
 import java.io.IOException;
 import javax.net.ssl.SSLException;
@@ -22,6 +23,12 @@ import javax.net.ssl.SSLException;
 final class Negotiation {
     private static final byte[] REFUSED = {'N'};
     private static final byte[] ACCEPTED = {'S'};
+    /**
+     * The first byte of a TLS handshake record: a client that starts with it began TLS without an
+     * SSLRequest (PostgreSQL 17's sslnegotiation=direct). No startup packet starts with it: its
+     * length would be over 369 MB.
+     */
+    private static final int TLS_HANDSHAKE_RECORD = 0x16;
 
     /** Where a CancelRequest is taken: it names a session by its BackendKeyData. */
     @FunctionalInterface
@@ -59,9 +66,17 @@ final class Negotiation {
      * SSLRequest that is accepted).
      */
     StartupRequest.Startup run(Cancels cancels) throws IOException {
+        boolean first = true;
         while (true) {
             byte[] body;
             try {
+                if (first) {
+                    first = false;
+                    reader.require(1);
+                    if ((reader.buffer()[reader.position()] & 0xff) == TLS_HANDSHAKE_RECORD) {
+                        directTls();
+                    }
+                }
                 body = reader.readStartupMessage(StartupRequest.MAX_LENGTH);
             } catch (EOFException e) {
                 endReason = tlsRefused ? "client closed the connection after pgloom refused TLS (client_tls_sslmode = disable,"
@@ -119,7 +134,7 @@ final class Negotiation {
         out.send(ACCEPTED);
         Transport secure;
         try {
-            secure = tls.upgrade(out.transport());
+            secure = tls.upgrade(out.transport(), new byte[0]);
         } catch (SSLException e) {
             // The handshake failed: a client certificate refused, no common protocol, garbage
             // instead of a ClientHello. There is no channel left to send an ErrorResponse on.
@@ -128,6 +143,34 @@ final class Negotiation {
         out.upgraded(secure);
         reader = ClientSession.newReader(secure.input());
         encrypted = true;
+    }
+
+    /**
+     * PostgreSQL 17's direct TLS: the client sent a ClientHello where a startup packet or an
+     * SSLRequest would be. The bytes already read are the start of the handshake, handed to it.
+     * As in PostgreSQL 17 the client must then have negotiated ALPN {@code postgresql}: that is
+     * what says it meant PostgreSQL and not, say, HTTPS sent to the wrong port.
+     */
+    private void directTls() throws IOException {
+        if (tls == null) {
+            throw new ProtocolException("received direct TLS connection request without TLS support"
+                    + " (client_tls_sslmode = disable, or the Unix socket)");
+        }
+        byte[] start = java.util.Arrays.copyOfRange(reader.buffer(), reader.position(), reader.limit());
+        reader.advance(start.length);
+        Transport secure;
+        try {
+            secure = tls.upgrade(out.transport(), start);
+        } catch (SSLException e) {
+            throw new SSLException("TLS handshake failed (direct TLS): " + e.getMessage(), e);
+        }
+        out.upgraded(secure);
+        reader = ClientSession.newReader(secure.input());
+        encrypted = true;
+        if (!(secure instanceof Transport.Tls t) || !t.tls().applicationProtocol().equals(TlsAcceptor.POSTGRESQL_ALPN)) {
+            // PostgreSQL 17's words.
+            throw new ProtocolException("direct SSL connection without ALPN protocol negotiation extension");
+        }
     }
 
     /** The reader to go on with: after a TLS upgrade, the one over the encrypted stream. */

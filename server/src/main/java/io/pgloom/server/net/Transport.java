@@ -74,14 +74,18 @@ public interface Transport {
      * whose streams are the encrypted ones (closing it closes {@code plain}). Its
      * {@link #info()} reports the TLS state and the client's certificate.
      *
-     * <p>The caller must have checked that nothing the client sent after the SSLRequest is
+     * <p>After an SSLRequest, the caller must have checked that nothing the client sent after it is
      * buffered: such bytes came in plain text and must never be read as if they had been
      * encrypted (CVE-2021-23214). Without client TLS configured (or on the Unix socket) there is
      * no upgrade, and the client is told 'N'.
      */
     @FunctionalInterface
     interface Upgrade {
-        Transport upgrade(Transport plain) throws IOException;
+        /**
+         * {@code alreadyRead}: the start of the ClientHello when the client began TLS at once
+         * (PostgreSQL 17's direct TLS) and those bytes were read to tell; empty after an SSLRequest.
+         */
+        Transport upgrade(Transport plain, byte[] alreadyRead) throws IOException;
     }
 
     /**

@@ -151,7 +151,8 @@ class NegotiationTest {
         ScriptedTransport secure = new ScriptedTransport(startup(2, "carol"));
         List<Transport> upgraded = new ArrayList<>();
         ClientOutput out = new ClientOutput(plain);
-        Negotiation n = new Negotiation(ClientSession.newReader(plain.input()), out, t -> {
+        Negotiation n = new Negotiation(ClientSession.newReader(plain.input()), out, (t, alreadyRead) -> {
+            assertEquals(0, alreadyRead.length, "after an SSLRequest nothing of the handshake was read yet");
             upgraded.add(t);
             return secure;
         }, true);
@@ -171,7 +172,7 @@ class NegotiationTest {
     void bytesPipelinedBehindAnAcceptedSslRequestAreRefusedBeforeTheUpgrade() throws IOException {
         ScriptedTransport plain = new ScriptedTransport(sslRequest(), startup(0, "mallory"));
         List<Transport> upgraded = new ArrayList<>();
-        Negotiation n = negotiation(plain, t -> {
+        Negotiation n = negotiation(plain, (t, alreadyRead) -> {
             upgraded.add(t);
             return new ScriptedTransport(startup(0, "alice"));
         });
@@ -180,6 +181,15 @@ class NegotiationTest {
         assertEquals("received unencrypted data after SSL request", e.getMessage());
         assertTrue(upgraded.isEmpty(), "no upgrade");
         assertEquals(0, plain.written.size(), "no 'S'");
+    }
+
+    /** A ClientHello where the startup packet would be, with TLS off: refused in words that say so, not as a 369 MB length. */
+    @Test
+    void directTlsWithoutTlsConfiguredIsRefusedByName() throws IOException {
+        ScriptedTransport plain = new ScriptedTransport(new byte[] {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, (byte) 0xfc});
+        Negotiation n = negotiation(plain, null);
+        ProtocolException e = assertThrows(ProtocolException.class, () -> run(n));
+        assertTrue(e.getMessage().startsWith("received direct TLS connection request without TLS support"), e.getMessage());
     }
 
     /** A connection whose client side is a byte script (read in as few reads as it allows); what pgloom writes is kept. */
@@ -248,7 +258,7 @@ class NegotiationTest {
     @Test
     void withTlsRequiredAPlainStartupIsRefusedInPgBouncersWords() throws IOException {
         ScriptedTransport plain = new ScriptedTransport(startup(2, "carol"));
-        Negotiation n = new Negotiation(ClientSession.newReader(plain.input()), new ClientOutput(plain), t -> t, true);
+        Negotiation n = new Negotiation(ClientSession.newReader(plain.input()), new ClientOutput(plain), (t, alreadyRead) -> t, true);
         ProtocolException e = assertThrows(ProtocolException.class, () -> run(n));
         assertEquals("SSL required", e.getMessage());
         assertEquals("08P01", e.sqlState());
@@ -258,7 +268,7 @@ class NegotiationTest {
     void anSslRequestInsideTlsIsRefused() throws IOException {
         ScriptedTransport plain = new ScriptedTransport(sslRequest());
         ScriptedTransport secure = new ScriptedTransport(sslRequest());
-        Negotiation n = new Negotiation(ClientSession.newReader(plain.input()), new ClientOutput(plain), t -> secure, true);
+        Negotiation n = new Negotiation(ClientSession.newReader(plain.input()), new ClientOutput(plain), (t, alreadyRead) -> secure, true);
         ProtocolException e = assertThrows(ProtocolException.class, () -> run(n));
         assertTrue(e.getMessage().contains("inside an encrypted connection"), e.getMessage());
     }

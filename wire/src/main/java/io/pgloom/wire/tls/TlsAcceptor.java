@@ -20,6 +20,9 @@ import javax.net.ssl.TrustManagerFactory;
  * listener thread.
  */
 public final class TlsAcceptor {
+    /** The ALPN protocol name PostgreSQL registered (IANA), which PostgreSQL 17's clients send. */
+    public static final String POSTGRESQL_ALPN = "postgresql";
+
     private final TlsMode mode;
     private final SSLContext context;
     private final String[] protocols;
@@ -111,6 +114,10 @@ public final class TlsAcceptor {
         SSLParameters p = engine.getSSLParameters();
         p.setProtocols(protocols);
         p.setCipherSuites(suites);
+        // PostgreSQL 17's ALPN name: a client that offers ALPN must offer this one (the
+        // handshake fails with no_application_protocol otherwise), and a direct TLS connection
+        // must have negotiated it (Negotiation checks); older clients offer none.
+        p.setApplicationProtocols(new String[] {POSTGRESQL_ALPN});
         if (groups != null) {
             p.setNamedGroups(groups);
         }

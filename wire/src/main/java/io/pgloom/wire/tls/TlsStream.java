@@ -133,6 +133,12 @@ public final class TlsStream {
         return output;
     }
 
+    /** The ALPN protocol the handshake agreed on; empty when the client offered none. */
+    public String applicationProtocol() {
+        String p = engine.getApplicationProtocol();
+        return p == null ? "" : p;
+    }
+
     /** The negotiated session: protocol, cipher suite, the peer's certificates. */
     public SSLSession session() {
         return engine.getSession();
