@@ -147,7 +147,8 @@ class DatabaseSettingsTest {
     @Test
     void serverFastCloseEndsSessionsOnReconnectBetweenTheirTransactions() throws Exception {
         // As test_fast_close: session mode, RECONNECT; without server_fast_close sessions keep their servers.
-        try (Pgloom p = Pgloom.start("session", "server_fast_close = 1\nadmin_users = postgres\n");
+        try (LogSettingsTest.LogCapture log = new LogSettingsTest.LogCapture();
+                Pgloom p = Pgloom.start("session", "server_fast_close = 1\nadmin_users = postgres\n");
                 RawClient idle = new RawClient(p.port()).login("alice", "alice-secret", "app");
                 RawClient inTx = new RawClient(p.port()).login("bob", "bob-secret", "app");
                 RawClient console = new RawClient(p.port()).login("postgres", "postgres", "pgbouncer")) {
@@ -158,6 +159,8 @@ class DatabaseSettingsTest {
             assertEquals("08006", e.sqlState());
             assertTrue(e.message().contains("server closed the connection"), e.message());
             assertTrue(idle.closedByPeer());
+            // PgBouncer's words, which its test_fast_close looks for, RECONNECT or not.
+            log.await("for the fast close's reason", l -> l.contains("app/alice: closing because: database configuration changed"));
             assertEquals("1", RawClient.firstValue(inTx.simpleQuery("SELECT 1")), "a transaction is let finish");
             inTx.simpleQuery("COMMIT");
             assertTrue(inTx.readError().message().contains("server closed the connection"), "then the session ends");

@@ -941,7 +941,7 @@ public final class Pool {
         if (s.closeNeeded() && settings.serverFastClose() && poolMode() == PoolMode.SESSION) {
             var l = s.link();
             if (l != null && l.isQuietOn(s)) {
-                s.close(s.closeNeededReason());
+                s.close("database configuration changed"); // PgBouncer's words for a fast close, RECONNECT included
             }
         }
     }
