@@ -75,6 +75,7 @@ public final class TlsAcceptor {
                     + " needs client_tls_ca_file to verify client certificates");
         }
         String[] enabled = TlsProtocols.parse("client_tls_protocols", protocols);
+        FastX25519.install();
         java.util.List<String> tls13 = TlsCiphers.tls13("client_tls13_ciphers", tls13Ciphers);
         try {
             KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());

@@ -57,6 +57,7 @@ public final class TlsConnector {
                     + (certFile.isBlank() ? "server_tls_key_file" : "server_tls_cert_file") + " is set, the other is not");
         }
         String[] enabled = TlsProtocols.parse("server_tls_protocols", protocols);
+        FastX25519.install();
         List<String> tls13 = TlsCiphers.tls13("server_tls13_ciphers", tls13Ciphers);
         try {
             KeyManager[] keys = null;

@@ -64,6 +64,24 @@ class TlsKeyExchangeTest {
         assertEquals("TLSv1.3", handshake(acceptor, "secp384r1"));
     }
 
+    /**
+     * Loading TLS puts Bouncy Castle's XDH first for JSSE (FastX25519), and an X25519 handshake
+     * goes through it: the JDK's TLS code casts the keys to the JDK's XECPublicKey, which Bouncy
+     * Castle's Java 11 classes implement (in pgloom's jar only because its manifest says
+     * Multi-Release; bench/RESULTS.md, 2026-12-04).
+     */
+    @Test
+    void x25519HandshakesUseBouncyCastlesXdh() throws Exception {
+        DevCertificates dev = DevCertificates.newCa("test CA", Duration.ofDays(1));
+        Files.writeString(dir.resolve("ca.crt"), dev.ca().certificatePem());
+        dev.server("localhost", List.of("localhost"), Duration.ofDays(1)).write(dir, "server");
+        TlsAcceptor acceptor = TlsAcceptor.load(TlsMode.REQUIRE, dir.resolve("server.crt").toString(),
+                dir.resolve("server.key").toString(), "", "secure");
+        assertEquals(FastX25519.NAME, java.security.Security.getProviders()[0].getName());
+        assertEquals(FastX25519.NAME, java.security.KeyPairGenerator.getInstance("XDH").getProvider().getName());
+        assertEquals("TLSv1.3", handshake(acceptor, "x25519"));
+    }
+
     /** A JDK client offering only {@code group}; the protocol it agreed on. */
     private String handshake(TlsAcceptor acceptor, String group) throws Exception {
         TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
