@@ -53,13 +53,18 @@ class TlsKeyExchangeTest {
                     "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"}));
     }
 
-    @Test
-    void aClientWithoutTheConfiguredCurveIsRefusedAndOneWithItIsServed() throws Exception {
+    /** A TLS acceptor for localhost, certificates from a fresh CA in {@link #dir}, with {@code keyExchange}. */
+    private TlsAcceptor acceptor(TlsKeyExchange keyExchange) throws Exception {
         DevCertificates dev = DevCertificates.newCa("test CA", Duration.ofDays(1));
         Files.writeString(dir.resolve("ca.crt"), dev.ca().certificatePem());
         dev.server("localhost", List.of("localhost"), Duration.ofDays(1)).write(dir, "server");
-        TlsAcceptor acceptor = TlsAcceptor.load(TlsMode.REQUIRE, dir.resolve("server.crt").toString(),
-                dir.resolve("server.key").toString(), "", "secure", "default", "", TlsKeyExchange.parse("none", "secp384r1"));
+        return TlsAcceptor.load(TlsMode.REQUIRE, dir.resolve("server.crt").toString(),
+                dir.resolve("server.key").toString(), "", "secure", "default", "", keyExchange);
+    }
+
+    @Test
+    void aClientWithoutTheConfiguredCurveIsRefusedAndOneWithItIsServed() throws Exception {
+        TlsAcceptor acceptor = acceptor(TlsKeyExchange.parse("none", "secp384r1"));
         assertThrows(javax.net.ssl.SSLException.class, () -> handshake(acceptor, "x25519"));
         assertEquals("TLSv1.3", handshake(acceptor, "secp384r1"));
     }
@@ -72,11 +77,7 @@ class TlsKeyExchangeTest {
      */
     @Test
     void x25519HandshakesUseBouncyCastlesXdh() throws Exception {
-        DevCertificates dev = DevCertificates.newCa("test CA", Duration.ofDays(1));
-        Files.writeString(dir.resolve("ca.crt"), dev.ca().certificatePem());
-        dev.server("localhost", List.of("localhost"), Duration.ofDays(1)).write(dir, "server");
-        TlsAcceptor acceptor = TlsAcceptor.load(TlsMode.REQUIRE, dir.resolve("server.crt").toString(),
-                dir.resolve("server.key").toString(), "", "secure");
+        TlsAcceptor acceptor = acceptor(TlsKeyExchange.DEFAULT);
         assertEquals(FastX25519.NAME, java.security.Security.getProviders()[0].getName());
         assertEquals(FastX25519.NAME, java.security.KeyPairGenerator.getInstance("XDH").getProvider().getName());
         assertEquals("TLSv1.3", handshake(acceptor, "x25519"));
