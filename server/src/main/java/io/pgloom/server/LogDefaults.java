@@ -2,7 +2,6 @@ package io.pgloom.server;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.UnsynchronizedAppenderBase;
@@ -13,8 +12,9 @@ import java.io.PrintStream;
 
 /**
  * pgloom's default logging, found by logback as a service: stderr, one line per event
- * ({@value #PATTERN}), root level from {@code PGLOOM_LOG_LEVEL} (a system property or an
- * environment variable; INFO if unset). {@link LogSetup} adds what pgbouncer.ini asks for.
+ * (logback's {@value #PATTERN}, written by {@link LogLineEncoder}), root level from
+ * {@code PGLOOM_LOG_LEVEL} (a system property or an environment variable; INFO if unset).
+ * {@link LogSetup} adds what pgbouncer.ini asks for.
  *
  * <p>Why in code and not a logback.xml: reading an XML configuration loads logback's
  * configuration framework and the JDK's XML parser, some 440 classes and 3-4 MiB of resident
@@ -32,9 +32,8 @@ public final class LogDefaults extends ContextAwareBase implements Configurator 
                 || loader.getResource("logback-test.xml") != null || loader.getResource("logback.xml") != null) {
             return ExecutionStatus.INVOKE_NEXT_IF_ANY;
         }
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        LogLineEncoder encoder = LogLineEncoder.plain();
         encoder.setContext(context);
-        encoder.setPattern(PATTERN);
         encoder.start();
         StderrAppender stderr = new StderrAppender(encoder);
         stderr.setContext(context);

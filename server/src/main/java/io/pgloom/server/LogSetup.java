@@ -2,7 +2,6 @@ package io.pgloom.server;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.ConsoleAppender;
@@ -24,6 +23,9 @@ import org.slf4j.LoggerFactory;
  * process: a reload or SET can raise verbosity above {@code -v}'s but not lower it, as in PgBouncer.
  */
 final class LogSetup {
+    /** The logfile's line, as {@link LogLineEncoder#withZoneAndPid} writes it. */
+    static final String FILE_PATTERN = "%d{yyyy-MM-dd HH:mm:ss.SSS zzz} [%pid] %-5level %logger{0}: %msg%n";
+
     private static final String APPENDER = "pgloom-logfile";
     private static int commandLineVerbosity;
 
@@ -68,9 +70,8 @@ final class LogSetup {
         String file = config.settings().string("logfile");
         if (file != null && !file.isBlank()) {
             Path path = config.resolve(file);
-            PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+            LogLineEncoder encoder = LogLineEncoder.withZoneAndPid(ProcessHandle.current().pid());
             encoder.setContext(context);
-            encoder.setPattern("%d{yyyy-MM-dd HH:mm:ss.SSS zzz} [" + ProcessHandle.current().pid() + "] %-5level %logger{0}: %msg%n");
             encoder.start();
             FileAppender<ILoggingEvent> appender = new FileAppender<>();
             appender.setContext(context);

@@ -1,7 +1,7 @@
 package io.pgloom.server.control;
 
 import io.pgloom.server.frontend.ClientSession;
-import java.security.SecureRandom;
+import io.pgloom.wire.auth.Entropy;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -37,7 +37,6 @@ final class CancelKeys {
 
     private volatile int peerId;
     private final AtomicInteger sequence = new AtomicInteger();
-    private final SecureRandom random = io.pgloom.wire.auth.Entropy.newGenerator();
     private final ConcurrentHashMap<Integer, Issued> byPid = new ConcurrentHashMap<>();
 
     CancelKeys(int peerId) {
@@ -77,7 +76,7 @@ final class CancelKeys {
     boolean assign(ClientSession client) {
         int peer = peerId;
         int tries = peer > 0 ? PEERING_SEQUENCE_MASK + 1 : Integer.MAX_VALUE;
-        int secret = peer > 0 ? random.nextInt() | TTL_MASK : random.nextInt();
+        int secret = peer > 0 ? Entropy.nextInt() | TTL_MASK : Entropy.nextInt();
         Issued issued = new Issued(client, peer > 0 ? ~TTL_MASK : -1);
         for (int i = 0; i < tries; i++) {
             int seq = sequence.incrementAndGet();

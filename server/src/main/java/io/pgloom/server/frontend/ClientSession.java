@@ -31,7 +31,6 @@ import java.io.InputStream;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
-import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
@@ -376,13 +375,11 @@ public final class ClientSession implements Runnable {
         pool.stats.clientLogins.increment();
         loggedIn = true;
         pooler.metrics().clientAccepted();
-        if (settings.logConnections()) {
+        if (settings.logConnections() && log.isInfoEnabled()) {
+            // Concatenated rather than a {} pattern: two lines per connection, on the connect path.
             String tls = out.transport().encryption();
-            if (tls.isEmpty()) {
-                log.info("{}: login ok ({} mode)", this, poolMode.configName());
-            } else {
-                log.info("{}: login ok ({} mode, tls={})", this, poolMode.configName(), tls); // PgBouncer's tls= words
-            }
+            log.info(this + ": login ok (" + poolMode.configName() + " mode"
+                    + (tls.isEmpty() ? ")" : ", tls=" + tls + ")")); // PgBouncer's tls= words
         }
         return true;
     }
@@ -952,16 +949,17 @@ public final class ClientSession implements Runnable {
         if (!closeLogged.compareAndSet(false, true)) {
             return;
         }
-        if (pooler.settings().logDisconnections()) {
+        if (pooler.settings().logDisconnections() && log.isInfoEnabled()) {
             String reason = closeReason;
-            log.info("{}: closing because: {} (age={})", this, reason == null ? "session ended" : reason,
-                    age(System.currentTimeMillis() - connectMillis));
+            log.info(this + ": closing because: " + (reason == null ? "session ended" : reason) + " (age="
+                    + age(System.currentTimeMillis() - connectMillis) + ")");
         }
     }
 
     /** A connection's age for the log: seconds with milliseconds, as {@code 12.345s}. */
     public static String age(long millis) {
         long ms = Math.max(0, millis);
-        return ms / 1000 + "." + String.format(Locale.ROOT, "%03d", ms % 1000) + "s";
+        int frac = (int) (ms % 1000);
+        return ms / 1000 + (frac < 10 ? ".00" : frac < 100 ? ".0" : ".") + frac + "s";
     }
 }

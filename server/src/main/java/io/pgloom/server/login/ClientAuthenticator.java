@@ -9,6 +9,7 @@ import io.pgloom.server.control.Pooler;
 import io.pgloom.server.frontend.ClientSession;
 import io.pgloom.server.net.ConnectionInfo;
 import io.pgloom.wire.auth.AuthFailure;
+import io.pgloom.wire.auth.Entropy;
 import io.pgloom.wire.auth.Md5Password;
 import io.pgloom.wire.auth.ScramSecrets;
 import io.pgloom.wire.auth.ScramServerExchange;
@@ -23,7 +24,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.util.Optional;
 
 /**
@@ -43,7 +43,6 @@ import java.util.Optional;
  * for good in the idle read.
  */
 public final class ClientAuthenticator {
-    private static final SecureRandom RANDOM = io.pgloom.wire.auth.Entropy.newGenerator();
     /** Largest password, SASLInitialResponse or SASLResponse message accepted. */
     public static final int MAX_AUTH_MESSAGE = 8192;
     private static final byte[] MOCK_SECRET = new byte[32];
@@ -55,7 +54,7 @@ public final class ClientAuthenticator {
     public static final String CONSOLE_OWNER = "pgbouncer";
 
     static {
-        RANDOM.nextBytes(MOCK_SECRET);
+        Entropy.bytes(MOCK_SECRET);
     }
 
     /** What the client's next message answers. */
@@ -196,8 +195,7 @@ public final class ClientAuthenticator {
                 if (secret.isPresent() && secret.get().kind() == UserSecret.Kind.SCRAM) {
                     startScram(); // PgBouncer: an md5 setup still logs SCRAM secrets in with SCRAM
                 } else {
-                    md5Salt = new byte[4];
-                    RANDOM.nextBytes(md5Salt);
+                    md5Salt = Entropy.bytes(4);
                     out.write(Backend.authenticationMd5(md5Salt));
                     awaiting = Awaiting.MD5;
                 }

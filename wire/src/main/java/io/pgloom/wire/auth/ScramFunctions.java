@@ -2,7 +2,6 @@ package io.pgloom.wire.auth;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.util.Base64;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -26,7 +25,6 @@ final class ScramFunctions {
     private static final byte[] CLIENT_KEY = "Client Key".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] SERVER_KEY = "Server Key".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] BLOCK_ONE = {0, 0, 0, 1};
-    private static final SecureRandom RANDOM = Entropy.newGenerator();
     /** Cloned for each use (see JcaPrototypes: no per-thread provider lookup on client threads). */
     private static final MessageDigest SHA256 = JcaPrototypes.newDigest("SHA-256");
     private static final Mac HMAC_SHA256 = JcaPrototypes.newMac(HMAC);
@@ -110,9 +108,7 @@ final class ScramFunctions {
     }
 
     static byte[] randomBytes(int length) {
-        byte[] bytes = new byte[length];
-        RANDOM.nextBytes(bytes);
-        return bytes;
+        return Entropy.bytes(length);
     }
 
     private static Mac mac(byte[] key) {
