@@ -95,10 +95,10 @@ public interface Transport {
     record Tcp(Conduit conduit, Socket socket, String localAddress) implements Transport {
         /**
          * The local address is taken once: Socket#getLocalAddress takes the socket's state lock,
-         * which every read and write take too. Interned: a listener has few local addresses.
+         * which every read and write take too. Shared: a listener has few local addresses.
          */
         public Tcp(Conduit conduit) {
-            this(conduit, conduit.socket(), conduit.socket().getLocalAddress().getHostAddress().intern());
+            this(conduit, conduit.socket(), LocalAddresses.text(conduit.socket().getLocalAddress()));
         }
 
         /** A JDK socket. */
