@@ -17,10 +17,11 @@ import java.util.function.Supplier;
  */
 public final class ConfigLoader {
 
-    private enum Section { MAIN, DATABASES, USERS, PEERS, OTHER }
+    private enum Section { MAIN, FAILOVER, DATABASES, USERS, PEERS, OTHER }
 
     private static final Map<String, Section> SECTIONS = Map.of(
-            "pgbouncer", Section.MAIN, "databases", Section.DATABASES, "users", Section.USERS, "peers", Section.PEERS);
+            "pgbouncer", Section.MAIN, "failover", Section.FAILOVER, "databases", Section.DATABASES, "users", Section.USERS,
+            "peers", Section.PEERS);
 
     /** A setting as the file set it; {@code line} counts lines across includes, for ordering. */
     private record Assignment(String value, Location location, int line) {
@@ -69,7 +70,8 @@ public final class ConfigLoader {
             case IniLine.KeyValue entry -> {
                 try {
                     switch (section) {
-                        case MAIN -> setting(entry);
+                        case MAIN -> setting(entry, Setting.MAIN);
+                        case FAILOVER -> setting(entry, Setting.FAILOVER);
                         case DATABASES -> database(entry);
                         case USERS -> user(entry);
                         case PEERS -> peer(entry);
@@ -98,21 +100,28 @@ public final class ConfigLoader {
             section = Section.OTHER;
             return;
         }
-        if (known == Section.MAIN && sawMainSection && !settings.isEmpty()) {
-            // PgBouncer refills every default whenever [pgbouncer] opens, so earlier values are lost.
-            warn(header.location(), "[pgbouncer] opened again: as in PgBouncer, every setting returns to its default here,"
-                    + " discarding " + String.join(", ", settings.keySet()) + " set earlier");
-        }
         if (known == Section.MAIN) {
-            settings.clear();
+            // PgBouncer refills every default whenever [pgbouncer] opens, so earlier values are lost.
+            // [failover]'s settings are pgloom's own and stay.
+            List<String> earlier = settings.keySet().stream()
+                    .filter(k -> Settings.byName(k).map(Setting::section).orElse(Setting.MAIN).equals(Setting.MAIN)).toList();
+            if (sawMainSection && !earlier.isEmpty()) {
+                warn(header.location(), "[pgbouncer] opened again: as in PgBouncer, every setting returns to its default here,"
+                        + " discarding " + String.join(", ", earlier) + " set earlier");
+            }
+            earlier.forEach(settings::remove);
             sawMainSection = true;
         }
         section = known;
     }
 
-    private void setting(IniLine.KeyValue entry) {
+    private void setting(IniLine.KeyValue entry, String section) {
         String name = entry.key();
         Setting setting = Settings.byName(name).orElseThrow(() -> unknownSetting(name));
+        if (!setting.section().equals(section)) {
+            throw new IllegalArgumentException("setting '" + name + "' belongs in [" + setting.section() + "], not in ["
+                    + section + "]");
+        }
         try {
             SettingValue.parse(setting, entry.value());
         } catch (IllegalArgumentException e) {

@@ -15,10 +15,10 @@ final class DatabaseDefinition {
     private static final Set<String> SUPPORTED = Set.of("dbname", "host", "port", "user", "password", "auth_user", "auth_dbname", "auth_query",
             "pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool", "pool_mode", "max_db_connections",
             "max_db_client_connections", "connect_query", "client_encoding", "datestyle", "timezone", "application_name",
-            "server_lifetime");
+            "server_lifetime", "load_balance_hosts", "target_session_attrs");
 
     /** Parameters PgBouncer 1.25 knows but pgloom does not act on yet: accepted with a warning. */
-    private static final List<String> NOT_YET = List.of("load_balance_hosts");
+    private static final List<String> NOT_YET = List.of();
 
     private static final Set<String> KNOWN = Set.copyOf(Stream.concat(SUPPORTED.stream(), NOT_YET.stream()).toList());
 
@@ -46,10 +46,15 @@ final class DatabaseDefinition {
         params.integer("max_db_client_connections");
         params.checkSeconds("server_lifetime");
 
-        int port = params.integer("port").orElse(DatabaseEntry.DEFAULT_PORT);
-        if (port < 1 || port > 65535) {
-            throw EntryParameters.invalid("port", params.string("port"), "expected a port number from 1 to 65535");
+        if (params.string("target_session_attrs") != null) {
+            try {
+                TargetSessionAttrs.parse(params.string("target_session_attrs"));
+            } catch (IllegalArgumentException e) {
+                throw EntryParameters.invalid("target_session_attrs", params.string("target_session_attrs"), e.getMessage());
+            }
         }
+        List<String> hosts = hosts(params.string("host"));
+        int port = ports(params.string("port"), hosts.size()).getFirst();
         Optional<PoolMode> poolMode = Optional.empty();
         if (params.string("pool_mode") != null) {
             try {
@@ -65,11 +70,38 @@ final class DatabaseDefinition {
                 reserve = params.override(key, 0);
             }
         }
-        return new DatabaseEntry(name, hosts(params.string("host")), port, params.string("dbname"),
+        return new DatabaseEntry(name, hosts, port, params.string("dbname"),
                 params.string("user"), params.string("password"), params.override("pool_size", 0),
                 params.override("min_pool_size", 0), reserve, poolMode, params.override("max_db_connections", 1),
                 params.string("connect_query"), params.string("client_encoding"), params.string("datestyle"),
                 params.string("timezone"), params.string("auth_user"), params.raw(), location.toString());
+    }
+
+    /**
+     * The {@code port} list: one port for every host, or one per host in the host list's order
+     * (libpq's rule); PostgreSQL's 5432 when unset.
+     */
+    static List<Integer> ports(String port, int hosts) {
+        if (port == null || port.isBlank()) {
+            return List.of(DatabaseEntry.DEFAULT_PORT);
+        }
+        List<Integer> ports = Arrays.stream(port.split(",", -1)).map(String::strip).map(p -> {
+            try {
+                int n = Integer.parseInt(p);
+                if (n >= 1 && n <= 65535) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // refused below
+            }
+            throw EntryParameters.invalid("port", port, "expected a port number from 1 to 65535, or a comma-separated"
+                    + " list of them, one per host");
+        }).toList();
+        if (ports.size() > 1 && ports.size() != hosts) {
+            throw EntryParameters.invalid("port", port, ports.size() + " ports for " + hosts
+                    + (hosts == 1 ? " host" : " hosts") + ": give one port for all hosts, or one per host");
+        }
+        return ports;
     }
 
     private static List<String> hosts(String host) {

@@ -86,6 +86,33 @@ public record DatabaseEntry(String name, List<String> hosts, int port, String db
         return raw.get("application_name");
     }
 
+    /**
+     * The port of each host, in the host list's order: {@code port=} gives one port for all hosts
+     * or one per host. An entry without hosts has one port.
+     */
+    public List<Integer> ports() {
+        List<Integer> ports = DatabaseDefinition.ports(raw.get("port"), hosts.size());
+        if (ports.size() == 1 && raw.get("port") == null) {
+            ports = List.of(port); // an entry made in code, with its port but no raw text
+        }
+        if (ports.size() == hosts.size() || hosts.isEmpty()) {
+            return ports;
+        }
+        return java.util.Collections.nCopies(hosts.size(), ports.getFirst());
+    }
+
+    /** {@code load_balance_hosts}: round-robin (PgBouncer's default) or disable. */
+    public LoadBalanceHosts loadBalanceHosts() {
+        String value = raw.get("load_balance_hosts");
+        return value == null ? LoadBalanceHosts.ROUND_ROBIN : LoadBalanceHosts.parse(value);
+    }
+
+    /** {@code target_session_attrs}: which hosts its server connections may go to; any when unset. */
+    public TargetSessionAttrs targetSessionAttrs() {
+        String value = raw.get("target_session_attrs");
+        return value == null ? TargetSessionAttrs.ANY : TargetSessionAttrs.parse(value);
+    }
+
     /** Whether this is the {@code *} entry. */
     public boolean isFallback() {
         return name.equals(FALLBACK);

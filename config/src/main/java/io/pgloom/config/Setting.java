@@ -17,9 +17,15 @@ import java.util.Objects;
  * @param noEffect     for a PgBouncer setting that pgloom accepts but that changes nothing in
  *                     pgloom, why (what it tunes that pgloom does not have, and what to use
  *                     instead); empty otherwise
+ * @param section      the pgbouncer.ini section it is written in: {@value #MAIN} or {@value #FAILOVER}
  */
 public record Setting(String name, SettingType type, String defaultValue, String unit, boolean reloadable,
-                      boolean supported, boolean pgbouncer, String description, String noEffect) {
+                      boolean supported, boolean pgbouncer, String description, String noEffect, String section) {
+
+    /** PgBouncer's section, which also holds pgloom's own process-wide settings. */
+    public static final String MAIN = "pgbouncer";
+    /** pgloom's section for multi-host entries: probes, promotion, replica lag. */
+    public static final String FAILOVER = "failover";
 
     public Setting {
         Objects.requireNonNull(name, "name");
@@ -28,6 +34,7 @@ public record Setting(String name, SettingType type, String defaultValue, String
         Objects.requireNonNull(unit, "unit");
         Objects.requireNonNull(description, "description");
         Objects.requireNonNull(noEffect, "noEffect");
+        Objects.requireNonNull(section, "section");
         if (supported && !noEffect.isEmpty()) {
             throw new IllegalArgumentException(name + ": a setting that works cannot also have no effect");
         }

@@ -43,7 +43,12 @@ sealed interface SettingValue {
      */
     static SettingValue parse(Setting setting, String raw) {
         return switch (setting.type()) {
-            case STRING -> new Text(raw);
+            case STRING -> {
+                if (setting.name().equals("max_replica_lag")) {
+                    ReplicaLag.parse(raw);
+                }
+                yield new Text(raw);
+            }
             case LIST -> new Items(splitList(raw));
             case INT -> new Int(parseInt(raw, "expected an integer"));
             case OCTAL_INT -> new Int(parseInt(raw, "expected an integer (a leading 0 means octal, as in 0777)"));

@@ -49,7 +49,9 @@ public final class Settings {
             "client_tls_sslmode", "client_tls_cert_file", "client_tls_key_file", "client_tls_ca_file", "client_tls_protocols",
             "client_tls13_ciphers", "client_tls_ciphers", "client_tls_dheparams", "client_tls_ecdhcurve",
             "server_tls_sslmode", "server_tls_ca_file", "server_tls_cert_file", "server_tls_key_file", "server_tls_protocols",
-            "server_tls_ciphers", "server_tls13_ciphers");
+            "server_tls_ciphers", "server_tls13_ciphers",
+            "probe_interval", "probe_timeout", "primary_grace", "promote", "max_replica_lag", "readmit_delay",
+            "repoint_standbys", "probe_user", "probe_dbname");
 
     /**
      * PgBouncer settings that tune something pgloom does not have: accepted, with a warning that
@@ -83,6 +85,10 @@ public final class Settings {
      * exactly PgBouncer's rows for the scripts that read it.
      */
     private static final Set<String> PGLOOM_ONLY = Set.of("metrics_listen_addr", "metrics_listen_port", "io_mode", "io_threads");
+
+    /** pgloom's {@code [failover]} section: its own settings, also not in SHOW CONFIG. */
+    private static final Set<String> FAILOVER = Set.of("probe_interval", "probe_timeout", "primary_grace", "promote",
+            "max_replica_lag", "readmit_delay", "repoint_standbys", "probe_user", "probe_dbname");
 
     private static final List<String> SSL_MODES =
             List.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
@@ -207,7 +213,16 @@ public final class Settings {
                 row("unix_socket_group", STRING, "", "", RESTART, "group owning the Unix socket"),
                 row("unix_socket_mode", OCTAL_INT, "0777", "", RESTART, "file mode of the Unix socket"),
                 row("user", STRING, "", "", RESTART, "Unix user to switch to after start"),
-                row("verbose", INT, "", "", RELOAD, "log verbosity, like repeating -v")));
+                row("verbose", INT, "", "", RELOAD, "log verbosity, like repeating -v"),
+                row("probe_interval", TIME, "1", "s", RELOAD, "how often every host of a multi-host [databases] entry is probed for its role, timeline and replay position"),
+                row("probe_timeout", TIME, "2", "s", RELOAD, "a probe not answered within this long counts its host as down (a host that accepts TCP and never answers)"),
+                row("primary_grace", TIME, "3", "s", RELOAD, "how long the primary may stay unreachable before it counts as lost (and, with promote on, a standby is promoted)"),
+                row("promote", BOOL, "0", "", RELOAD, "promote the most advanced healthy standby (pg_promote) once the primary is lost and fence the old one; off: follow whichever host reports read-write"),
+                row("max_replica_lag", STRING, "0", "", RELOAD, "a standby further behind the primary than this takes no reads: bytes (16MB, 1GB) or a duration (10s, 500ms); 0 = no limit"),
+                row("readmit_delay", TIME, "10", "s", RELOAD, "a host that was down or lagging must stay fit this long before it takes traffic again (damps flapping hosts)"),
+                row("repoint_standbys", BOOL, "1", "", RELOAD, "after a promotion, point the other standbys at the new primary (ALTER SYSTEM SET primary_conninfo and a reload)"),
+                row("probe_user", STRING, "", "", RELOAD, "user the probes and promotions log in as, its password from auth_file; empty: the entry's user=, else auth_user (needs pg_promote rights for promote)"),
+                row("probe_dbname", STRING, "postgres", "", RELOAD, "database the probes log in to")));
         table.sort(Comparator.comparing(Setting::name));
         Map<String, Setting> byName = new LinkedHashMap<>();
         for (Setting setting : table) {
@@ -254,7 +269,9 @@ public final class Settings {
 
     private static Setting row(String name, SettingType type, String defaultValue, String unit,
                                boolean reloadable, String description) {
+        boolean failover = FAILOVER.contains(name);
         return new Setting(name, type, defaultValue, unit, reloadable, SUPPORTED.contains(name),
-                !PGLOOM_ONLY.contains(name), description, NO_EFFECT.getOrDefault(name, ""));
+                !PGLOOM_ONLY.contains(name) && !failover, description, NO_EFFECT.getOrDefault(name, ""),
+                failover ? Setting.FAILOVER : Setting.MAIN);
     }
 }

@@ -18,7 +18,8 @@ public final class SettingsTable {
                 .append(defaultCell(setting)).append(" | ")
                 .append(setting.reloadable() ? "yes" : "no").append(" | ")
                 .append(status(setting)).append(" | ")
-                .append(setting.pgbouncer() ? "" : "**not a PgBouncer setting**: ")
+                .append(setting.section().equals(Setting.FAILOVER) ? "**[failover] section**: "
+                        : setting.pgbouncer() ? "" : "**not a PgBouncer setting**: ")
                 .append(escape(setting.description()))
                 .append(setting.noEffect().isEmpty() ? "" : ". **No effect in pgloom**: " + escape(setting.noEffect()))
                 .append(" |\n"));

@@ -72,7 +72,8 @@ class SectionEntriesTest {
         assertEquals("pgbouncer.ini:2: database 'app': unknown parameter 'sslmode'; known parameters: application_name,"
                 + " auth_dbname, auth_query, auth_user, client_encoding, connect_query, datestyle, dbname, host,"
                 + " load_balance_hosts, max_db_client_connections, max_db_connections, min_pool_size, password, pool_mode,"
-                + " pool_size, port, reserve_pool, reserve_pool_size, server_lifetime, timezone, user", e.getMessage());
+                + " pool_size, port, reserve_pool, reserve_pool_size, server_lifetime, target_session_attrs, timezone, user",
+                e.getMessage());
     }
 
     @Test
@@ -83,7 +84,7 @@ class SectionEntriesTest {
     }
 
     @Test
-    void acceptsEveryParameterPgBouncer125KnowsAndWarnsAboutTheOnesPgloomIgnores() throws Exception {
+    void acceptsEveryParameterPgBouncer125KnowsWithoutWarnings() throws Exception {
         PgloomConfig config = load("[pgbouncer]\n[databases]\napp = host=db1 application_name=app auth_dbname=authdb"
                 + " auth_query='SELECT usename, passwd FROM pg_shadow WHERE usename=$1' load_balance_hosts=disable"
                 + " max_db_client_connections=100 server_lifetime=600\n");
@@ -92,8 +93,8 @@ class SectionEntriesTest {
         assertEquals(OptionalInt.of(100), app.maxDbClientConnections());
         assertEquals(Optional.of(Duration.ofSeconds(600)), app.serverLifetime());
         assertEquals("app", app.applicationName());
-        assertEquals(List.of(new ConfigWarning("pgbouncer.ini:3", "database 'app': parameter 'load_balance_hosts'"
-                + " is not supported by pgloom yet; ignored")), config.warnings());
+        assertEquals(LoadBalanceHosts.DISABLE, app.loadBalanceHosts());
+        assertEquals(List.of(), config.warnings());
     }
 
     @Test
@@ -106,9 +107,12 @@ class SectionEntriesTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', textBlock = """
-            port=0                      | invalid value '0' for 'port': expected a port number from 1 to 65535
-            port=65536                  | invalid value '65536' for 'port': expected a port number from 1 to 65535
-            port=5432x                  | invalid value '5432x' for 'port': expected an integer
+            port=0                      | invalid value '0' for 'port': expected a port number from 1 to 65535, or a comma-separated list of them, one per host
+            port=65536                  | invalid value '65536' for 'port': expected a port number from 1 to 65535, or a comma-separated list of them, one per host
+            port=5432x                  | invalid value '5432x' for 'port': expected a port number from 1 to 65535, or a comma-separated list of them, one per host
+            port=5432,,5433             | invalid value '5432,,5433' for 'port': expected a port number from 1 to 65535, or a comma-separated list of them, one per host
+            host=a,b port=5432,5433,5434 | invalid value '5432,5433,5434' for 'port': 3 ports for 2 hosts: give one port for all hosts, or one per host
+            target_session_attrs=master | invalid value 'master' for 'target_session_attrs': expected one of any, read-write, primary, read-only, standby, prefer-standby
             pool_size=ten               | invalid value 'ten' for 'pool_size': expected an integer
             max_db_connections=1.5      | invalid value '1.5' for 'max_db_connections': expected an integer
             pool_mode=batch             | invalid value 'batch' for 'pool_mode': expected one of session, transaction, statement

@@ -32,5 +32,6 @@ class SettingsTableTest {
         assertTrue(table.contains("| `admin_users` |  | yes | yes |"), table);
         assertTrue(table.contains("| `syslog` | `0` | yes | not yet |"), table);
         assertTrue(table.contains("| `metrics_listen_port` |  | no | pgloom only | **not a PgBouncer setting**: "), table);
+        assertTrue(table.contains("| `promote` | `0` | yes | pgloom only | **[failover] section**: "), table);
     }
 }

@@ -99,7 +99,12 @@ class SettingsTest {
     @Test
     void pgloomsOwnSettingsAreMarkedAndKeptOutOfPgBouncersList() {
         List<String> own = Settings.all().stream().filter(s -> !s.pgbouncer()).map(Setting::name).toList();
-        assertEquals(List.of("io_mode", "io_threads", "metrics_listen_addr", "metrics_listen_port"), own);
+        assertEquals(List.of("io_mode", "io_threads", "max_replica_lag", "metrics_listen_addr", "metrics_listen_port",
+                "primary_grace", "probe_dbname", "probe_interval", "probe_timeout", "probe_user", "promote", "readmit_delay",
+                "repoint_standbys"), own);
+        assertEquals(List.of("max_replica_lag", "primary_grace", "probe_dbname", "probe_interval", "probe_timeout",
+                "probe_user", "promote", "readmit_delay", "repoint_standbys"), Settings.all().stream()
+                .filter(s -> s.section().equals(Setting.FAILOVER)).map(Setting::name).toList(), "[failover]'s own");
         assertEquals(PGBOUNCER_1_25_SETTINGS + own.size(), Settings.all().size());
         Setting port = Settings.byName("metrics_listen_port").orElseThrow();
         assertTrue(port.supported());

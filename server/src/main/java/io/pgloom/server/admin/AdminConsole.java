@@ -76,7 +76,8 @@ public final class AdminConsole implements Pooler.Console {
     /** What each state-changing command takes after its name. */
     private static final Map<String, Args> ARGS = Map.ofEntries(Map.entry("SET", Args.REQUIRED), Map.entry("RELOAD", Args.NONE),
             Map.entry("PAUSE", Args.OPTIONAL), Map.entry("RESUME", Args.OPTIONAL), Map.entry("DISABLE", Args.OPTIONAL),
-            Map.entry("ENABLE", Args.OPTIONAL), Map.entry("RECONNECT", Args.OPTIONAL), Map.entry("KILL", Args.OPTIONAL),
+            Map.entry("ENABLE", Args.OPTIONAL), Map.entry("ENABLE_HOST", Args.REQUIRED), Map.entry("RECONNECT", Args.OPTIONAL),
+            Map.entry("KILL", Args.OPTIONAL),
             Map.entry("KILL_CLIENT", Args.REQUIRED), Map.entry("SHUTDOWN", Args.SHUTDOWN_MODE), Map.entry("WAIT_CLOSE", Args.OPTIONAL));
 
     /**

@@ -20,6 +20,9 @@ import java.lang.management.MemoryUsage;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import io.pgloom.failover.HostStatus;
+import io.pgloom.failover.Lsn;
+import io.pgloom.wire.backend.Endpoint;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -64,6 +67,25 @@ final class ShowCommands {
         add.accept("DNS_HOSTS", (p, a) -> Result.rows("hostname:s", "ttl:i", "addrs:s"));
         add.accept("DNS_ZONES", (p, a) -> Result.rows("zonename:s", "serial:i", "count:i"));
         PeerTables.register(add);
+        add.accept("HOSTS", (p, a) -> hosts(p));
+    }
+
+    /**
+     * pgloom's own: every host the failover probes watch, as they last found it. state is up,
+     * down, waiting (up, in its readmit_delay) or fenced; lag_bytes is -1 while unknown.
+     */
+    private static Result hosts(Pooler pooler) {
+        Result r = Result.rows("host:s", "port:i", "state:s", "role:s", "read_only:i", "timeline:q", "lsn:s",
+                "lag_bytes:q", "lag_ms:q", "fenced:s", "last_error:s", "databases:s");
+        long now = System.nanoTime();
+        List<DatabaseEntry> dbs = pooler.config().databases();
+        for (HostStatus h : pooler.topology().all()) {
+            String names = dbs.stream().filter(db -> Endpoint.of(db).contains(h.host())).map(DatabaseEntry::name)
+                    .collect(java.util.stream.Collectors.joining(","));
+            r.row(h.host().host(), h.host().port(), h.state(now), h.role().word(), h.readOnly() ? 1 : 0, h.timeline(),
+                    Lsn.format(h.lsn()), h.lagBytes(), h.lagMillis(), h.fenced(), h.lastError(), names);
+        }
+        return r;
     }
 
     static String versionText() {
@@ -75,7 +97,7 @@ final class ShowCommands {
         return Result.tag("SHOW").notice("Console usage", """
 
                 \tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION
-                \tSHOW LISTS|MEM|STATE|PEERS|PEER_POOLS
+                \tSHOW LISTS|MEM|STATE|PEERS|PEER_POOLS|HOSTS
                 \tSHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS
                 \tnot implemented in pgloom yet:
                 \tSHOW FDS|SOCKETS|ACTIVE_SOCKETS|DNS_HOSTS|DNS_ZONES
@@ -85,6 +107,7 @@ final class ShowCommands {
                 \tRESUME [<db>]
                 \tDISABLE <db>
                 \tENABLE <db>
+                \tENABLE_HOST "<host>:<port>"
                 \tRECONNECT [<db>]
                 \tKILL [<db>]
                 \tKILL_CLIENT <client_id>
@@ -137,7 +160,7 @@ final class ShowCommands {
                     db.user(), db.poolSize().orElse(s.integer("default_pool_size")),
                     db.minPoolSize().orElse(s.integer("min_pool_size")), db.reservePool().orElse(s.integer("reserve_pool_size")),
                     db.serverLifetime().map(d -> (int) d.toSeconds()).orElse(lifetime), db.poolMode().map(m -> m.configName()).orElse(null),
-                    db.hosts().size() > 1 ? "round-robin" : null,
+                    db.hosts().size() > 1 ? db.loadBalanceHosts().word() : null,
                     db.maxDbConnections().orElse(s.integer("max_db_connections")),
                     pooler.serverConnections(db.name(), true), db.maxDbClientConnections().orElse(maxDbClients),
                     clients.getOrDefault(db.name(), 0), pooler.isPaused(db.name()) ? 1 : 0, pooler.isDisabled(db.name()) ? 1 : 0);
@@ -167,7 +190,8 @@ final class ShowCommands {
                 consoleListed = true;
             }
             long waitMicros = p.maxWaitNanos() / 1000;
-            String lb = pooler.config().database(p.database()).filter(db -> db.hosts().size() > 1).map(db -> "round-robin").orElse(null);
+            String lb = pooler.config().database(p.database()).filter(db -> db.hosts().size() > 1)
+                    .map(db -> db.loadBalanceHosts().word()).orElse(null);
             r.row(p.database(), p.user(), p.activeClients(), p.waitingClients(), 0, 0, p.servers("active"), 0,
                     p.servers("being_canceled"), p.servers("idle"), p.servers("used"), p.servers("tested"), p.loggingIn(),
                     (int) (waitMicros / 1_000_000), (int) (waitMicros % 1_000_000), p.poolMode().configName(), lb);

@@ -3,6 +3,7 @@ package io.pgloom.server.admin;
 import io.pgloom.server.admin.AdminConsole.ConsoleError;
 import io.pgloom.server.admin.AdminConsole.Handler;
 import io.pgloom.server.control.Pooler;
+import io.pgloom.wire.backend.Endpoint;
 import io.pgloom.wire.protocol.SqlState;
 import java.util.Locale;
 import java.util.function.BiConsumer;
@@ -55,6 +56,28 @@ final class StateCommands {
         add.accept("ENABLE", (p, a) -> {
             p.enable(requiredDatabase(p, a, "enable"));
             return Result.tag("ENABLE");
+        });
+        add.accept("ENABLE_HOST", (p, a) -> {
+            // pgloom's own: re-admits a host the failover module fenced.
+            int colon = a.lastIndexOf(':');
+            int port;
+            try {
+                port = colon < 0 ? -1 : Integer.parseInt(a.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                port = -1;
+            }
+            if (port < 0) {
+                throw new ConsoleError(SqlState.PROTOCOL_VIOLATION, "ENABLE_HOST takes \"host:port\" as SHOW HOSTS names it");
+            }
+            Endpoint host = new Endpoint(a.substring(0, colon), port);
+            if (p.topology().status(host).isEmpty()) {
+                throw new ConsoleError(SqlState.PROTOCOL_VIOLATION, "no such host: " + a);
+            }
+            if (!p.topology().enable(host, true, System.nanoTime())) {
+                throw new ConsoleError(SqlState.PROTOCOL_VIOLATION, "host " + a + " is not fenced");
+            }
+            p.probeHostsNow();
+            return Result.tag("ENABLE_HOST");
         });
         add.accept("RECONNECT", (p, a) -> {
             p.reconnect(optionalDatabase(p, a, "reconnect"));

@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
@@ -79,13 +80,18 @@ public final class ChannelConduit implements Conduit {
     }
 
     /** An IP literal as it is; a host name looked up off the carrier (the lookup blocks in native code). */
-    private static InetSocketAddress resolve(InetSocketAddress address) {
+    private static InetSocketAddress resolve(InetSocketAddress address) throws UnknownHostException {
         String host = address.getHostString();
+        InetSocketAddress resolved;
         try {
-            return new InetSocketAddress(InetAddress.ofLiteral(host), address.getPort());
+            resolved = new InetSocketAddress(InetAddress.ofLiteral(host), address.getPort());
         } catch (IllegalArgumentException notLiteral) {
-            return OffCarrier.run(() -> new InetSocketAddress(host, address.getPort()));
+            resolved = OffCarrier.run(() -> new InetSocketAddress(host, address.getPort()));
         }
+        if (resolved.isUnresolved()) {
+            throw new UnknownHostException(host); // as a JDK socket's connect says it
+        }
+        return resolved;
     }
 
     public SocketChannel channel() {

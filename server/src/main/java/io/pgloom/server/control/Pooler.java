@@ -97,6 +97,8 @@ public final class Pooler implements AutoCloseable {
      */
     private final TaskScope serverScope = new TaskScope("servers");
     private final Pools pools = new Pools(this);
+    /** The failover topology and its probes: which hosts the pools of multi-host entries may use. */
+    private final HostRouting routing;
     private final ClientRegistry clients;
     private final int defaultPeerId;
     private final CancelRouter cancels;
@@ -132,16 +134,23 @@ public final class Pooler implements AutoCloseable {
         this.cancels = new CancelRouter(clients::peerId, clients);
         this.admin = new AdminState(pools, clients, serverScope);
         this.trackedParameters = new TrackedParameters(config.settings().list("track_extra_parameters"));
+        this.routing = new HostRouting(this, pools, config);
         apply(config, users, hasAuthFile);
         serverScope.start("pool-maintenance", () -> maintenance.loop(serverScope));
         serverScope.start("stats-period", () -> stats.loop(serverScope));
         serverScope.start("client-janitor", () -> janitor.loop(serverScope));
+        routing.start(serverScope);
     }
 
     // ---------------------------------------------------------------- the config snapshot
 
     /** Takes a new config snapshot: new clients and new server connections follow it at once. */
     public void apply(PgloomConfig config, Map<String, UserSecret> users, boolean hasAuthFile) {
+        apply(config, users, hasAuthFile, true);
+    }
+
+    /** {@code reload}: a RELOAD or SIGHUP (it lifts the failover fences), not a SET. */
+    private void apply(PgloomConfig config, Map<String, UserSecret> users, boolean hasAuthFile, boolean reload) {
         this.config = config;
         this.settings = PoolerSettings.from(config.settings());
         this.users = Map.copyOf(users);
@@ -150,11 +159,26 @@ public final class Pooler implements AutoCloseable {
         int peerId = config.settings().integer("peer_id");
         clients.peerId(peerId != 0 ? peerId : defaultPeerId);
         pools.reconfigure();
+        routing.reconfigure(config, reload);
     }
 
     /** SET: this config with one setting changed, applied as a reload of that value would be. */
     public void applySettings(SettingValues next) {
-        apply(config.withSettings(next), users, hasAuthFile);
+        apply(config.withSettings(next), users, hasAuthFile, false);
+    }
+
+    HostRouting routing() {
+        return routing;
+    }
+
+    /** What the probes know of every watched host (SHOW HOSTS, metrics, ENABLE HOST). */
+    public io.pgloom.failover.Topology topology() {
+        return routing.topology();
+    }
+
+    /** Starts a probe round now (ENABLE HOST, tests). */
+    public void probeHostsNow() {
+        routing.monitor().probeNow();
     }
 
     /** The startup parameters that follow each client: PgBouncer's five and track_extra_parameters. */

@@ -11,7 +11,7 @@ import io.pgloom.server.pool.LocalConnectionBudget;
 import io.pgloom.server.pool.Pool;
 import io.pgloom.server.pool.PoolKey;
 import io.pgloom.server.pool.PoolView;
-import io.pgloom.server.pool.RoundRobinSelector;
+import io.pgloom.wire.backend.Endpoint;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -55,10 +55,19 @@ final class Pools {
                     log.info("{}: connection string changed; its servers close as they are released", pool.key());
                     pool.reconnect("database configuration changed"); // PgBouncer's words
                 }
+                if (db.get().loadBalanceHosts() != pool.database().loadBalanceHosts()
+                        || db.get().targetSessionAttrs() != pool.database().targetSessionAttrs()) {
+                    pool.selector(pooler.routing().selectorFor(db.get()));
+                }
                 pool.reconfigure(db.get(), pooler.settings(), pooler.credentials(db.get(), pool.key().user()));
             }
         }
         budgets.forEach((key, b) -> b.setLimit(limit(key)));
+    }
+
+    /** The failover topology changed for {@code host}: each pool that uses it looks again. */
+    void hostChanged(Endpoint host) {
+        pools.values().forEach(p -> p.hostChanged(host));
     }
 
     /** Every pool's servers close as they are released, the idle ones at once; {@code why} is logged once. */
@@ -68,7 +77,7 @@ final class Pools {
     }
 
     private static boolean sameServer(DatabaseEntry a, DatabaseEntry b) {
-        return a.hosts().equals(b.hosts()) && a.port() == b.port() && Objects.equals(a.serverDatabase(), b.serverDatabase())
+        return a.hosts().equals(b.hosts()) && a.ports().equals(b.ports()) && Objects.equals(a.serverDatabase(), b.serverDatabase())
                 && Objects.equals(a.user(), b.user()) && Objects.equals(a.password(), b.password())
                 && Objects.equals(a.connectQuery(), b.connectQuery());
     }
@@ -83,7 +92,7 @@ final class Pools {
         return pools.compute(key, (k, existing) -> {
             Pool p = existing != null ? existing : new Pool(k, pooler, db, pooler.settings(), pooler.credentials(db, serverUser),
                     budget(BudgetKey.database(db.name()), dbLimit(db)), budget(BudgetKey.user(serverUser), userLimit(serverUser)),
-                    new RoundRobinSelector());
+                    pooler.routing().selectorFor(db));
             if (existing == null && pooler.config().databases().stream().noneMatch(d -> d.name().equals(db.name()))
                     && pools.keySet().stream().noneMatch(other -> other.database().equals(db.name()))) {
                 log.info("registered new auto-database: {} (from the * entry)", db.name()); // PgBouncer's words

@@ -39,6 +39,7 @@ public final class MetricsListener implements AutoCloseable {
         PrometheusRegistry registry = pooler.metrics().registry();
         registry.register(new PgbouncerMetrics(pooler));
         registry.register(new VirtualThreadMetrics());
+        registry.register(new HostMetrics(pooler.topology()));
         JvmMetrics.builder().register(registry);
         Readiness readiness = new Readiness(pooler);
 

@@ -19,4 +19,18 @@ public interface EndpointSelector {
      * one anyway (the pool asks only when it has decided to connect).
      */
     Endpoint next(List<Endpoint> endpoints, EndpointHealth health, long now);
+
+    /**
+     * The endpoints a new connection may go to now: all of them, unless the pool's
+     * target_session_attrs holds some back (a standby for a read-write pool). Empty: the pool waits
+     * until the topology changes. Answers at once, as {@link #next} does.
+     */
+    default List<Endpoint> candidates(List<Endpoint> endpoints, long now) {
+        return endpoints;
+    }
+
+    /** Whether a connection open to {@code endpoint} may still serve the pool (a primary that became a standby may not). */
+    default boolean suits(Endpoint endpoint, long now) {
+        return true;
+    }
 }

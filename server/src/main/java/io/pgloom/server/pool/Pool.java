@@ -19,6 +19,7 @@ import io.pgloom.wire.protocol.PgloomError;
 import io.pgloom.wire.protocol.SqlState;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -68,6 +69,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Pool {
     private static final Logger log = LoggerFactory.getLogger(Pool.class);
+    /** Why a connection closes when its host's role or health no longer suits the pool. */
+    static final String HOST_UNFIT = "host no longer fits target_session_attrs";
 
     private final PoolKey key;
     private final Pooler pooler;
@@ -82,7 +85,8 @@ public final class Pool {
     /** The hosts of {@link #database}, at its port. */
     private volatile List<Endpoint> endpoints;
     /** Picks the endpoint of each new connection. Guarded by the lock. */
-    private final EndpointSelector selector;
+    /** Replaced on a reload that changes load_balance_hosts or target_session_attrs; read under the lock. */
+    private EndpointSelector selector;
     /** server_login_retry windows per endpoint and the cached error. Guarded by the lock. */
     private final EndpointHealth health = new EndpointHealth();
     private final ConnectionBudget dbBudget;
@@ -296,7 +300,8 @@ public final class Pool {
                             line.leave(me);
                             line.wakeHead();
                         }
-                    } else if (!budgetsRefused && !health.allHeldBack(endpoints, now) && hasRoom(now - start)) {
+                    } else if (!budgetsRefused && !noHostSuits(now) && !health.allHeldBack(candidates(now), now)
+                            && hasRoom(now - start)) {
                         claiming++;
                         claimed = true;
                         if (me != null) {
@@ -310,8 +315,10 @@ public final class Pool {
                     }
                     check.start(reused);
                 } else if (!claimed) {
-                    long triableFrom = health.triableFrom(endpoints, now);
-                    if (failFast && triableFrom - now > 0 && all.isEmpty() && opening == 0) {
+                    // No host suits target_session_attrs (no primary yet): wait for the topology, never fail fast.
+                    boolean noHost = noHostSuits(now);
+                    long triableFrom = noHost ? now : health.triableFrom(candidates(now), now);
+                    if (failFast && !noHost && triableFrom - now > 0 && all.isEmpty() && opening == 0) {
                         if (me != null) {
                             line.leave(me);
                             line.wakeHead();
@@ -517,10 +524,12 @@ public final class Pool {
     ServerConnection pollUsableIdle(long now) {
         ServerConnection s;
         while ((s = idle.pollFirst()) != null) {
-            if (s.leaveIdle() && !s.expired(now) && !s.closeNeeded()) {
+            boolean suits = selector.suits(s.endpoint, now);
+            if (s.leaveIdle() && !s.expired(now) && !s.closeNeeded() && suits) {
                 return s;
             }
-            s.close(s.isClosed() ? "closed" : s.closeNeeded() ? s.closeNeededReason() : "server_lifetime reached");
+            s.close(s.isClosed() ? "closed" : s.closeNeeded() ? s.closeNeededReason()
+                    : !suits ? HOST_UNFIT : "server_lifetime reached");
         }
         return null;
     }
@@ -541,9 +550,15 @@ public final class Pool {
         Endpoint to;
         lock.lock();
         try {
-            to = selector.next(endpoints, health, System.nanoTime());
+            long now = System.nanoTime();
+            List<Endpoint> fit = candidates(now);
+            to = fit.isEmpty() ? null : selector.next(fit, health, now);
         } finally {
             lock.unlock();
+        }
+        if (to == null) {
+            failedOpen(null, null); // the host that suited a moment ago went: wait in line for the next
+            return null;
         }
         Map<String, String> params = new HashMap<>();
         if (client != null) {
@@ -571,7 +586,8 @@ public final class Pool {
             }
         } catch (IOException e) {
             log.warn("{}: connect failed: cannot connect to server {}:{}: {}; retrying after server_login_retry", key, to.host(), to.port(), e.toString());
-            logNeverOpened(to, e instanceof SocketTimeoutException ? "connect timeout" : "connect failed", started);
+            logNeverOpened(to, e instanceof SocketTimeoutException ? "connect timeout"
+                    : e instanceof UnknownHostException ? "server DNS lookup failed" : "connect failed", started); // PgBouncer's words
             failedOpen(to, "connect to " + to.host() + ":" + to.port() + " failed: " + e.getMessage());
             pooler.metrics().serverConnectFailed(key, false);
             return null;
@@ -802,9 +818,64 @@ public final class Pool {
         line.wakeHead();
     }
 
-    /** The endpoint a new connection goes to. Under the lock. */
+    /**
+     * The endpoint a new dedicated connection goes to: one that suits the pool if there is one,
+     * else any (replication connections ask for no role). Under the lock.
+     */
     Endpoint nextEndpoint() {
-        return selector.next(endpoints, health, System.nanoTime());
+        long now = System.nanoTime();
+        List<Endpoint> fit = candidates(now);
+        return selector.next(fit.isEmpty() ? endpoints : fit, health, now);
+    }
+
+    /** The endpoints a new connection may go to now, as the selector sees the topology. Under the lock. */
+    private List<Endpoint> candidates(long now) {
+        return selector.candidates(endpoints, now);
+    }
+
+    /** A reload changed how this pool's hosts are chosen. */
+    public void selector(EndpointSelector next) {
+        lock.lock();
+        try {
+            selector = next;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether no endpoint suits the pool now (no primary for a read-write pool). Under the lock. */
+    private boolean noHostSuits(long now) {
+        return selector.candidates(endpoints, now).isEmpty();
+    }
+
+    /**
+     * The topology changed for {@code host}: connections to it that no longer suit this pool go
+     * (idle ones now, busy ones when released), and waiting clients look again.
+     */
+    public void hostChanged(Endpoint host) {
+        if (!endpoints.contains(host)) {
+            return;
+        }
+        long now = System.nanoTime();
+        lock.lock();
+        try {
+            if (!selector.suits(host, now)) {
+                for (ServerConnection s : List.copyOf(all)) {
+                    if (s.endpoint.equals(host)) {
+                        s.markCloseNeeded(HOST_UNFIT);
+                    }
+                }
+                for (ServerConnection s : List.copyOf(idle)) {
+                    if (s.endpoint.equals(host) && s.leaveIdle()) {
+                        idle.remove(s);
+                        s.close(HOST_UNFIT);
+                    }
+                }
+            }
+            line.wakeAll();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** A connection to {@code to} logged in. Under the lock. */

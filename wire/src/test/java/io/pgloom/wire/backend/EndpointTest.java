@@ -23,6 +23,14 @@ class EndpointTest {
     }
 
     @Test
+    void eachHostAtItsOwnPortFromAPortList() {
+        DatabaseEntry db = new DatabaseEntry("app", List.of("pg1", "pg2"), 5432, null, null, null, OptionalInt.empty(),
+                OptionalInt.empty(), OptionalInt.empty(), Optional.empty(), OptionalInt.empty(), null, null, null, null, null,
+                Map.of("host", "pg1,pg2", "port", "5432,6543"), "test:1");
+        assertEquals(List.of(new Endpoint("pg1", 5432), new Endpoint("pg2", 6543)), Endpoint.of(db));
+    }
+
+    @Test
     void anEntryWithoutHostsGetsTheLoopbackAddress() {
         assertEquals(List.of(new Endpoint("127.0.0.1", 6000)), Endpoint.of(entry(List.of(), 6000)));
     }
