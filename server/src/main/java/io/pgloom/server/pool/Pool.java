@@ -300,8 +300,8 @@ public final class Pool {
                             line.leave(me);
                             line.wakeHead();
                         }
-                    } else if (!budgetsRefused && !noHostSuits(now) && !health.allHeldBack(candidates(now), now)
-                            && hasRoom(now - start)) {
+                    } else if (!budgetsRefused && !firstConnectInFlight() && !noHostSuits(now)
+                            && !health.allHeldBack(candidates(now), now) && hasRoom(now - start)) {
                         claiming++;
                         claimed = true;
                         if (me != null) {
@@ -615,12 +615,16 @@ public final class Pool {
             if (welcomeParameters == null) {
                 welcomeParameters = Map.copyOf(s.parameters);
             }
+            if (all.size() == 1) {
+                line.wakeHead(); // waiters held back by firstConnectInFlight may open theirs now
+            }
         } finally {
             lock.unlock();
         }
         stats.serverOpened();
         if (settings.logConnections()) {
-            log.info("{} {}: new connection to server (from {})", s, key, s.localEnd()); // PgBouncer's words
+            // PgBouncer's words and order: ...db/user@host:port new connection to server (from addr:port)
+            log.info("{} {}@{} new connection to server (from {})", s, key, s.endpoint, s.localEnd());
         }
         s.startReader();
         return s;
@@ -841,6 +845,16 @@ public final class Pool {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Whether the pool has no server yet and one is being opened: then the others wait for its
+     * outcome rather than pile onto a host that may be dead or unresolvable, as PgBouncer opens one
+     * connection at a time (load_balance_hosts = disable relies on it to move on after one failure).
+     * Once a server is open, connections open in parallel. Under the lock.
+     */
+    private boolean firstConnectInFlight() {
+        return all.isEmpty() && (opening > 0 || claiming > 0);
     }
 
     /** Whether no endpoint suits the pool now (no primary for a read-write pool). Under the lock. */

@@ -17,7 +17,7 @@ public final class StickySelector implements EndpointSelector {
     @Override
     public Endpoint next(List<Endpoint> endpoints, EndpointHealth health, long now) {
         int n = endpoints.size();
-        int from = Math.max(0, endpoints.indexOf(current));
+        int from = current == null ? 0 : Math.max(0, endpoints.indexOf(current)); // List.of refuses indexOf(null)
         for (int i = 0; i < n; i++) {
             Endpoint e = endpoints.get((from + i) % n);
             if (!health.heldBack(e, now)) {

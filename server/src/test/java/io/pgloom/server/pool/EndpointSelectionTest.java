@@ -34,6 +34,19 @@ class EndpointSelectionTest {
     }
 
     @Test
+    void disableStaysOnTheFirstHostAndMovesOnlyWhenItFails() {
+        // load_balance_hosts = disable; immutable lists, as Endpoint.of gives (they refuse indexOf(null)).
+        EndpointHealth h = new EndpointHealth();
+        StickySelector s = new StickySelector();
+        assertEquals(List.of(A, A, A), picks(s, ABC, h, 0, 3));
+        h.connectFailed(A, "connect to 10.0.0.1:5432 failed: server DNS lookup failed", RETRY);
+        assertEquals(List.of(B, B), picks(s, ABC, h, 0, 2), "the next host, and it stays there");
+        assertEquals(List.of(B, B), picks(s, ABC, h, RETRY, 2), "A's window ran out, but B still works: no move back");
+        h.connectFailed(B, "b", 2 * RETRY);
+        assertEquals(List.of(C, C), picks(s, ABC, h, RETRY, 2));
+    }
+
+    @Test
     void aHostInItsRetryWindowIsSkippedAndTakesItsTurnAgainAfterIt() {
         EndpointHealth h = new EndpointHealth();
         long now = 1_000;
