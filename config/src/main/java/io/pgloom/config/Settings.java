@@ -214,7 +214,7 @@ public final class Settings {
                 row("unix_socket_mode", OCTAL_INT, "0777", "", RESTART, "file mode of the Unix socket"),
                 row("user", STRING, "", "", RESTART, "Unix user to switch to after start"),
                 row("verbose", INT, "", "", RELOAD, "log verbosity, like repeating -v"),
-                row("probe_interval", TIME, "1", "s", RELOAD, "how often every host of a multi-host [databases] entry is probed for its role, timeline and replay position"),
+                row("probe_interval", TIME, "1", "s", RELOAD, "how often every host of a [databases] entry with a target_session_attrs is probed for its role, timeline and replay position"),
                 row("probe_timeout", TIME, "2", "s", RELOAD, "a probe not answered within this long counts its host as down (a host that accepts TCP and never answers)"),
                 row("primary_grace", TIME, "3", "s", RELOAD, "how long the primary may stay unreachable before it counts as lost (and, with promote on, a standby is promoted)"),
                 row("promote", BOOL, "0", "", RELOAD, "promote the most advanced healthy standby (pg_promote) once the primary is lost and fence the old one; off: follow whichever host reports read-write"),
