@@ -8,6 +8,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -107,7 +108,7 @@ public final class Topology {
                         "no answer within probe_timeout (" + s.probeTimeout().toMillis() + " ms)"));
                 HostStatus after = next(before, r, primaryLsn, s, now);
                 next.put(before.host(), after);
-                if (!after.equals(before)) {
+                if (matters(before, after, s.maxReplicaLag())) {
                     changes.add(new HostStatus[] {before, after});
                 }
             }
@@ -140,6 +141,18 @@ public final class Topology {
             after = after.withFitFrom(firstSight ? now : now + s.readmitDelay().toNanos());
         }
         return after;
+    }
+
+    /**
+     * Whether a round changed something a pool or an operator acts on: up or down, role, read-only,
+     * fence, readmit time, lagging or not, or the error of a host still down. WAL positions move
+     * every round and are only read, not announced.
+     */
+    private static boolean matters(HostStatus before, HostStatus after, ReplicaLag limit) {
+        return before.up() != after.up() || before.role() != after.role() || before.readOnly() != after.readOnly()
+                || !Objects.equals(before.fenced(), after.fenced()) || before.fitFrom() != after.fitFrom()
+                || lagging(before, limit) != lagging(after, limit)
+                || !Objects.equals(before.lastError(), after.lastError());
     }
 
     /** Whether a standby is further behind than the limit allows. */
