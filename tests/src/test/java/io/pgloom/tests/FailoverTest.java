@@ -112,6 +112,15 @@ class FailoverTest {
             assertEquals("up", rows.get(hostOf(set, 2)).get("state"));
             assertEquals("app,app_ro,app_standby,app_session", rows.get(hostOf(set, 1)).get("databases"));
             assertTrue(Long.parseLong(rows.get(hostOf(set, 0)).get("timeline")) >= 1, rows.toString());
+            // ENABLE_HOST re-admits fenced hosts only, named as SHOW HOSTS names them.
+            try (RawClient admin = new RawClient(p.port()).login("postgres", "postgres", "pgbouncer")) {
+                assertEquals("host " + hostOf(set, 0) + " is not fenced",
+                        ConsoleResult.query(admin, "ENABLE_HOST \"" + hostOf(set, 0) + "\"").error().error().message());
+                assertEquals("no such host: elsewhere:5432",
+                        ConsoleResult.query(admin, "ENABLE_HOST \"elsewhere:5432\"").error().error().message());
+                assertEquals("ENABLE_HOST takes \"host:port\" as SHOW HOSTS names it",
+                        ConsoleResult.query(admin, "ENABLE_HOST nohostport").error().error().message());
+            }
             // Reads spread over both standbys: each client holds its server in a transaction, so
             // four at once need four servers, taken in turn.
             assertEquals(Set.of(Integer.toString(set.server(1).port()), Integer.toString(set.server(2).port())),
