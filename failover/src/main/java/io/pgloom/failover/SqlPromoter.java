@@ -16,8 +16,9 @@ import java.util.function.Function;
  * superuser, or have been granted EXECUTE on pg_promote and be allowed ALTER SYSTEM):
  * {@code pg_promote(true, wait)}, and for the other standbys their {@code primary_conninfo} with
  * the new primary's host and port, written by ALTER SYSTEM and applied by pg_reload_conf() (no
- * restart since PostgreSQL 13). The standbys follow the new timeline because
- * recovery_target_timeline is {@code latest} by default.
+ * restart since PostgreSQL 13), after making the physical replication slot it streams through
+ * (its primary_slot_name), if any, on the new primary. The standbys follow the new timeline
+ * because recovery_target_timeline is {@code latest} by default.
  */
 public final class SqlPromoter implements Promoter {
     private final Function<Endpoint, SqlProbe.Login> logins;
@@ -40,7 +41,14 @@ public final class SqlPromoter implements Promoter {
 
     @Override
     public void repoint(Endpoint standby, Endpoint primary) throws IOException, InterruptedException {
-        List<String[]> rows = run(standby, "SELECT current_setting('primary_conninfo')", 0);
+        List<String[]> rows = run(standby, "SELECT current_setting('primary_conninfo'), current_setting('primary_slot_name')", 0);
+        String slot = rows.isEmpty() ? null : rows.getFirst()[1];
+        if (slot != null && !slot.isBlank()) {
+            // The standby streams through a slot: the new primary needs one of that name, or the
+            // standby's walreceiver is refused ("replication slot does not exist").
+            run(primary, "SELECT pg_create_physical_replication_slot(" + literal(slot) + ", true) WHERE NOT EXISTS"
+                    + " (SELECT 1 FROM pg_replication_slots WHERE slot_name = " + literal(slot) + ")", 0);
+        }
         String conninfo = repointed(rows.isEmpty() ? "" : rows.getFirst()[0], primary);
         run(standby, "ALTER SYSTEM SET primary_conninfo = " + literal(conninfo), 0);
         run(standby, "SELECT pg_reload_conf()", 0);

@@ -198,7 +198,8 @@ class FailoverTest {
     @Test
     void promotesAStandbyWhenThePrimaryDiesAndLosesNoAcknowledgedWrite() throws Exception {
         // Synchronous replication to either standby: every acknowledged commit is on one of them.
-        try (ReplicaSet set = ReplicaSet.start(2, "synchronous_standby_names", "ANY 1 (*)");
+        // The standbys stream through replication slots, which the repointed one needs on the new primary.
+        try (ReplicaSet set = ReplicaSet.start(2, true, "synchronous_standby_names", "ANY 1 (*)");
                 Pgloom p = Pgloom.startWith(ini(set, adminSettings() + "metrics_listen_port = 0\n" + FAILOVER + "promote = on\n"),
                         Pgloom.defaultUserlist())) {
             try (Connection rw = p.connect("app", "postgres", "postgres"); Statement st = rw.createStatement()) {
@@ -291,6 +292,8 @@ class FailoverTest {
                 Thread.sleep(100);
             }
             assertEquals("1", streaming, "standby " + other + " streams from the new primary");
+            assertEquals("standby" + other, set.query(promoted,
+                    "SELECT slot_name FROM pg_replication_slots WHERE active"), "through its own slot, made there by pgloom");
             String id = "9000019";
             until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             while (!"1".equals(set.query(other, "SELECT count(*) FROM ledger WHERE id = " + id)) && System.nanoTime() < until) {

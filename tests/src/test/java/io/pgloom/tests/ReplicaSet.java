@@ -39,6 +39,12 @@ final class ReplicaSet implements AutoCloseable {
      * set by ALTER SYSTEM once the standbys stream.
      */
     static ReplicaSet start(int standbys, String... primarySettings) throws IOException, SQLException, InterruptedException {
+        return start(standbys, false, primarySettings);
+    }
+
+    /** As {@link #start(int, String...)}; with {@code slots}, standby i streams through physical slot {@code standby<i>}. */
+    static ReplicaSet start(int standbys, boolean slots, String... primarySettings)
+            throws IOException, SQLException, InterruptedException {
         Path parent = Files.createTempDirectory("pgloom-replicas-");
         // The server's account (not root) must reach the data directories below.
         Files.setPosixFilePermissions(parent, PosixFilePermissions.fromString("rwx--x--x"));
@@ -64,11 +70,15 @@ final class ReplicaSet implements AutoCloseable {
             }
             primary.restart();
             for (int i = 1; i <= standbys; i++) {
-                set.servers.add(EmbeddedPostgres.builder()
+                EmbeddedPostgres.Builder standby = EmbeddedPostgres.builder()
                         .dataDirectory(parent.resolve("pg" + i))
                         .setting("primary_conninfo", conninfo(primary, "standby" + i))
-                        .setting("synchronous_commit", "on")
-                        .start());
+                        .setting("synchronous_commit", "on");
+                if (slots) {
+                    set.execute(0, "SELECT pg_create_physical_replication_slot('standby" + i + "', true)");
+                    standby.setting("primary_slot_name", "standby" + i);
+                }
+                set.servers.add(standby.start());
             }
             set.awaitReplaying(Duration.ofSeconds(30));
             // Reloadable settings, set once the standbys stream: synchronous_standby_names in the
