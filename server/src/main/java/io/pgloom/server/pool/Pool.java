@@ -300,8 +300,7 @@ public final class Pool {
                             line.leave(me);
                             line.wakeHead();
                         }
-                    } else if (!budgetsRefused && !firstConnectInFlight() && !noHostSuits(now)
-                            && !health.allHeldBack(candidates(now), now) && hasRoom(now - start)) {
+                    } else if (!budgetsRefused && !firstConnectInFlight() && canConnect(now) && hasRoom(now - start)) {
                         claiming++;
                         claimed = true;
                         if (me != null) {
@@ -316,8 +315,9 @@ public final class Pool {
                     check.start(reused);
                 } else if (!claimed) {
                     // No host suits target_session_attrs (no primary yet): wait for the topology, never fail fast.
-                    boolean noHost = noHostSuits(now);
-                    long triableFrom = noHost ? now : health.triableFrom(candidates(now), now);
+                    List<Endpoint> fit = candidates(now);
+                    boolean noHost = fit.isEmpty();
+                    long triableFrom = noHost ? now : health.triableFrom(fit, now);
                     if (failFast && !noHost && triableFrom - now > 0 && all.isEmpty() && opening == 0) {
                         if (me != null) {
                             line.leave(me);
@@ -857,9 +857,13 @@ public final class Pool {
         return all.isEmpty() && (opening > 0 || claiming > 0);
     }
 
-    /** Whether no endpoint suits the pool now (no primary for a read-write pool). Under the lock. */
-    private boolean noHostSuits(long now) {
-        return selector.candidates(endpoints, now).isEmpty();
+    /**
+     * Whether some endpoint suits the pool now (a read-write pool without a primary has none) and
+     * is outside its server_login_retry window. Under the lock.
+     */
+    private boolean canConnect(long now) {
+        List<Endpoint> fit = candidates(now);
+        return !fit.isEmpty() && !health.allHeldBack(fit, now);
     }
 
     /**
