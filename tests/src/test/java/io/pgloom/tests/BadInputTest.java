@@ -3,6 +3,7 @@ package io.pgloom.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgloom.server.control.InjectionPoints;
 import io.pgloom.wire.protocol.ErrorResponse;
 import io.pgloom.wire.protocol.MessageBuilder;
 import java.nio.charset.StandardCharsets;
@@ -11,6 +12,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -248,5 +250,43 @@ class BadInputTest {
         }
         // Next transaction from a client works, on a fresh server.
         othersUnaffected();
+    }
+
+    @Test
+    void aBugInOneClientsSessionEndsThatClientOnlyAndItsServerIsNotLost() throws Exception {
+        InjectionPoints points = pgloom.server.pooler().injectionPoints();
+        try (RawClient victim = new RawClient(pgloom.port()).login("alice", "alice-secret", "app")) {
+            points.arm(InjectionPoints.CLIENT_SERVER_LINKED);
+            try {
+                victim.send(RawClient.query("SELECT 1"));
+                ErrorResponse e = victim.readError();
+                assertEquals("FATAL", e.severity(), e.toString());
+                assertEquals("XX000", e.sqlState(), e.toString());
+                assertTrue(e.message().startsWith("pgloom internal error: "), e.toString());
+                assertTrue(victim.closedByPeer(), "the client is closed");
+            } finally {
+                points.disarm(InjectionPoints.CLIENT_SERVER_LINKED);
+            }
+        }
+        othersUnaffected();
+        // The server it held was closed (it was not idle), and the client is gone: only the bystander (alice) is left.
+        Map<String, String> alice = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        try (RawClient admin = new RawClient(pgloom.port()).login("postgres", "postgres", "pgbouncer")) {
+            do {
+                for (Map<String, String> pool : ConsoleResult.query(admin, "SHOW POOLS").rows()) {
+                    if (pool.get("database").equals("app") && pool.get("user").equals("alice")) {
+                        alice = pool;
+                    }
+                }
+            } while (!(alice != null && alice.get("sv_active").equals("0") && alice.get("cl_active").equals("1"))
+                    && System.nanoTime() < deadline && sleep(50));
+        }
+        assertTrue(alice != null && alice.get("sv_active").equals("0") && alice.get("cl_active").equals("1"), String.valueOf(alice));
+    }
+
+    private static boolean sleep(long millis) throws InterruptedException {
+        Thread.sleep(millis);
+        return true;
     }
 }

@@ -106,6 +106,7 @@ public final class Pooler implements AutoCloseable {
     private final StatsTicker stats = new StatsTicker(pools, () -> config.settings());
     private final Maintenance maintenance = new Maintenance(this, pools);
     private final ClientJanitor janitor = new ClientJanitor(this);
+    private final InjectionPoints injectionPoints = new InjectionPoints();
     /** track_extra_parameters needs a restart, as in PgBouncer: read once, from the first config. */
     private final TrackedParameters trackedParameters;
     /** Server-side names of named prepared statements, shared by every pool. */
@@ -392,6 +393,11 @@ public final class Pooler implements AutoCloseable {
     /** SHOW PEER_POOLS: the installed forwarder's pools, one per peer. */
     public List<ForeignCancels.PeerPoolView> peerPools() {
         return cancels.foreign().peerPools();
+    }
+
+    /** Where a test makes this pooler fail as a bug would; none armed outside tests. */
+    public InjectionPoints injectionPoints() {
+        return injectionPoints;
     }
 
     public ClientJanitor janitor() {

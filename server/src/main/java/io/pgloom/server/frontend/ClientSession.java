@@ -5,6 +5,7 @@ import io.pgloom.config.PoolMode;
 import io.pgloom.server.backend.DedicatedServer;
 import io.pgloom.server.backend.Link;
 import io.pgloom.server.backend.ServerConnection;
+import io.pgloom.server.control.InjectionPoints;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.control.PoolerMetrics;
 import io.pgloom.server.control.PoolerSettings;
@@ -248,6 +249,10 @@ public final class ClientSession implements Runnable {
             noteCloseReason(stopped() ? "pgloom is shutting down" : "client connection failed: " + e);
         } catch (InterruptedException e) {
             refuse(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"), null);
+        } catch (RuntimeException e) {
+            // A bug: it ends this client only, which hears why, and its server goes back or is closed below.
+            log.error("{}: internal error, closing the client", this, e);
+            refuse(ErrorResponse.fatal(SqlState.INTERNAL_ERROR, "pgloom internal error: " + e), "internal error: " + e);
         } finally {
             disconnect();
         }
@@ -634,6 +639,7 @@ public final class ClientSession implements Runnable {
             s.markServed();
             syncParameters(s);
             link.attach(s, type, expectsReady);
+            pooler.injectionPoints().pass(InjectionPoints.CLIENT_SERVER_LINKED);
             return s;
         } finally {
             acquiring = false;

@@ -20,4 +20,5 @@ public final class SqlState {
     public static final String DUPLICATE_PREPARED_STATEMENT = "42P05";
     public static final String INVALID_SQL_STATEMENT_NAME = "26000";
     public static final String CONFIG_FILE_ERROR = "F0000";
+    public static final String INTERNAL_ERROR = "XX000";
 }
