@@ -46,6 +46,9 @@ public final class Topology {
     private long newestTimeline;
     /** The furthest WAL position a primary reported, kept while none answers; -1 before any did. Guarded by lock. */
     private long primaryLsn = -1;
+    /** When the last round was applied (nanoTime), to see a readmit_delay end between two rounds; guarded by lock. */
+    private long lastRound;
+    private boolean anyRound;
 
     public Topology(FailoverSettings settings) {
         this.settings = settings;
@@ -89,9 +92,12 @@ public final class Topology {
      * tracked host without one is taken as not answering within probe_timeout.
      */
     public void apply(Map<Endpoint, ProbeResult> results, long now) {
-        List<HostStatus[]> changes = new ArrayList<>();
+        List<Change> changes = new ArrayList<>();
         synchronized (lock) {
             FailoverSettings s = settings;
+            long previous = anyRound ? lastRound : now;
+            lastRound = now;
+            anyRound = true;
             for (ProbeResult r : results.values()) {
                 if (r.answered() && !r.inRecovery()) {
                     newestTimeline = Math.max(newestTimeline, r.timeline());
@@ -108,8 +114,11 @@ public final class Topology {
                         "no answer within probe_timeout (" + s.probeTimeout().toMillis() + " ms)"));
                 HostStatus after = next(before, r, primaryLsn, s, now);
                 next.put(before.host(), after);
-                if (matters(before, after, s.maxReplicaLag())) {
-                    changes.add(new HostStatus[] {before, after});
+                // A readmit_delay that ended since the last round is news too: pools rebalance onto the host.
+                boolean readmitted = before.up() && after.up() && !before.usable(previous) && after.usable(now)
+                        && before.isFenced() == after.isFenced();
+                if (readmitted || matters(before, after, s.maxReplicaLag())) {
+                    changes.add(new Change(before, after, readmitted));
                 }
             }
             hosts = Map.copyOf(next);
@@ -220,7 +229,7 @@ public final class Topology {
 
     /** Fences {@code host}: it gets no traffic until {@link #enable}. */
     public void fence(Endpoint host, String reason, long now) {
-        List<HostStatus[]> changes = new ArrayList<>();
+        List<Change> changes = new ArrayList<>();
         synchronized (lock) {
             HostStatus before = hosts.get(host);
             if (before == null || before.isFenced()) {
@@ -228,7 +237,7 @@ public final class Topology {
             }
             HostStatus after = before.withFenced(reason);
             replace(after);
-            changes.add(new HostStatus[] {before, after});
+            changes.add(new Change(before, after, false));
         }
         announce(changes, now);
     }
@@ -241,7 +250,7 @@ public final class Topology {
      * whether it was fenced.
      */
     public boolean enable(Endpoint host, boolean trustItsTimeline, long now) {
-        List<HostStatus[]> changes = new ArrayList<>();
+        List<Change> changes = new ArrayList<>();
         boolean lifted = false;
         synchronized (lock) {
             HostStatus before = hosts.get(host);
@@ -259,7 +268,7 @@ public final class Topology {
                 }
                 if (!after.equals(before)) {
                     replace(after);
-                    changes.add(new HostStatus[] {before, after});
+                    changes.add(new Change(before, after, false));
                 }
             }
         }
@@ -278,21 +287,30 @@ public final class Topology {
         hosts = Map.copyOf(next);
     }
 
-    private void announce(List<HostStatus[]> changes, long now) {
-        for (HostStatus[] c : changes) {
-            logChange(c[0], c[1], now);
+    /** What one round, fence or re-admission changed for one host; {@code readmitted}: its readmit_delay ended. */
+    private record Change(HostStatus before, HostStatus after, boolean readmitted) {}
+
+    private void announce(List<Change> changes, long now) {
+        for (Change c : changes) {
+            logChange(c, now);
             for (TopologyListener l : listeners) {
                 try {
-                    l.changed(c[0], c[1]);
+                    l.changed(c.before(), c.after());
                 } catch (RuntimeException e) {
-                    log.warn("topology listener failed on {}", c[1].host(), e);
+                    log.warn("topology listener failed on {}", c.after().host(), e);
                 }
             }
         }
     }
 
-    private void logChange(HostStatus before, HostStatus after, long now) {
+    private void logChange(Change c, long now) {
+        HostStatus before = c.before();
+        HostStatus after = c.after();
         String host = after.host().toString();
+        if (c.readmitted()) {
+            log.info("host {} ({}) takes traffic again: it stayed fit for readmit_delay ({} ms)", host, after.role().word(),
+                    settings.readmitDelay().toMillis());
+        }
         if (after.isFenced() && !before.isFenced()) {
             log.error("host {} FENCED: {}; it gets no traffic until an operator re-admits it (ENABLE_HOST or RELOAD)",
                     host, after.fenced());

@@ -93,6 +93,22 @@ class TopologyTest {
     }
 
     @Test
+    void theEndOfReadmitDelayIsAnnouncedOnceSoPoolsRebalance() {
+        topology.apply(round(primary(PG1, 1, 1000), standby(PG2, 1, 1000), standby(PG3, 1, 1000)), SECOND);
+        topology.apply(round(primary(PG1, 1, 1000), ProbeResult.unreachable(PG2, "connection refused"), standby(PG3, 1, 1000)), 2 * SECOND);
+        topology.apply(round(primary(PG1, 1, 1000), standby(PG2, 1, 1000), standby(PG3, 1, 1000)), 3 * SECOND);
+        assertEquals("pg2:waiting", events.getLast(), "back up, damped");
+        int before = events.size();
+        topology.apply(round(primary(PG1, 1, 1000), standby(PG2, 1, 1000), standby(PG3, 1, 1000)), 8 * SECOND);
+        assertEquals(before, events.size(), "still within readmit_delay: nothing new");
+        topology.apply(round(primary(PG1, 1, 1000), standby(PG2, 1, 1000), standby(PG3, 1, 1000)), 13 * SECOND);
+        assertEquals(before + 1, events.size(), "readmit_delay over: announced");
+        assertTrue(events.getLast().startsWith("pg2:"), events.toString());
+        topology.apply(round(primary(PG1, 1, 1000), standby(PG2, 1, 1000), standby(PG3, 1, 1000)), 14 * SECOND);
+        assertEquals(before + 1, events.size(), "once");
+    }
+
+    @Test
     void aLaggingStandbyTakesNoReadsUntilItCaughtUpAndWaited() {
         long mb = 1 << 20;
         topology.apply(round(primary(PG1, 1, 10 * mb), standby(PG2, 1, 10 * mb), standby(PG3, 1, 10 * mb)), SECOND);

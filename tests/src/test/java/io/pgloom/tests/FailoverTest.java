@@ -303,8 +303,16 @@ class FailoverTest {
         }
     }
 
-    /** The ports of the servers {@code n} clients of {@code database} get at once (each holds its server in a transaction). */
+    /**
+     * The ports of the servers {@code n} clients of {@code database} get at once (each holds its
+     * server in a transaction). They leave mid-transaction, so the pool closes those servers.
+     */
     static Set<String> serverPorts(Pgloom p, String database, int n) throws SQLException {
+        return serverPorts(p, database, n, false);
+    }
+
+    /** As above; with {@code keep} the clients end their transactions first, so the servers stay in the pool, idle. */
+    static Set<String> serverPorts(Pgloom p, String database, int n, boolean keep) throws SQLException {
         List<Connection> held = new ArrayList<>();
         Set<String> ports = new HashSet<>();
         try {
@@ -316,10 +324,54 @@ class FailoverTest {
             }
         } finally {
             for (Connection c : held) {
+                if (keep) {
+                    c.rollback();
+                }
                 c.close();
             }
         }
         return ports;
+    }
+
+    /** How many servers of {@code database} SHOW SERVERS lists per port. */
+    static Map<String, Long> serversByPort(Pgloom p, String database) throws IOException {
+        Map<String, Long> perPort = new TreeMap<>();
+        try (RawClient admin = new RawClient(p.port()).login("postgres", "postgres", "pgbouncer")) {
+            for (Map<String, String> r : ConsoleResult.query(admin, "SHOW SERVERS").rows()) {
+                if (r.get("database").equals(database)) {
+                    perPort.merge(r.get("port"), 1L, Long::sum);
+                }
+            }
+        }
+        return perPort;
+    }
+
+    @Test
+    void aStandbyBackFromDownGetsItsShareOfThePoolAgain() throws Exception {
+        try (ReplicaSet set = ReplicaSet.start(2);
+                Pgloom p = Pgloom.startWith(ini(set, adminSettings() + FAILOVER), Pgloom.defaultUserlist())) {
+            String one = Integer.toString(set.server(1).port());
+            String two = Integer.toString(set.server(2).port());
+            awaitHost(p, set, 2, r -> r.get("state").equals("up"), "was up");
+            signalAll(set, 2, "STOP");
+            try {
+                awaitHost(p, set, 2, r -> r.get("state").equals("down"), "went down");
+                assertEquals(Set.of(one), serverPorts(p, "app_standby", 4, true), "the pool filled up on the standby left");
+            } finally {
+                signalAll(set, 2, "CONT");
+            }
+            assertEquals(Map.of(one, 4L), serversByPort(p, "app_standby"));
+            awaitHost(p, set, 2, r -> r.get("state").equals("up"), "came back and served its readmit_delay");
+            // Four idle servers on standby 1; when standby 2 takes traffic again, two of them go.
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (!serversByPort(p, "app_standby").equals(Map.of(one, 2L)) && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertEquals(Map.of(one, 2L), serversByPort(p, "app_standby"), "the pool shed half of standby 1's servers");
+            // Four clients at once: two reuse standby 1's, two new ones go to the emptier standby 2.
+            assertEquals(Set.of(one, two), serverPorts(p, "app_standby", 4, true), "the pool evened out over both standbys");
+            assertEquals(Map.of(one, 2L, two, 2L), serversByPort(p, "app_standby"), "two servers on each standby");
+        }
     }
 
     @Test

@@ -14,6 +14,7 @@ import io.pgloom.server.DeadlineScope;
 import io.pgloom.server.TaskScope;
 import io.pgloom.server.carrier.Carriers;
 import io.pgloom.server.pool.EndpointSelector;
+import io.pgloom.server.pool.LeastBusySelector;
 import io.pgloom.server.pool.RoundRobinSelector;
 import io.pgloom.server.pool.StickySelector;
 import io.pgloom.server.pool.TopologySelector;
@@ -104,11 +105,18 @@ final class HostRouting {
         return db.targetSessionAttrs() != TargetSessionAttrs.ANY;
     }
 
-    /** The selector a pool of {@code db} uses: load_balance_hosts among the hosts its target_session_attrs allows. */
+    /**
+     * The selector a pool of {@code db} uses: load_balance_hosts among the hosts its
+     * target_session_attrs allows. Without one, PgBouncer's plain turn or stickiness; with one,
+     * round-robin evens the pool out over the hosts that suit it as they come and go.
+     */
     EndpointSelector selectorFor(DatabaseEntry db) {
-        EndpointSelector base = db.loadBalanceHosts() == LoadBalanceHosts.DISABLE ? new StickySelector() : new RoundRobinSelector();
+        boolean sticky = db.loadBalanceHosts() == LoadBalanceHosts.DISABLE;
         TargetSessionAttrs attrs = db.targetSessionAttrs();
-        return attrs == TargetSessionAttrs.ANY ? base : new TopologySelector(topology, attrs, base);
+        if (attrs == TargetSessionAttrs.ANY) {
+            return sticky ? new StickySelector() : new RoundRobinSelector();
+        }
+        return new TopologySelector(topology, attrs, sticky ? new StickySelector() : new LeastBusySelector());
     }
 
     /**

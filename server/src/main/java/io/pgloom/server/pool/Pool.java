@@ -71,6 +71,8 @@ public final class Pool {
     private static final Logger log = LoggerFactory.getLogger(Pool.class);
     /** Why a connection closes when its host's role or health no longer suits the pool. */
     static final String HOST_UNFIT = "host no longer fits target_session_attrs";
+    /** Why a connection closes when the pool evens out over a host that joined its suitable hosts. */
+    static final String REBALANCED = "evening the pool out over its hosts";
 
     private final PoolKey key;
     private final Pooler pooler;
@@ -552,7 +554,7 @@ public final class Pool {
         try {
             long now = System.nanoTime();
             List<Endpoint> fit = candidates(now);
-            to = fit.isEmpty() ? null : selector.next(fit, health, now);
+            to = fit.isEmpty() ? null : selector.next(fit, health, this::openTo, now);
         } finally {
             lock.unlock();
         }
@@ -829,7 +831,7 @@ public final class Pool {
     Endpoint nextEndpoint() {
         long now = System.nanoTime();
         List<Endpoint> fit = candidates(now);
-        return selector.next(fit.isEmpty() ? endpoints : fit, health, now);
+        return selector.next(fit.isEmpty() ? endpoints : fit, health, this::openTo, now);
     }
 
     /** The endpoints a new connection may go to now, as the selector sees the topology. Under the lock. */
@@ -868,7 +870,9 @@ public final class Pool {
 
     /**
      * The topology changed for {@code host}: connections to it that no longer suit this pool go
-     * (idle ones now, busy ones when released), and waiting clients look again.
+     * (idle ones now, busy ones when released); if it suits and the pool balances, the pool sheds
+     * connections to other hosts so that it gets its share ({@link Evening}); waiting clients look
+     * again.
      */
     public void hostChanged(Endpoint host) {
         if (!endpoints.contains(host)) {
@@ -880,20 +884,42 @@ public final class Pool {
             if (!selector.suits(host, now)) {
                 for (ServerConnection s : List.copyOf(all)) {
                     if (s.endpoint.equals(host)) {
-                        s.markCloseNeeded(HOST_UNFIT);
+                        retire(s, HOST_UNFIT);
                     }
                 }
-                for (ServerConnection s : List.copyOf(idle)) {
-                    if (s.endpoint.equals(host) && s.leaveIdle()) {
-                        idle.remove(s);
-                        s.close(HOST_UNFIT);
-                    }
+            } else if (selector.balances()) {
+                List<ServerConnection> staying = all.stream().filter(s -> !s.closeNeeded() && !s.isClosed()).toList();
+                List<ServerConnection> shed = Evening.toShed(staying, s -> s.endpoint, idle::contains, candidates(now), host);
+                if (!shed.isEmpty()) {
+                    log.info("{}: host {} suits the pool again; closing {} of its {} connections to other hosts to even it out",
+                            key, host, shed.size(), staying.size());
+                    shed.forEach(s -> retire(s, REBALANCED));
                 }
             }
             line.wakeAll();
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Closes {@code s} now if idle, else when its user releases it. Under the lock. */
+    private void retire(ServerConnection s, String reason) {
+        s.markCloseNeeded(reason);
+        if (idle.contains(s) && s.leaveIdle()) {
+            idle.remove(s);
+            s.close(reason);
+        }
+    }
+
+    /** How many of this pool's connections go to {@code e} and stay (not marked to close). Under the lock. */
+    private int openTo(Endpoint e) {
+        int n = 0;
+        for (ServerConnection s : all) {
+            if (s.endpoint.equals(e) && !s.closeNeeded()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** A connection to {@code to} logged in. Under the lock. */

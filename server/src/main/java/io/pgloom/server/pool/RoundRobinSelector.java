@@ -2,6 +2,7 @@ package io.pgloom.server.pool;
 
 import io.pgloom.wire.backend.Endpoint;
 import java.util.List;
+import java.util.function.ToIntFunction;
 
 /**
  * Takes the hosts of a multi-host entry in turn, as PgBouncer's round-robin
@@ -15,7 +16,7 @@ public final class RoundRobinSelector implements EndpointSelector {
     private int turn;
 
     @Override
-    public Endpoint next(List<Endpoint> endpoints, EndpointHealth health, long now) {
+    public Endpoint next(List<Endpoint> endpoints, EndpointHealth health, ToIntFunction<Endpoint> open, long now) {
         int n = endpoints.size();
         for (int i = 0; i < n; i++) {
             Endpoint e = endpoints.get(Math.floorMod(turn + i, n));

@@ -2,6 +2,7 @@ package io.pgloom.server.pool;
 
 import io.pgloom.wire.backend.Endpoint;
 import java.util.List;
+import java.util.function.ToIntFunction;
 
 /**
  * PgBouncer's {@code load_balance_hosts = disable}: new connections go to the host the last one
@@ -15,7 +16,7 @@ public final class StickySelector implements EndpointSelector {
     private Endpoint current;
 
     @Override
-    public Endpoint next(List<Endpoint> endpoints, EndpointHealth health, long now) {
+    public Endpoint next(List<Endpoint> endpoints, EndpointHealth health, ToIntFunction<Endpoint> open, long now) {
         int n = endpoints.size();
         int from = current == null ? 0 : Math.max(0, endpoints.indexOf(current)); // List.of refuses indexOf(null)
         for (int i = 0; i < n; i++) {

@@ -4,6 +4,7 @@ import io.pgloom.config.TargetSessionAttrs;
 import io.pgloom.failover.Topology;
 import io.pgloom.wire.backend.Endpoint;
 import java.util.List;
+import java.util.function.ToIntFunction;
 
 /**
  * The hosts of a pool whose entry has a target_session_attrs: only those the {@link Topology}
@@ -25,8 +26,8 @@ public final class TopologySelector implements EndpointSelector {
     }
 
     @Override
-    public Endpoint next(List<Endpoint> endpoints, EndpointHealth health, long now) {
-        return among.next(endpoints, health, now);
+    public Endpoint next(List<Endpoint> endpoints, EndpointHealth health, ToIntFunction<Endpoint> open, long now) {
+        return among.next(endpoints, health, open, now);
     }
 
     @Override
@@ -37,5 +38,10 @@ public final class TopologySelector implements EndpointSelector {
     @Override
     public boolean suits(Endpoint endpoint, long now) {
         return topology.suits(endpoint, attrs, now);
+    }
+
+    @Override
+    public boolean balances() {
+        return among.balances();
     }
 }

@@ -7,10 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgloom.wire.backend.Endpoint;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** RoundRobinSelector and the server_login_retry windows of EndpointHealth, one per endpoint. */
+/** The selectors (round-robin, sticky, least busy) and the server_login_retry windows of EndpointHealth, one per endpoint. */
 class EndpointSelectionTest {
     private static final Endpoint A = new Endpoint("10.0.0.1", 5432);
     private static final Endpoint B = new Endpoint("10.0.0.2", 5432);
@@ -21,7 +24,7 @@ class EndpointSelectionTest {
     private static List<Endpoint> picks(EndpointSelector s, List<Endpoint> endpoints, EndpointHealth h, long now, int n) {
         List<Endpoint> got = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            got.add(s.next(endpoints, h, now));
+            got.add(s.next(endpoints, h, e -> 0, now));
         }
         return got;
     }
@@ -31,6 +34,40 @@ class EndpointSelectionTest {
         // The order the pool's former nextHost++ gave: host (i mod n) for the i-th connection.
         assertEquals(List.of(A, B, C, A, B, C, A), picks(new RoundRobinSelector(), ABC, new EndpointHealth(), 0, 7));
         assertEquals(List.of(A, A, A), picks(new RoundRobinSelector(), List.of(A), new EndpointHealth(), 0, 3));
+    }
+
+    @Test
+    void leastBusyFillsTheEmptiestHostAndCyclesAmongEquals() {
+        EndpointHealth h = new EndpointHealth();
+        LeastBusySelector s = new LeastBusySelector();
+        Map<Endpoint, Integer> open = new HashMap<>();
+        List<Endpoint> got = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            Endpoint e = s.next(ABC, h, x -> open.getOrDefault(x, 0), 0);
+            open.merge(e, 1, Integer::sum);
+            got.add(e);
+        }
+        assertEquals(List.of(A, B, C, A, B, C), got, "from empty: the plain cycle");
+        open.put(B, 0); // B came back with nothing
+        assertEquals(List.of(B, B), picksCounting(s, ABC, h, open, 2), "B is filled first");
+        assertEquals(Set.of(A, B, C), Set.copyOf(picksCounting(s, ABC, h, open, 3)), "then all take turns again");
+        h.connectFailed(B, "b", RETRY);
+        open.put(B, 0);
+        assertEquals(List.of(A, C), picksCounting(s, List.of(A, B, C), h, open, 2).stream().sorted((x, y) -> x.host().compareTo(y.host())).toList(),
+                "a host in its retry window is skipped, however empty");
+        assertTrue(s.balances());
+        assertFalse(new RoundRobinSelector().balances(), "PgBouncer's round-robin stays the plain turn");
+    }
+
+    private static List<Endpoint> picksCounting(EndpointSelector s, List<Endpoint> endpoints, EndpointHealth h,
+            Map<Endpoint, Integer> open, int n) {
+        List<Endpoint> got = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            Endpoint e = s.next(endpoints, h, x -> open.getOrDefault(x, 0), 0);
+            open.merge(e, 1, Integer::sum);
+            got.add(e);
+        }
+        return got;
     }
 
     @Test
