@@ -406,7 +406,8 @@ class FailoverTest {
     @Test
     void aHostThatStopsAnsweringIsDownWithinTheProbeTimeoutAndNothingHangs() throws Exception {
         try (ReplicaSet set = ReplicaSet.start(1);
-                Pgloom p = Pgloom.startWith(ini(set, adminSettings() + FAILOVER), Pgloom.defaultUserlist())) {
+                Pgloom p = Pgloom.startWith(ini(set, adminSettings() + FAILOVER).replace("query_wait_timeout = 30",
+                        "query_wait_timeout = 2"), Pgloom.defaultUserlist())) {
             try (Connection ro = p.connect("app_ro", "postgres", "postgres")) {
                 assertEquals("t", one(ro, "SELECT pg_is_in_recovery()"));
             }
@@ -425,10 +426,23 @@ class FailoverTest {
                     assertEquals("f", one(rw, "SELECT pg_is_in_recovery()"));
                     assertEquals("f", one(ro, "SELECT pg_is_in_recovery()"));
                 }
+                // A standby-only pool has no host: it waits query_wait_timeout, then errors (at login
+                // here: the pool's first client waits for a server to learn its parameters).
+                long start = System.nanoTime();
+                SQLException e = assertThrows(SQLException.class, () -> {
+                    try (Connection standby = p.connect("app_standby", "postgres", "postgres")) {
+                        one(standby, "SELECT 1");
+                    }
+                });
+                assertTrue(e.getMessage().contains("query_wait_timeout"), e.getMessage());
+                assertTrue(System.nanoTime() - start >= Duration.ofMillis(1500).toNanos(), "it waited first");
             } finally {
                 signalAll(set, 1, "CONT");
             }
             awaitHost(p, set, 1, r -> r.get("state").equals("up"), "came back");
+            try (Connection standby = p.connect("app_standby", "postgres", "postgres")) {
+                assertEquals("t", one(standby, "SELECT pg_is_in_recovery()"), "the standby-only pool has its host again");
+            }
         }
     }
 }
