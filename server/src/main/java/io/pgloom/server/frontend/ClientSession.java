@@ -356,16 +356,14 @@ public final class ClientSession implements Runnable {
         }
         out.lock();
         try {
-            Map<String, String> params;
+            byte[] parameterStatus;
             synchronized (tracked) {
-                params = trackedNames.welcome(welcome, tracked);
+                parameterStatus = trackedNames.welcomeMessages(welcome, tracked);
             }
             // The whole login reply in one write: one syscall, not one per message.
             java.io.ByteArrayOutputStream reply = new java.io.ByteArrayOutputStream(512);
             reply.writeBytes(Backend.authenticationOk());
-            for (Map.Entry<String, String> p : params.entrySet()) {
-                reply.writeBytes(Backend.parameterStatus(p.getKey(), p.getValue()));
-            }
+            reply.writeBytes(parameterStatus);
             reply.writeBytes(Backend.backendKeyData(cancelPid, cancelSecret));
             if (!settings.loginNotifyMessage().isEmpty()) {
                 reply.writeBytes(ErrorResponse.notice(settings.loginNotifyMessage()).encode());

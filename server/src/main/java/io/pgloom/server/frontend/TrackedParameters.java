@@ -1,7 +1,10 @@
 package io.pgloom.server.frontend;
 
+import io.pgloom.wire.protocol.Backend;
 import io.pgloom.wire.protocol.ProtocolException;
+import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,8 +26,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * so an extra one PostgreSQL does not report (search_path before PostgreSQL 18) follows the
  * client only with the value from its startup packet.
  *
- * <p>Threading: immutable; a session's array is guarded by its own monitor, which callers hold
- * where it matters.
+ * <p>Threading: immutable but for a one-entry cache of the last login reply's encoded
+ * ParameterStatus messages, an immutable record behind a volatile field; a session's array is
+ * guarded by its own monitor, which callers hold where it matters.
  */
 public final class TrackedParameters {
     private static final List<String> ALWAYS = List.of("client_encoding", "DateStyle", "TimeZone",
@@ -48,6 +52,11 @@ public final class TrackedParameters {
     private final Map<String, Integer> index;
     /** One instance per distinct value (see {@link #canonical}). */
     private final ConcurrentHashMap<String, String> canonical = new ConcurrentHashMap<>();
+    /** The last {@link #welcomeMessages} encoded: most logins of a pool bring the same values. */
+    private volatile Encoded lastEncoded;
+
+    /** A welcome map and a client's values as they came, the values as filled in, and the encoded messages. */
+    private record Encoded(Map<String, String> welcome, String[] given, String[] filled, byte[] messages) {}
 
     /** @param extra track_extra_parameters, any case; duplicates of the five tracked always are dropped */
     public TrackedParameters(List<String> extra) {
@@ -218,6 +227,27 @@ public final class TrackedParameters {
             }
         }
         return params;
+    }
+
+    /**
+     * {@link #welcome} encoded as ParameterStatus messages, for the login reply. Logins that bring
+     * the values the last one brought, to the same pool (the same welcome map), reuse its bytes:
+     * the reply is the same, and building it was a map, a lookup per parameter and a message each.
+     */
+    byte[] welcomeMessages(Map<String, String> welcome, String[] values) {
+        Encoded last = lastEncoded;
+        if (last != null && last.welcome() == welcome && Arrays.equals(last.given(), values)) {
+            System.arraycopy(last.filled(), 0, values, 0, values.length);
+            return last.messages();
+        }
+        String[] given = values.clone();
+        ByteArrayOutputStream messages = new ByteArrayOutputStream(384);
+        for (Map.Entry<String, String> p : welcome(welcome, values).entrySet()) {
+            messages.writeBytes(Backend.parameterStatus(p.getKey(), p.getValue()));
+        }
+        byte[] bytes = messages.toByteArray();
+        lastEncoded = new Encoded(welcome, given, values.clone(), bytes);
+        return bytes;
     }
 
     /** The values that are set, by name, in tracking order. */

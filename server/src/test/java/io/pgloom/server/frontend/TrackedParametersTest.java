@@ -4,8 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgloom.wire.protocol.ProtocolException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -75,5 +79,28 @@ class TrackedParametersTest {
         String late = new String("never-seen".toCharArray());
         assertSame(late, tracked.canonical(late), "past the limit a new value is kept as it came");
         assertEquals("never-seen", tracked.canonical(new String("never-seen".toCharArray())));
+    }
+
+    @Test
+    void aLoginReplyIsEncodedOnceForLoginsThatBringTheSameValues() throws Exception {
+        Map<String, String> welcome = new LinkedHashMap<>(Map.of("server_version", "17.5", "TimeZone", "UTC"));
+        welcome.put("application_name", "");
+        String[] first = take("-c timezone=Europe/Lisbon", Set.of());
+        byte[] a = tracked.welcomeMessages(welcome, first);
+        assertEquals("Europe/Lisbon", value(first, "TimeZone"), "the client's own value");
+        assertEquals("", value(first, "application_name"), "filled in from the welcome");
+        String[] second = take("-c timezone=Europe/Lisbon", Set.of());
+        byte[] b = tracked.welcomeMessages(welcome, second);
+        assertSame(a, b, "the same reply, encoded once");
+        assertEquals(Arrays.asList(first), Arrays.asList(second), "and the same values filled in");
+        String text = new String(a, StandardCharsets.ISO_8859_1);
+        assertTrue(text.contains("TimeZone\0Europe/Lisbon\0"), text);
+        assertTrue(text.contains("server_version\u000017.5\0"), text);
+        byte[] other = tracked.welcomeMessages(welcome, take("-c timezone=Asia/Tokyo", Set.of()));
+        assertTrue(new String(other, StandardCharsets.ISO_8859_1).contains("Asia/Tokyo"));
+        byte[] otherPool = tracked.welcomeMessages(new LinkedHashMap<>(Map.of("server_version", "16.1")),
+                take("-c timezone=Asia/Tokyo", Set.of()));
+        assertTrue(new String(otherPool, StandardCharsets.ISO_8859_1).contains("16.1"),
+                "another pool's welcome is encoded anew");
     }
 }
