@@ -50,6 +50,12 @@ final class Carrier implements Executor, Runnable {
      * carriers. With the flag, at most one producer per select calls it.
      */
     private final AtomicBoolean wakeupSent = new AtomicBoolean();
+    /**
+     * Other carriers whose select one of this carrier's virtual threads is to wake, woken by this
+     * carrier's own thread as soon as that virtual thread yields (see {@link #wakeup}). Touched
+     * on this carrier's thread only.
+     */
+    private final ArrayDeque<Carrier> wakeLater = new ArrayDeque<>();
     private volatile boolean stopped;
 
     Carrier(int index, SchedulerHook hook) throws IOException, ReflectiveOperationException {
@@ -73,10 +79,31 @@ final class Carrier implements Executor, Runnable {
         wakeup();
     }
 
-    /** Makes a blocked select return, so registrations and interest changes made from another thread take effect. */
+    /**
+     * Makes a blocked select return, so registrations and interest changes made from another
+     * thread take effect. A virtual thread on another carrier does not call the JDK's
+     * {@code Selector.wakeup} itself: it takes a monitor that this carrier's select also takes,
+     * and a virtual thread that waits for a monitor while it unparks another (it is inside the
+     * scheduler then) cannot unmount: it would pin its carrier. Its own carrier's thread sends the
+     * wake-up instead, right after the virtual thread yields.
+     */
     void wakeup() {
         if (selecting && !wakeupSent.get() && wakeupSent.compareAndSet(false, true)) {
+            if (Thread.currentThread().isVirtual()) {
+                Carrier mine = Carriers.current();
+                if (mine != null && mine != this) {
+                    mine.wakeLater.add(this);
+                    return;
+                }
+            }
             selector.wakeup();
+        }
+    }
+
+    /** Sends the wake-ups this carrier's virtual threads left (see {@link #wakeup}). On this carrier's thread. */
+    private void sendWakeups() {
+        for (Carrier c; (c = wakeLater.poll()) != null; ) {
+            c.selector.wakeup();
         }
     }
 
@@ -89,9 +116,13 @@ final class Carrier implements Executor, Runnable {
     public void run() {
         while (!stopped) {
             try {
+                sendWakeups(); // any left by a pass that failed
                 runLocal();
                 for (Runnable r; (r = remote.poll()) != null; ) {
                     r.run();
+                    if (!wakeLater.isEmpty()) {
+                        sendWakeups();
+                    }
                 }
                 if (local.isEmpty()) {
                     selecting = true;
@@ -126,6 +157,9 @@ final class Carrier implements Executor, Runnable {
         Runnable r;
         for (int ran = 0; ran < BATCH && (r = local.poll()) != null; ran++) {
             r.run();
+            if (!wakeLater.isEmpty()) {
+                sendWakeups();
+            }
         }
     }
 
