@@ -250,9 +250,15 @@ public final class ClientSession implements Runnable {
         } catch (InterruptedException e) {
             refuse(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"), null);
         } catch (RuntimeException e) {
-            // A bug: it ends this client only, which hears why, and its server goes back or is closed below.
-            log.error("{}: internal error, closing the client", this, e);
-            refuse(ErrorResponse.fatal(SqlState.INTERNAL_ERROR, "pgloom internal error: " + e), "internal error: " + e);
+            if (stopped()) {
+                // A scope closing under this session (shutdown) may refuse what it asks for.
+                log.debug("{}: {} while pgloom shuts down", this, e.toString());
+                refuse(ErrorResponse.fatal(SqlState.ADMIN_SHUTDOWN, "pgloom is shutting down"), null);
+            } else {
+                // A bug: it ends this client only, which hears why, and its server goes back or is closed below.
+                log.error("{}: internal error, closing the client", this, e);
+                refuse(ErrorResponse.fatal(SqlState.INTERNAL_ERROR, "pgloom internal error: " + e), "internal error: " + e);
+            }
         } finally {
             disconnect();
         }
