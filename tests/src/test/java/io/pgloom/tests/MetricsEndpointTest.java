@@ -8,7 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.ConnectException;
-import java.net.ServerSocket;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -236,10 +237,15 @@ class MetricsEndpointTest {
 
     @Test
     void readyIs503WhenADatabaseHasNoReachableBackend() throws Exception {
-        int deadPort;
-        try (ServerSocket s = new ServerSocket(0)) {
-            deadPort = s.getLocalPort();
+        // Bound but not listening: connects are refused, and no listener opened meanwhile (pgloom's
+        // own, on port 0) can be given the port, as one could after a closed ServerSocket.
+        try (Socket held = new Socket()) {
+            held.bind(new InetSocketAddress("127.0.0.1", 0));
+            readyIs503For(held.getLocalPort());
         }
+    }
+
+    private void readyIs503For(int deadPort) throws Exception {
         try (Pgloom p = Pgloom.start("transaction", "metrics_listen_port = 0",
                 "gone = host=127.0.0.1 port=" + deadPort + " dbname=app")) {
             HttpResponse<String> r = get(metricsPort(p), "/ready", null);
