@@ -216,7 +216,7 @@ public final class TrackedParameters {
      * the client set. What it did not set, it now knows the welcome value of: that goes into
      * {@code values}.
      */
-    Map<String, String> welcome(Map<String, String> welcome, String[] values) {
+    private Map<String, String> welcome(Map<String, String> welcome, String[] values) {
         Map<String, String> params = new LinkedHashMap<>(welcome);
         for (int i = 0; i < values.length; i++) {
             String name = names.get(i);
