@@ -21,6 +21,7 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -45,6 +46,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * pgloom's own carriers (io_mode = carriers) as such: threads land on them, the JDK's blocking
@@ -99,12 +102,19 @@ class CarriersTest {
         return result.get();
     }
 
-    /** A connected pair: [0] the dialled side, [1] the accepted side, both carrier channels. */
-    private ChannelConduit[] pair() throws Exception {
-        ChannelConduit dialled = onCarrier(() -> (ChannelConduit) Carriers.dialer()
-                .connect(InetSocketAddress.createUnresolved("127.0.0.1", address.getPort()), 5000,
-                        io.pgloom.wire.tcp.TcpTuning.DEFAULT));
-        ChannelConduit accepted = onCarrier(() -> ChannelConduit.of(acceptor.accept()));
+    /**
+     * A connected pair: [0] the dialled side, [1] the accepted side, both carrier channels whose
+     * reads and writes are direct calls on the descriptor ({@code directCalls}) or NIO's.
+     */
+    private ChannelConduit[] pair(boolean directCalls) throws Exception {
+        ChannelConduit dialled = directCalls
+                ? onCarrier(() -> (ChannelConduit) Carriers.dialer().connect(
+                        InetSocketAddress.createUnresolved("127.0.0.1", address.getPort()), 5000,
+                        io.pgloom.wire.tcp.TcpTuning.DEFAULT))
+                : ChannelConduit.of(SocketChannel.open(address), false);
+        ChannelConduit accepted = onCarrier(() -> ChannelConduit.of(acceptor.accept(), directCalls));
+        assertEquals(directCalls, dialled.directCalls(), "the dialled side's calls");
+        assertEquals(directCalls, accepted.directCalls(), "the accepted side's calls");
         return new ChannelConduit[] {dialled, accepted};
     }
 
@@ -141,9 +151,10 @@ class CarriersTest {
         assertEquals("written on a carrier, jdbc on a carrier", answer);
     }
 
-    @Test
-    void aChannelCarriesMegabytesWithBackPressureBothWays() throws Exception {
-        ChannelConduit[] p = pair();
+    @ParameterizedTest(name = "direct calls: {0}")
+    @ValueSource(booleans = {true, false})
+    void aChannelCarriesMegabytesWithBackPressureBothWays(boolean directCalls) throws Exception {
+        ChannelConduit[] p = pair(directCalls);
         byte[] payload = new byte[8 << 20];
         new Random(9).nextBytes(payload);
         byte[] expected = MessageDigest.getInstance("SHA-256").digest(payload);
@@ -182,9 +193,10 @@ class CarriersTest {
         }
     }
 
-    @Test
-    void aReadTimesOutAndACloseFromAnyThreadWakesAReaderWithSocketClosed() throws Exception {
-        ChannelConduit[] p = pair();
+    @ParameterizedTest(name = "direct calls: {0}")
+    @ValueSource(booleans = {true, false})
+    void aReadTimesOutAndACloseFromAnyThreadWakesAReaderWithSocketClosed(boolean directCalls) throws Exception {
+        ChannelConduit[] p = pair(directCalls);
         try {
             p[1].readTimeout(100);
             assertThrows(SocketTimeoutException.class, () -> onCarrier(() -> p[1].input().read(new byte[10], 0, 10)));
@@ -213,9 +225,10 @@ class CarriersTest {
         }
     }
 
-    @Test
-    void anInterruptClosesTheChannelAsOnAJdkSocket() throws Exception {
-        ChannelConduit[] p = pair();
+    @ParameterizedTest(name = "direct calls: {0}")
+    @ValueSource(booleans = {true, false})
+    void anInterruptClosesTheChannelAsOnAJdkSocket(boolean directCalls) throws Exception {
+        ChannelConduit[] p = pair(directCalls);
         try {
             AtomicReference<Throwable> failure = new AtomicReference<>();
             Thread reader = VirtualThreads.factory().newThread(() -> {
@@ -239,10 +252,121 @@ class CarriersTest {
         }
     }
 
+    @ParameterizedTest(name = "direct calls: {0}")
+    @ValueSource(booleans = {true, false})
+    void endOfStreamAndAResetReadAsOnAJdkSocket(boolean directCalls) throws Exception {
+        ChannelConduit[] p = pair(directCalls);
+        try {
+            p[0].output().write(new byte[] {1, 2, 3}, 0, 3);
+            p[0].socket().shutdownOutput();
+            byte[] buf = new byte[10];
+            assertEquals(3, onCarrier(() -> p[1].input().read(buf, 0, buf.length)), "the bytes before the end");
+            assertEquals(-1, onCarrier(() -> p[1].input().read(buf, 0, buf.length)), "then the end of the stream");
+            // The peer resets the connection (SO_LINGER 0): the read and write after it fail as a JDK socket's do.
+            p[0].socket().setSoLinger(true, 0);
+            p[0].close();
+            Exception e = assertThrows(SocketException.class, () -> onCarrier(() -> {
+                for (int i = 0; i < 100; i++) {
+                    p[1].output().write(new byte[1000], 0, 1000);
+                    Thread.sleep(5);
+                }
+                return null;
+            }));
+            assertTrue(e.getMessage().contains("reset") || e.getMessage().contains("Broken pipe"), e.getMessage());
+        } finally {
+            p[0].close();
+            p[1].close();
+        }
+        Exception closed = assertThrows(SocketException.class, () -> onCarrier(() -> p[1].input().read(new byte[1], 0, 1)));
+        assertEquals("Socket closed", closed.getMessage());
+        assertFalse(p[1].channel().isOpen(), "closed, its descriptor given back");
+    }
+
+    /**
+     * Closes from another thread while a reader and a writer run on the pair, many times: every
+     * call ends in a SocketException or a normal return, every channel ends closed, and no
+     * descriptor is left open (a close that came during a direct call is finished by that call).
+     */
+    @ParameterizedTest(name = "direct calls: {0}")
+    @ValueSource(booleans = {true, false})
+    void closesRacingReadsAndWritesCloseEveryDescriptorOnce(boolean directCalls) throws Exception {
+        long before = openDescriptors();
+        Random random = new Random(11);
+        for (int round = 0; round < 100; round++) {
+            ChannelConduit[] p = pair(directCalls);
+            AtomicReference<Throwable> unexpected = new AtomicReference<>();
+            byte[] chunk = new byte[4096];
+            byte[] buf = new byte[1000];
+            Thread writer = untilClosed(unexpected, () -> {
+                while (true) {
+                    p[1].output().write(chunk, 0, chunk.length);
+                }
+            });
+            // The peer sends nothing: the reader parks until the close.
+            Thread reader = untilClosed(unexpected, () -> {
+                while (p[1].input().read(buf, 0, buf.length) >= 0) {
+                    // nothing comes
+                }
+            });
+            Thread drain = VirtualThreads.factory().newThread(() -> {
+                try {
+                    byte[] in = new byte[8192];
+                    while (p[0].input().read(in, 0, in.length) >= 0) {
+                        // keeps the writer writing
+                    }
+                } catch (Throwable ignored) {
+                    // the peer's end
+                }
+            });
+            writer.start();
+            reader.start();
+            drain.start();
+            Thread.sleep(random.nextInt(3));
+            p[1].close();
+            assertTrue(writer.join(Duration.ofSeconds(10)), "round " + round + ": the writer ended");
+            assertTrue(reader.join(Duration.ofSeconds(10)), "round " + round + ": the reader ended");
+            p[0].close();
+            assertTrue(drain.join(Duration.ofSeconds(10)), "round " + round + ": the peer's reader ended");
+            assertEquals(null, unexpected.get(), "round " + round);
+            assertFalse(p[1].channel().isOpen(), "round " + round + ": closed");
+        }
+        // The selectors drop cancelled keys (and the kernel closes those sockets) at their next wake-up.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (openDescriptors() > before + 5 && System.nanoTime() < deadline) {
+            onCarrier(() -> null); // wakes a carrier
+            Thread.sleep(20);
+        }
+        assertTrue(openDescriptors() <= before + 5, "descriptors before " + before + ", after " + openDescriptors());
+    }
+
+    /** I/O that runs until its channel is closed under it. */
+    private interface SocketWork {
+        void run() throws Exception;
+    }
+
+    /** A thread running {@code work}, which may end only with a SocketException; anything else goes to {@code unexpected}. */
+    private static Thread untilClosed(AtomicReference<Throwable> unexpected, SocketWork work) {
+        return VirtualThreads.factory().newThread(() -> {
+            try {
+                work.run();
+            } catch (SocketException expected) {
+                // closed under it
+            } catch (Throwable e) {
+                unexpected.set(e);
+            }
+        });
+    }
+
+    private static long openDescriptors() throws Exception {
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
+    }
+
     @Test
     void aReaderOnAnotherCarrierTakesTheRegistrationWithIt() throws Exception {
         assumeTrue(Carriers.count() >= 2, "needs two carriers; this JVM has " + Carriers.count());
-        ChannelConduit[] p = pair();
+        ChannelConduit[] p = pair(true);
         try {
             byte[] buf = new byte[64];
             Set<Integer> readers = new HashSet<>();

@@ -19,7 +19,7 @@ public final class ChannelAcceptor {
     public ChannelAcceptor(ServerSocketChannel channel) throws IOException {
         channel.configureBlocking(false);
         this.channel = channel;
-        this.readiness = new Readiness(channel, SelectionKey.OP_ACCEPT);
+        this.readiness = new Readiness(channel, SelectionKey.OP_ACCEPT, this::close);
     }
 
     /** The next connection, as a blocking accept would return it; throws once closed. */

@@ -5,6 +5,9 @@ import io.pgloom.wire.tcp.TcpTuning;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -15,36 +18,80 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
+import java.util.Objects;
 
 /**
  * A connected socket channel (TCP or Unix) in non-blocking mode, with blocking streams for the
  * virtual threads that use it: a read that finds nothing parks the reader on its carrier's
  * selector ({@link Readiness}); a write the socket cannot take whole parks the writer until the
  * socket drains. Errors read as a JDK socket's do ({@link SocketException}, "Socket closed"), so
- * the sessions above cannot tell the two kinds apart.
+ * the sessions above cannot tell the two kinds apart. The reads and writes themselves are direct
+ * calls of read(2) and write(2) on the channel's descriptor and the caller's array
+ * ({@link NativeIo}), or NIO's where the JVM does not allow those.
  *
  * <p>Threading: one reader and one writer at a time (the session's thread reads; writes hold the
- * writer's lock); {@link #close} from any thread. The reader's byte-array wrapper is kept and
- * reused while the caller's array stays the same (a session reads into one buffer), so a read
- * allocates nothing.
+ * writer's lock); {@link #close} from any thread: a close that comes while a direct call uses the
+ * descriptor is finished by that call as it returns, so a descriptor is never closed (and its
+ * number given to another socket) under a call. With NIO, the reader's byte-array wrapper is kept
+ * and reused while the caller's array stays the same, so a read allocates nothing.
  */
 public final class ChannelConduit implements Conduit {
+    /** {@link #uses}: set once close was asked for; the channel is closed when no call uses its descriptor. */
+    private static final int CLOSING = Integer.MIN_VALUE;
+    /** {@link #uses}: set by whoever closed the channel (once). */
+    private static final int CLOSED = 1 << 30;
+    private static final VarHandle USES;
+    /** What {@link #direct} returns when the socket is not ready (EAGAIN). */
+    private static final long NOT_READY = -1;
+
+    static {
+        try {
+            USES = MethodHandles.lookup().findVarHandle(ChannelConduit.class, "uses", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final SocketChannel channel;
     private final Readiness readiness;
+    /** The descriptor for {@link NativeIo}'s calls, or -1: reads and writes go through the channel (NIO). */
+    private final int fd;
     private final In in = new In();
     private final Out out = new Out();
     /** Bounds each read (nanoseconds; 0: none): the server login's server_connect_timeout. */
     private volatile long readTimeoutNanos;
+    /**
+     * How many native calls use {@link #fd} now, plus {@link #CLOSING} and {@link #CLOSED}: the
+     * channel may not close the descriptor under a call (the number could be a new socket's by the
+     * time the call runs), so a close asked for during one is done by that call as it ends.
+     */
+    @SuppressWarnings("unused") // through USES
+    private volatile int uses;
 
-    private ChannelConduit(SocketChannel channel) {
+    private ChannelConduit(SocketChannel channel, boolean directCalls) {
         this.channel = channel;
-        this.readiness = new Readiness(channel, SelectionKey.OP_READ);
+        this.readiness = new Readiness(channel, SelectionKey.OP_READ, this::close);
+        NativeIo io = NativeIo.INSTANCE;
+        this.fd = directCalls && io != null ? io.fd(channel) : -1;
     }
 
-    /** An accepted or connected channel; switched to non-blocking mode here. */
+    /**
+     * An accepted or connected channel, switched to non-blocking mode here; its reads and writes
+     * are direct calls on its descriptor when this JVM allows them ({@link NativeIo}).
+     */
     public static ChannelConduit of(SocketChannel channel) throws IOException {
+        return of(channel, true);
+    }
+
+    /** As {@link #of(SocketChannel)}; {@code directCalls} false: NIO's reads and writes whatever the JVM allows (tests run both). */
+    public static ChannelConduit of(SocketChannel channel, boolean directCalls) throws IOException {
         channel.configureBlocking(false);
-        return new ChannelConduit(channel);
+        return new ChannelConduit(channel, directCalls);
+    }
+
+    /** Whether reads and writes are direct calls on the descriptor rather than NIO's. */
+    public boolean directCalls() {
+        return fd >= 0;
     }
 
     /**
@@ -119,14 +166,78 @@ public final class ChannelConduit implements Conduit {
         return channel.socket();
     }
 
+    /** Closes the channel, at once or, if a native call uses its descriptor now, as that call ends. From any thread. */
     @Override
     public void close() {
+        int u;
+        do {
+            u = uses;
+            if ((u & CLOSING) != 0) {
+                return;
+            }
+        } while (!USES.compareAndSet(this, u, u | CLOSING));
+        if (u == 0) {
+            finishClose();
+        }
+    }
+
+    /** Whether the channel was closed, or is to be as soon as the call using it ends. */
+    boolean closing() {
+        return (uses & CLOSING) != 0;
+    }
+
+    private void finishClose() {
+        if (!USES.compareAndSet(this, CLOSING, CLOSING | CLOSED)) {
+            return; // a call entered meanwhile: it closes as it leaves
+        }
         try {
             channel.close();
         } catch (IOException ignored) {
             // closed anyway
         }
         readiness.wakeAll();
+    }
+
+    /** Before a native call on {@link #fd}: fails if the conduit is closing. */
+    private void enter() throws SocketException {
+        if ((int) USES.getAndAdd(this, 1) < 0) {
+            leave();
+            throw new SocketException("Socket closed");
+        }
+    }
+
+    /** After a native call: finishes a close asked for during it. */
+    private void leave() {
+        if ((int) USES.getAndAdd(this, -1) - 1 == CLOSING) {
+            finishClose();
+        }
+    }
+
+    /**
+     * One direct read(2) or write(2) of {@code b[off, off + len)}, retried on EINTR: what it
+     * returned (for a read, 0 is the end of the stream), or {@link #NOT_READY}.
+     */
+    private long direct(boolean write, byte[] b, int off, int len, MemorySegment errno) throws IOException {
+        NativeIo io = NativeIo.INSTANCE;
+        while (true) {
+            long n;
+            enter();
+            try {
+                n = write ? io.write(errno, fd, b, off, len) : io.read(errno, fd, b, off, len);
+            } finally {
+                leave();
+            }
+            if (n >= 0) {
+                return n;
+            }
+            int e = io.errno(errno);
+            if (e == NativeIo.EAGAIN) {
+                return NOT_READY;
+            }
+            if (e != NativeIo.EINTR) {
+                throw io.failure(e);
+            }
+        }
     }
 
     /** A channel failure as a JDK socket reports it: a SocketException. */
@@ -139,6 +250,7 @@ public final class ChannelConduit implements Conduit {
 
     private final class In extends InputStream {
         private ByteBuffer wrapper = ByteBuffer.allocate(0);
+        private final MemorySegment errno = fd >= 0 ? NativeIo.errnoBox() : null;
 
         @Override
         public int read() throws IOException {
@@ -152,22 +264,30 @@ public final class ChannelConduit implements Conduit {
             if (len == 0) {
                 return 0;
             }
-            ByteBuffer buf = wrapper;
-            if (buf.array() != b) {
-                buf = ByteBuffer.wrap(b);
-                wrapper = buf;
+            ByteBuffer buf = null;
+            if (fd < 0) {
+                buf = wrapper;
+                if (buf.array() != b) {
+                    buf = ByteBuffer.wrap(b);
+                    wrapper = buf;
+                }
+                buf.limit(off + len).position(off);
             }
-            buf.limit(off + len).position(off);
             long timeout = readTimeoutNanos;
             long deadline = timeout > 0 ? System.nanoTime() + timeout : 0;
             Readiness r = readiness;
             while (true) {
                 if (r.readable) {
                     int n;
-                    try {
-                        n = channel.read(buf);
-                    } catch (IOException e) {
-                        throw failure(e);
+                    if (buf == null) {
+                        long got = direct(false, b, off, len, errno);
+                        n = got == NOT_READY ? 0 : got == 0 ? -1 : (int) got;
+                    } else {
+                        try {
+                            n = channel.read(buf);
+                        } catch (IOException e) {
+                            throw failure(e);
+                        }
                     }
                     if (n != 0) {
                         if (n > 0 && n < len) {
@@ -193,6 +313,7 @@ public final class ChannelConduit implements Conduit {
      * them alive for as long as the client idles.
      */
     private final class Out extends OutputStream {
+        private final MemorySegment errno = fd >= 0 ? NativeIo.errnoBox() : null;
 
         @Override
         public void write(int b) throws IOException {
@@ -201,6 +322,18 @@ public final class ChannelConduit implements Conduit {
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
+            if (fd >= 0) {
+                Objects.checkFromIndexSize(off, len, b.length);
+                for (int done = 0; done < len; ) {
+                    long n = direct(true, b, off + done, len - done, errno);
+                    if (n == NOT_READY || n == 0) {
+                        readiness.awaitWritable(SelectionKey.OP_WRITE, 0);
+                    } else {
+                        done += (int) n;
+                    }
+                }
+                return;
+            }
             ByteBuffer buf = ByteBuffer.wrap(b, off, len);
             while (buf.hasRemaining()) {
                 int n;

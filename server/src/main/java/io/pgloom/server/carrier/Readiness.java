@@ -39,11 +39,17 @@ final class Readiness {
     private Thread placedFor;
     private volatile Thread writer;
     private volatile boolean closed;
+    /** Closes the channel the way its owner does (an interrupted wait closes it, as on a JDK socket). */
+    private final Runnable closer;
 
-    /** {@code readOp}: {@link SelectionKey#OP_READ}, or {@link SelectionKey#OP_ACCEPT} for a listening channel. */
-    Readiness(SelectableChannel channel, int readOp) {
+    /**
+     * {@code readOp}: {@link SelectionKey#OP_READ}, or {@link SelectionKey#OP_ACCEPT} for a
+     * listening channel; {@code closer}: the owner's close, which ends with {@link #wakeAll}.
+     */
+    Readiness(SelectableChannel channel, int readOp, Runnable closer) {
         this.channel = channel;
         this.readOp = readOp;
+        this.closer = closer;
     }
 
     /** Parks until the channel may have bytes to read (or a connection to accept), or {@code deadline} (nanoTime; 0: none). */
@@ -227,12 +233,7 @@ final class Readiness {
     }
 
     private void closeForInterrupt() {
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // closing anyway
-        }
-        wakeAll();
+        closer.run();
     }
 
     void ensureOpen() throws SocketException {
