@@ -86,7 +86,7 @@ public final class Link {
         lock.lock();
         try {
             if (server != null) {
-                count(type, expectsReady);
+                count(type, expectsReady, expectsReady ? System.nanoTime() : 0);
             }
             return server;
         } finally {
@@ -94,28 +94,28 @@ public final class Link {
         }
     }
 
-    /** Links {@code s}, just taken from the pool, and counts the request it was taken for. */
-    public void attach(ServerConnection s, char type, boolean expectsReady) {
+    /** Links {@code s}, just taken from the pool at {@code now} (nanoTime), and counts the request it was taken for. */
+    public void attach(ServerConnection s, char type, boolean expectsReady, long now) {
         lock.lock();
         try {
             server = s;
             s.link = this;
-            count(type, expectsReady);
+            count(type, expectsReady, now);
             // Linked from now: idle judgement starts afresh, not from the read before the wait.
-            client.touch(System.nanoTime());
+            client.touch(now);
         } finally {
             lock.unlock();
         }
     }
 
-    private void count(char type, boolean expectsReady) {
+    /** {@code now}: nanoTime, read only when {@code expectsReady}. */
+    private void count(char type, boolean expectsReady, long now) {
         if (expectsReady) {
             server.countRequestSent();
             // PgBouncer's query_count and xact_count: a request that ends with ReadyForQuery is a
             // query; the first one on a server outside a transaction starts a transaction.
             PoolStats stats = server.pool.stats;
             stats.queries.increment();
-            long now = System.nanoTime();
             if (pending == 0) {
                 queryStartNanos = now;
             }

@@ -634,15 +634,16 @@ public final class ClientSession implements Runnable {
         }
         acquiring = true;
         try {
-            long waitStart = System.nanoTime();
             ServerConnection s = pool.acquire(this);
-            pool.stats.assigned(System.nanoTime() - waitStart);
+            // The wait counts from the read that brought the request (just before), as PgBouncer's wait_time does.
+            long now = System.nanoTime();
+            pool.stats.assigned(Math.max(0, now - lastActivityNanos));
             if (statements != null) {
                 statements.linked();
             }
             s.markServed();
             syncParameters(s);
-            link.attach(s, type, expectsReady);
+            link.attach(s, type, expectsReady, now);
             pooler.injectionPoints().pass(InjectionPoints.CLIENT_SERVER_LINKED);
             return s;
         } finally {

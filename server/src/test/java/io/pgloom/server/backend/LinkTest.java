@@ -54,7 +54,7 @@ class LinkTest {
 
     @Test
     void aRequestCountedBeforeTheReadyForQueryKeepsTheServer() {
-        link.attach(server, 'Q', true);
+        link.attach(server, 'Q', true, System.nanoTime());
         assertSame(server, link.countOnHeld('Q', true));
         assertEquals(Link.AfterReady.STAY, link.ready(server, 'I', PoolMode.TRANSACTION), "one request still pending");
         assertSame(link, server.link());
@@ -67,7 +67,7 @@ class LinkTest {
 
     @Test
     void aReleaseDecidedFirstMakesTheClientTakeAServerAnew() {
-        link.attach(server, 'Q', true);
+        link.attach(server, 'Q', true, System.nanoTime());
         assertEquals(Link.AfterReady.RELEASE, link.ready(server, 'I', PoolMode.TRANSACTION));
         assertNull(link.countOnHeld('Q', true), "no server held: the client must acquire one");
         assertFalse(link.holds(server));
@@ -75,7 +75,7 @@ class LinkTest {
 
     @Test
     void anOpenBatchOrTransactionOrSessionModeKeepsTheServer() {
-        link.attach(server, 'Q', true);
+        link.attach(server, 'Q', true, System.nanoTime());
         link.countOnHeld('P', false);
         assertEquals(Link.AfterReady.STAY, link.ready(server, 'I', PoolMode.TRANSACTION), "Parse sent, Sync not yet");
         link.countOnHeld('S', true);
@@ -89,14 +89,14 @@ class LinkTest {
 
     @Test
     void aTransactionLeftOpenInStatementModeUnlinksForClosing() {
-        link.attach(server, 'Q', true);
+        link.attach(server, 'Q', true, System.nanoTime());
         assertEquals(Link.AfterReady.STATEMENT_MODE_VIOLATION, link.ready(server, 'T', PoolMode.STATEMENT));
         assertNull(server.link());
     }
 
     @Test
     void aLostServerReportsItsUnansweredRequestsOnce() {
-        link.attach(server, 'Q', true);
+        link.attach(server, 'Q', true, System.nanoTime());
         link.countOnHeld('Q', true);
         assertEquals(new Link.Lost(2, false), link.lose(server));
         assertNull(link.lose(server), "already unlinked");
@@ -105,7 +105,7 @@ class LinkTest {
 
     @Test
     void aLostServerInsideATransactionSaysSo() {
-        link.attach(server, 'Q', true);
+        link.attach(server, 'Q', true, System.nanoTime());
         link.ready(server, 'T', PoolMode.TRANSACTION);
         assertEquals(new Link.Lost(0, true), link.lose(server));
     }
@@ -113,16 +113,16 @@ class LinkTest {
     @Test
     void theNextServerStartsANewTransactionAfterALoss() {
         long before = pool.stats.transactions.sum();
-        link.attach(server, 'Q', true);
+        link.attach(server, 'Q', true, System.nanoTime());
         link.ready(server, 'T', PoolMode.TRANSACTION);
         link.lose(server);
-        link.attach(server, 'Q', true);
+        link.attach(server, 'Q', true, System.nanoTime());
         assertEquals(before + 2, pool.stats.transactions.sum(), "xact_count counts the transaction on the next server");
     }
 
     @Test
     void aCancelGoesOnlyWhileARequestRuns() {
-        link.attach(server, 'P', false);
+        link.attach(server, 'P', false, System.nanoTime());
         assertNull(link.serverToCancel(), "nothing pending");
         link.countOnHeld('S', true);
         assertSame(server, link.serverToCancel());
