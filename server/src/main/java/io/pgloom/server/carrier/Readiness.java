@@ -92,14 +92,16 @@ final class Readiness {
             while (true) {
                 SelectionKey k = key;
                 Carrier c = carrier;
-                if (k == null) {
-                    c = Carriers.currentOrFirst();
-                    k = keyOn(c);
-                }
                 try {
+                    if (k == null) {
+                        // The first registration; a reader may make its own meanwhile, and a close
+                        // cancel either: both end here as a cancelled key.
+                        c = Carriers.currentOrFirst();
+                        k = keyOn(c);
+                    }
                     interestOr(k, c, op);
                 } catch (CancelledKeyException e) {
-                    ensureOpen();
+                    ensureOpen(); // closed meanwhile: "Socket closed", as on a JDK socket
                     continue; // the reader moved the registration meanwhile: use the new one
                 }
                 if (key == k) {
