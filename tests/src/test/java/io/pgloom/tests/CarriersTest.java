@@ -329,16 +329,19 @@ class CarriersTest {
             assertTrue(reader.join(Duration.ofSeconds(10)), "round " + round + ": the reader ended");
             p[0].close();
             assertTrue(drain.join(Duration.ofSeconds(10)), "round " + round + ": the peer's reader ended");
-            assertEquals(null, unexpected.get(), "round " + round);
+            if (unexpected.get() != null) {
+                throw new AssertionError("round " + round + ": " + unexpected.get(), unexpected.get()); // with its stack
+            }
             assertFalse(p[1].channel().isOpen(), "round " + round + ": closed");
         }
         // The selectors drop cancelled keys (and the kernel closes those sockets) at their next wake-up.
+        // Some slack for whatever else the test JVM opens meanwhile; a lost close leaves one per round.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (openDescriptors() > before + 5 && System.nanoTime() < deadline) {
+        while (openDescriptors() > before + 20 && System.nanoTime() < deadline) {
             onCarrier(() -> null); // wakes a carrier
             Thread.sleep(20);
         }
-        assertTrue(openDescriptors() <= before + 5, "descriptors before " + before + ", after " + openDescriptors());
+        assertTrue(openDescriptors() <= before + 20, "descriptors before " + before + ", after " + openDescriptors());
     }
 
     /** I/O that runs until its channel is closed under it. */
