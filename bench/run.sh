@@ -244,7 +244,7 @@ echo "postgresql: $(PGPASSWORD=postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postg
 
 PGPASSWORD=postgres psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
   -c "CREATE ROLE bench LOGIN PASSWORD 'bench'" -c "CREATE DATABASE bench OWNER bench"
-if [ -n "$SCENARIOS" ]; then
+if [ -n "$SCENARIOS" ] || [ -n "${AFTER_START:-}" ]; then # a hook (latency.sh) runs pgbench too
   say "pgbench -i -s $SCALE"
   PGPASSWORD=bench pgbench -h 127.0.0.1 -p "$PG_PORT" -U bench -i -s "$SCALE" -q bench >"$run_dir/pgbench-init.log" 2>&1 \
     || { tail -20 "$run_dir/pgbench-init.log" >&2; exit 1; }
