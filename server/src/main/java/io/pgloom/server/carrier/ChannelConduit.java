@@ -181,11 +181,6 @@ public final class ChannelConduit implements Conduit {
         }
     }
 
-    /** Whether the channel was closed, or is to be as soon as the call using it ends. */
-    boolean closing() {
-        return (uses & CLOSING) != 0;
-    }
-
     private void finishClose() {
         if (!USES.compareAndSet(this, CLOSING, CLOSING | CLOSED)) {
             return; // a call entered meanwhile: it closes as it leaves
