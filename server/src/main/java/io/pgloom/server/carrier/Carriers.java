@@ -54,13 +54,19 @@ public final class Carriers {
                     + " scheduler and sockets, as io_mode = jdk", e.getMessage());
             return false;
         }
+        if (NativeIo.INSTANCE == null) {
+            log.warn("io_mode = carriers needs direct calls on socket descriptors, which this JVM refuses (it takes"
+                    + " --add-opens java.base/sun.nio.ch=ALL-UNNAMED and --enable-native-access=ALL-UNNAMED, as the"
+                    + " launcher passes them): running on the JDK's own virtual-thread scheduler and sockets, as io_mode = jdk");
+            return false;
+        }
         Carrier[] cs = new Carrier[count];
         try {
             for (int i = 0; i < count; i++) {
                 cs[i] = new Carrier(i, hook);
             }
             OffCarrier.use(hook.jdkDefaultBuilder());
-        } catch (IOException | ReflectiveOperationException e) {
+        } catch (IOException | ReflectiveOperationException | RuntimeException | LinkageError e) {
             log.warn("io_mode = carriers: could not start the carriers ({}): running as io_mode = jdk", e.toString());
             return false;
         }
@@ -71,7 +77,8 @@ public final class Carriers {
         installed = carriers;
         VirtualThreads.use(carriers.factory);
         HeavyWork.use(OffCarrier::run);
-        log.info("io_mode = carriers: {} carrier threads run pgloom's virtual threads and poll their sockets", count);
+        log.info("io_mode = carriers: {} carrier threads run pgloom's virtual threads and poll their sockets"
+                + " (reads and writes by {})", count, NativeIo.DIRECT ? "direct calls" : "NIO");
         return true;
     }
 

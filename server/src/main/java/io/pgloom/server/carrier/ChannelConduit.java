@@ -6,8 +6,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -16,15 +14,14 @@ import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
-import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.util.Objects;
 
 /**
  * A connected socket channel (TCP or Unix) in non-blocking mode, with blocking streams for the
- * virtual threads that use it: a read that finds nothing parks the reader on its carrier's
- * selector ({@link Readiness}); a write the socket cannot take whole parks the writer until the
- * socket drains. Errors read as a JDK socket's do ({@link SocketException}, "Socket closed"), so
+ * virtual threads that use it: a read that finds nothing parks the reader until its carrier's
+ * epoll reports the socket ({@link Descriptor}); a write the socket cannot take whole parks the
+ * writer until the socket drains. Errors read as a JDK socket's do ({@link SocketException}, "Socket closed"), so
  * the sessions above cannot tell the two kinds apart. The reads and writes themselves are direct
  * calls of read(2) and write(2) on the channel's descriptor and the caller's array
  * ({@link NativeIo}), or NIO's where the JVM does not allow those.
@@ -36,43 +33,22 @@ import java.util.Objects;
  * and reused while the caller's array stays the same, so a read allocates nothing.
  */
 public final class ChannelConduit implements Conduit {
-    /** {@link #uses}: set once close was asked for; the channel is closed when no call uses its descriptor. */
-    private static final int CLOSING = Integer.MIN_VALUE;
-    /** {@link #uses}: set by whoever closed the channel (once). */
-    private static final int CLOSED = 1 << 30;
-    private static final VarHandle USES;
     /** What {@link #direct} returns when the socket is not ready (EAGAIN). */
     private static final long NOT_READY = -1;
 
-    static {
-        try {
-            USES = MethodHandles.lookup().findVarHandle(ChannelConduit.class, "uses", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     private final SocketChannel channel;
-    private final Readiness readiness;
+    private final Descriptor descriptor;
     /** The descriptor for {@link NativeIo}'s calls, or -1: reads and writes go through the channel (NIO). */
     private final int fd;
     private final In in = new In();
     private final Out out = new Out();
     /** Bounds each read (nanoseconds; 0: none): the server login's server_connect_timeout. */
     private volatile long readTimeoutNanos;
-    /**
-     * How many native calls use {@link #fd} now, plus {@link #CLOSING} and {@link #CLOSED}: the
-     * channel may not close the descriptor under a call (the number could be a new socket's by the
-     * time the call runs), so a close asked for during one is done by that call as it ends.
-     */
-    @SuppressWarnings("unused") // through USES
-    private volatile int uses;
 
     private ChannelConduit(SocketChannel channel, boolean directCalls) {
         this.channel = channel;
-        this.readiness = new Readiness(channel, SelectionKey.OP_READ, this::close);
-        NativeIo io = NativeIo.INSTANCE;
-        this.fd = directCalls && io != null ? io.fd(channel) : -1;
+        this.descriptor = new Descriptor(channel, false);
+        this.fd = directCalls ? descriptor.fd : -1;
     }
 
     /**
@@ -80,7 +56,7 @@ public final class ChannelConduit implements Conduit {
      * are direct calls on its descriptor when this JVM allows them ({@link NativeIo}).
      */
     public static ChannelConduit of(SocketChannel channel) throws IOException {
-        return of(channel, true);
+        return of(channel, NativeIo.DIRECT);
     }
 
     /** As {@link #of(SocketChannel)}; {@code directCalls} false: NIO's reads and writes whatever the JVM allows (tests run both). */
@@ -112,8 +88,12 @@ public final class ChannelConduit implements Conduit {
         }
         try {
             if (!channel.connect(to)) {
-                while (!channel.finishConnect()) {
-                    c.readiness.awaitWritable(SelectionKey.OP_CONNECT, deadline);
+                while (true) {
+                    c.descriptor.writable = false; // before the look: a report after it sets it again
+                    if (channel.finishConnect()) {
+                        break;
+                    }
+                    c.descriptor.awaitWritable(deadline);
                 }
             }
             return c;
@@ -169,43 +149,7 @@ public final class ChannelConduit implements Conduit {
     /** Closes the channel, at once or, if a native call uses its descriptor now, as that call ends. From any thread. */
     @Override
     public void close() {
-        int u;
-        do {
-            u = uses;
-            if ((u & CLOSING) != 0) {
-                return;
-            }
-        } while (!USES.compareAndSet(this, u, u | CLOSING));
-        if (u == 0) {
-            finishClose();
-        }
-    }
-
-    private void finishClose() {
-        if (!USES.compareAndSet(this, CLOSING, CLOSING | CLOSED)) {
-            return; // a call entered meanwhile: it closes as it leaves
-        }
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // closed anyway
-        }
-        readiness.wakeAll();
-    }
-
-    /** Before a native call on {@link #fd}: fails if the conduit is closing. */
-    private void enter() throws SocketException {
-        if ((int) USES.getAndAdd(this, 1) < 0) {
-            leave();
-            throw new SocketException("Socket closed");
-        }
-    }
-
-    /** After a native call: finishes a close asked for during it. */
-    private void leave() {
-        if ((int) USES.getAndAdd(this, -1) - 1 == CLOSING) {
-            finishClose();
-        }
+        descriptor.close();
     }
 
     /**
@@ -216,11 +160,12 @@ public final class ChannelConduit implements Conduit {
         NativeIo io = NativeIo.INSTANCE;
         while (true) {
             long n;
-            enter();
+            Descriptor d = descriptor;
+            d.enter();
             try {
                 n = write ? io.write(errno, fd, b, off, len) : io.read(errno, fd, b, off, len);
             } finally {
-                leave();
+                d.leave();
             }
             if (n >= 0) {
                 return n;
@@ -270,29 +215,32 @@ public final class ChannelConduit implements Conduit {
             }
             long timeout = readTimeoutNanos;
             long deadline = timeout > 0 ? System.nanoTime() + timeout : 0;
-            Readiness r = readiness;
+            Descriptor d = descriptor;
             while (true) {
-                if (r.readable) {
+                if (d.readable) {
+                    d.readable = false; // before the read: bytes that come after it are reported again
                     int n;
-                    if (buf == null) {
-                        long got = direct(false, b, off, len, errno);
-                        n = got == NOT_READY ? 0 : got == 0 ? -1 : (int) got;
-                    } else {
-                        try {
+                    try {
+                        if (buf == null) {
+                            long got = direct(false, b, off, len, errno);
+                            n = got == NOT_READY ? 0 : got == 0 ? -1 : (int) got;
+                        } else {
                             n = channel.read(buf);
-                        } catch (IOException e) {
-                            throw failure(e);
                         }
+                    } catch (IOException e) {
+                        d.readable = true; // an error is reported once: the next read must see it too
+                        throw failure(e);
                     }
                     if (n != 0) {
-                        if (n > 0 && n < len) {
-                            r.readable = false; // a short read drained the socket: wait before the next
+                        if (n == len || n < 0 || d.hungUp) {
+                            // More may wait; the end of the stream (seen, or reported before this
+                            // read drained the bytes ahead of it) stays readable.
+                            d.readable = true;
                         }
                         return n;
                     }
-                    r.readable = false;
                 }
-                r.awaitReadable(deadline);
+                d.awaitReadable(deadline);
             }
         }
 
@@ -317,14 +265,15 @@ public final class ChannelConduit implements Conduit {
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
+            Descriptor d = descriptor;
             if (fd >= 0) {
                 Objects.checkFromIndexSize(off, len, b.length);
                 for (int done = 0; done < len; ) {
                     long n = direct(true, b, off + done, len - done, errno);
-                    if (n == NOT_READY || n == 0) {
-                        readiness.awaitWritable(SelectionKey.OP_WRITE, 0);
-                    } else {
+                    if (n > 0) {
                         done += (int) n;
+                    } else {
+                        noRoom(d);
                     }
                 }
                 return;
@@ -338,8 +287,20 @@ public final class ChannelConduit implements Conduit {
                     throw failure(e);
                 }
                 if (n == 0) {
-                    readiness.awaitWritable(SelectionKey.OP_WRITE, 0);
+                    noRoom(d);
                 }
+            }
+        }
+
+        /**
+         * After a write found no room: the first time, clear the flag and let the caller try
+         * again (room made before the flag was cleared was reported before it); then wait.
+         */
+        private static void noRoom(Descriptor d) throws IOException {
+            if (d.writable) {
+                d.writable = false;
+            } else {
+                d.awaitWritable(0);
             }
         }
 

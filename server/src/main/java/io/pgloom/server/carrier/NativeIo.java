@@ -10,25 +10,26 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
-import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 import java.net.SocketException;
-import java.nio.channels.SocketChannel;
+import java.nio.channels.SelectableChannel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The socket reads and writes of {@link ChannelConduit}, as direct calls of libc's {@code read}
- * and {@code write} on the channel's file descriptor and the caller's own byte array (FFM
- * critical downcalls with heap access: no copy through a temporary direct buffer, no channel
- * locks, no native-state transition). Measured on the relay path (bench/RESULTS.md, 2026-12-04
- * evening): 0 to 0.3 µs less user time per pooled transaction than NIO's four calls.
+ * What the carriers need of the C library besides epoll ({@link Epoll}): a channel's file
+ * descriptor, and {@link ChannelConduit}'s reads and writes as direct calls of libc's
+ * {@code read} and {@code write} on it and the caller's own byte array (FFM critical downcalls
+ * with heap access: no copy through a temporary direct buffer, no channel locks, no native-state
+ * transition). Measured on the relay path (bench/RESULTS.md, 2026-12-04 evening): 0 to 0.3 µs
+ * less user time per pooled transaction than NIO's four calls.
  *
- * <p>The channel stays what owns the descriptor: it is registered with the selector, answers
- * options and addresses, and closes the socket; {@link ChannelConduit} makes sure it is not
- * closed while a call here uses its descriptor. Reaching the descriptor needs
- * {@code --add-opens java.base/sun.nio.ch=ALL-UNNAMED} (the launcher passes it); without it, or
- * on a platform whose libc is not found, {@link #INSTANCE} is null and the conduits use NIO,
- * said once in the log. {@code -Dpgloom.native_io=false} chooses NIO too (tests run both).
+ * <p>The channel stays what owns the descriptor: it answers options and addresses, and closes
+ * the socket; {@link Descriptor} makes sure it is not closed while a call here uses it. Reaching
+ * the descriptor needs {@code --add-opens java.base/sun.nio.ch=ALL-UNNAMED} (the launcher passes
+ * it); without it, or on a platform whose libc is not found, {@link #INSTANCE} is null and there
+ * are no carriers (io_mode = jdk, said once in the log). {@code -Dpgloom.native_io=false} keeps
+ * the descriptor and epoll but reads and writes through NIO ({@link #DIRECT}; tests run both).
  *
  * <p>Threading: stateless; callers pass their own errno box.
  */
@@ -37,8 +38,10 @@ final class NativeIo {
     static final int EINTR = 4;
     static final int EAGAIN = 11;
 
-    /** The calls, or null when the conduits must use NIO (see the class comment). */
+    /** The calls, or null when this JVM does not allow them (see the class comment). */
     static final NativeIo INSTANCE;
+    /** Whether carrier sockets read and write by direct calls (else NIO's): {@code -Dpgloom.native_io}, default true. */
+    static final boolean DIRECT = Boolean.parseBoolean(System.getProperty("pgloom.native_io", "true"));
 
     // Static finals, so that the JIT binds the calls as constants and inlines the downcalls.
     private static final MethodHandle READ;
@@ -54,28 +57,24 @@ final class NativeIo {
         VarHandle errno = null;
         MethodHandle fdVal = null;
         NativeIo instance = null;
-        if (!Boolean.parseBoolean(System.getProperty("pgloom.native_io", "true"))) {
-            log.info("socket I/O through NIO (-Dpgloom.native_io=false)");
-        } else {
-            try {
-                Field f = Class.forName("sun.nio.ch.SocketChannelImpl").getDeclaredField("fdVal");
-                f.setAccessible(true);
-                fdVal = MethodHandles.lookup().unreflectGetter(f).asType(MethodType.methodType(int.class, SocketChannel.class));
-                Linker linker = Linker.nativeLinker();
-                SymbolLookup libc = linker.defaultLookup();
-                FunctionDescriptor rw = FunctionDescriptor.of(ValueLayout.JAVA_LONG,
-                        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG);
-                Linker.Option[] options = {Linker.Option.critical(true), Linker.Option.captureCallState("errno")};
-                read = linker.downcallHandle(libc.find("read").orElseThrow(), rw, options);
-                write = linker.downcallHandle(libc.find("write").orElseThrow(), rw, options);
-                strerror = linker.downcallHandle(libc.find("strerror").orElseThrow(), FunctionDescriptor.of(
-                        ValueLayout.ADDRESS.withTargetLayout(MemoryLayout.sequenceLayout(256, ValueLayout.JAVA_BYTE)),
-                        ValueLayout.JAVA_INT));
-                errno = Linker.Option.captureStateLayout().varHandle(MemoryLayout.PathElement.groupElement("errno"));
-                instance = new NativeIo();
-            } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-                log.info("socket I/O through NIO: direct calls are not available on this JVM ({})", e.toString());
-            }
+        try {
+            Method m = Class.forName("sun.nio.ch.SelChImpl").getMethod("getFDVal");
+            m.setAccessible(true);
+            fdVal = MethodHandles.lookup().unreflect(m).asType(MethodType.methodType(int.class, SelectableChannel.class));
+            Linker linker = Linker.nativeLinker();
+            SymbolLookup libc = linker.defaultLookup();
+            FunctionDescriptor rw = FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG);
+            Linker.Option[] options = {Linker.Option.critical(true), Linker.Option.captureCallState("errno")};
+            read = linker.downcallHandle(libc.find("read").orElseThrow(), rw, options);
+            write = linker.downcallHandle(libc.find("write").orElseThrow(), rw, options);
+            strerror = linker.downcallHandle(libc.find("strerror").orElseThrow(), FunctionDescriptor.of(
+                    ValueLayout.ADDRESS.withTargetLayout(MemoryLayout.sequenceLayout(256, ValueLayout.JAVA_BYTE)),
+                    ValueLayout.JAVA_INT));
+            errno = Linker.Option.captureStateLayout().varHandle(MemoryLayout.PathElement.groupElement("errno"));
+            instance = new NativeIo();
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            log.info("no direct calls on socket descriptors in this JVM ({})", e.toString());
         }
         READ = read;
         WRITE = write;
@@ -94,7 +93,7 @@ final class NativeIo {
     }
 
     /** The channel's file descriptor. */
-    int fd(SocketChannel channel) {
+    int fd(SelectableChannel channel) {
         try {
             return (int) FD_VAL.invokeExact(channel);
         } catch (Throwable e) {

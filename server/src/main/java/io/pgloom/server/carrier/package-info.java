@@ -4,7 +4,9 @@
  * costs. {@link io.pgloom.server.carrier.Carriers} installs them at startup (or says why it
  * cannot); {@link io.pgloom.server.carrier.ChannelConduit} and
  * {@link io.pgloom.server.carrier.ChannelAcceptor} are the blocking streams and accept the rest
- * of the server uses over their non-blocking channels. {@code SchedulerHook} is the one class
- * that touches JDK internals.
+ * of the server uses over their non-blocking channels, whose descriptors each carrier polls with
+ * an epoll of its own ({@code Epoll}, {@code Descriptor}). {@code SchedulerHook} (the virtual
+ * thread builder) and {@code NativeIo} (a channel's descriptor) are the two classes that touch
+ * JDK internals.
  */
 package io.pgloom.server.carrier;
