@@ -9,8 +9,8 @@ import java.net.Socket;
  * A connected TCP socket as pgloom's protocol code uses it: two blocking streams, a read timeout,
  * the socket's options and addresses, and a close. Two kinds exist: the JDK's own socket
  * ({@link JdkConduit}) and, when pgloom runs on its own carriers, a non-blocking channel whose
- * reads park the calling virtual thread on its carrier's selector (the server module's
- * {@code carrier.ChannelConduit}). Protocol code never asks which.
+ * reads park the calling virtual thread until its carrier's epoll reports the socket (the server
+ * module's {@code carrier.ChannelConduit}). Protocol code never asks which.
  *
  * <p>Threading: one reader and one writer at a time; {@link #close} from any thread wakes both
  * with an IOException.
