@@ -504,4 +504,20 @@ class CarriersTest {
             }
         }
     }
+
+    @Test
+    void aJvmThatRefusesTheDescriptorsRunsOnTheJdkSchedulerAndSaysSo(@TempDir Path dir) throws Exception {
+        int port = PgloomProcess.freePort();
+        Path ini = Pgloom.writeConfig(dir, Pgloom.iniText("transaction", "listen_port = " + port + "\nio_mode = carriers\n", ""),
+                Pgloom.defaultUserlist());
+        try (PgloomProcess pgloom = PgloomProcess.startWithoutDescriptors("no-descriptors", "run", ini.toString())) {
+            pgloom.await(Pattern.compile("pgloom running with"), Duration.ofSeconds(60));
+            pgloom.await(Pattern.compile("io_mode = carriers needs direct calls on socket descriptors, which this JVM refuses"
+                    + " \\(.*sun.nio.ch.*\\): running on the JDK's own virtual-thread scheduler"), Duration.ZERO);
+            try (Connection c = Pgloom.connect(port, "app", "alice", "alice-secret"); Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery("SELECT 1")) {
+                assertTrue(rs.next(), "a query through the fallback" + pgloom.output());
+            }
+        }
+    }
 }

@@ -54,7 +54,7 @@ final class PgloomProcess implements AutoCloseable {
 
     /** Starts {@code pgloom ARGS} through {@code wrapper} (e.g. setpriv, to run it as another user). */
     static PgloomProcess startUnder(List<String> wrapper, String name, String... args) throws IOException {
-        return startProcess(wrapper, true, name, args);
+        return startProcess(wrapper, true, true, name, args);
     }
 
     /**
@@ -62,17 +62,29 @@ final class PgloomProcess implements AutoCloseable {
      * a JVM that refuses pgloom the carrier scheduler hook, which must fall back to io_mode = jdk.
      */
     static PgloomProcess startWithoutCarrierHook(String name, String... args) throws IOException {
-        return startProcess(List.of(), false, name, args);
+        return startProcess(List.of(), false, true, name, args);
     }
 
-    private static PgloomProcess startProcess(List<String> wrapper, boolean carrierHook, String name, String... args)
-            throws IOException {
+    /**
+     * Starts {@code pgloom ARGS} from the class path with the scheduler hook but without
+     * {@code --add-opens java.base/sun.nio.ch}: a JVM that refuses pgloom its sockets' descriptors,
+     * which the carriers' epoll needs, so it must fall back to io_mode = jdk too.
+     */
+    static PgloomProcess startWithoutDescriptors(String name, String... args) throws IOException {
+        return startProcess(List.of(), true, false, name, args);
+    }
+
+    private static PgloomProcess startProcess(List<String> wrapper, boolean carrierHook, boolean descriptors, String name,
+            String... args) throws IOException {
         List<String> command = new ArrayList<>(wrapper);
         command.addAll(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-preview", "--enable-native-access=ALL-UNNAMED", "-XX:+StartAttachListener"));
         if (carrierHook) {
             command.addAll(List.of("--add-opens", "java.base/java.lang=ALL-UNNAMED"));
+        }
+        if (descriptors) {
+            command.addAll(List.of("--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED"));
         }
         String ioMode = System.getProperty("pgloom.io_mode");
         if (ioMode != null) {
@@ -83,10 +95,10 @@ final class PgloomProcess implements AutoCloseable {
             command.add("-Dpgloom.io_threads=" + ioThreads); // and its carrier count
         }
         Path jar = repoRoot().resolve("server/target/pgloom.jar");
-        if (carrierHook && isFresh(jar, repoRoot().resolve("server/target/classes"))) {
+        if (carrierHook && descriptors && isFresh(jar, repoRoot().resolve("server/target/classes"))) {
             command.addAll(List.of("-jar", jar.toString()));
         } else {
-            // (the jar's manifest opens java.lang itself, so the hook-less start uses the class path)
+            // (the jar's manifest opens java.lang and sun.nio.ch itself, so the starts without them use the class path)
             command.addAll(List.of("-cp", System.getProperty("java.class.path"), PgloomCommand.class.getName()));
         }
         command.addAll(List.of(args));
