@@ -12,6 +12,7 @@ import io.pgloom.server.carrier.Carriers;
 import io.pgloom.server.carrier.ChannelAcceptor;
 import io.pgloom.server.carrier.ChannelConduit;
 import io.pgloom.wire.auth.ScramSecrets;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -491,29 +492,30 @@ class CarriersTest {
 
     @Test
     void aJvmThatRefusesTheHookRunsOnTheJdkSchedulerAndSaysSo(@TempDir Path dir) throws Exception {
-        int port = PgloomProcess.freePort();
-        Path ini = Pgloom.writeConfig(dir, Pgloom.iniText("transaction", "listen_port = " + port + "\nio_mode = carriers\n", ""),
-                Pgloom.defaultUserlist());
-        try (PgloomProcess pgloom = PgloomProcess.startWithoutCarrierHook("no-carrier-hook", "run", ini.toString())) {
-            pgloom.await(Pattern.compile("pgloom running with"), Duration.ofSeconds(60));
-            pgloom.await(Pattern.compile("io_mode = carriers is not available on this JVM \\(.*add-opens.*\\): running on the"
-                    + " JDK's own virtual-thread scheduler"), Duration.ZERO);
-            try (Connection c = Pgloom.connect(port, "app", "alice", "alice-secret"); Statement st = c.createStatement();
-                    ResultSet rs = st.executeQuery("SELECT 1")) {
-                assertTrue(rs.next(), "a query through the fallback" + pgloom.output());
-            }
-        }
+        fallsBackToTheJdk(dir, PgloomProcess::startWithoutCarrierHook, "no-carrier-hook",
+                "io_mode = carriers is not available on this JVM \\(.*add-opens.*\\): running on the JDK's own virtual-thread scheduler");
     }
 
     @Test
     void aJvmThatRefusesTheDescriptorsRunsOnTheJdkSchedulerAndSaysSo(@TempDir Path dir) throws Exception {
+        fallsBackToTheJdk(dir, PgloomProcess::startWithoutDescriptors, "no-descriptors",
+                "io_mode = carriers needs direct calls on socket descriptors, which this JVM refuses \\(.*sun.nio.ch.*\\):"
+                        + " running on the JDK's own virtual-thread scheduler");
+    }
+
+    /** How a test starts a pgloom process that lacks something the carriers need. */
+    private interface Start {
+        PgloomProcess start(String name, String... args) throws IOException;
+    }
+
+    /** A pgloom started by {@code start} with io_mode = carriers logs {@code said} once, and serves a query on the JDK's scheduler. */
+    private static void fallsBackToTheJdk(Path dir, Start start, String name, String said) throws Exception {
         int port = PgloomProcess.freePort();
         Path ini = Pgloom.writeConfig(dir, Pgloom.iniText("transaction", "listen_port = " + port + "\nio_mode = carriers\n", ""),
                 Pgloom.defaultUserlist());
-        try (PgloomProcess pgloom = PgloomProcess.startWithoutDescriptors("no-descriptors", "run", ini.toString())) {
+        try (PgloomProcess pgloom = start.start(name, "run", ini.toString())) {
             pgloom.await(Pattern.compile("pgloom running with"), Duration.ofSeconds(60));
-            pgloom.await(Pattern.compile("io_mode = carriers needs direct calls on socket descriptors, which this JVM refuses"
-                    + " \\(.*sun.nio.ch.*\\): running on the JDK's own virtual-thread scheduler"), Duration.ZERO);
+            pgloom.await(Pattern.compile(said), Duration.ZERO);
             try (Connection c = Pgloom.connect(port, "app", "alice", "alice-secret"); Statement st = c.createStatement();
                     ResultSet rs = st.executeQuery("SELECT 1")) {
                 assertTrue(rs.next(), "a query through the fallback" + pgloom.output());
