@@ -103,16 +103,17 @@ final class Epoll {
 
     /** Registers {@code fd} for {@code mask}, its reports to carry {@code token}. */
     void add(int fd, int mask, long token) throws IOException {
-        MemorySegment errno = NativeIo.errnoBox();
-        if (ctl(errno, CTL_ADD, fd, mask, token) < 0) {
-            throw NativeIo.INSTANCE.failure(NativeIo.INSTANCE.errno(errno));
-        }
+        control(CTL_ADD, fd, mask, token);
     }
 
     /** Changes what {@code fd} is registered for; the kernel reports at once what of it is ready now. */
     void modify(int fd, int mask, long token) throws IOException {
+        control(CTL_MOD, fd, mask, token);
+    }
+
+    private void control(int op, int fd, int mask, long token) throws IOException {
         MemorySegment errno = NativeIo.errnoBox();
-        if (ctl(errno, CTL_MOD, fd, mask, token) < 0) {
+        if (ctl(errno, op, fd, mask, token) < 0) {
             throw NativeIo.INSTANCE.failure(NativeIo.INSTANCE.errno(errno));
         }
     }
