@@ -8,7 +8,7 @@ root=$(cd "$here/.." && pwd)
 
 DURATION=${DURATION:-10}          # seconds per pgbench run
 ROUNDS=${ROUNDS:-3}               # interleaved rounds; the table shows the median
-WARMUP=${WARMUP:-5}               # seconds of unmeasured `pgbench -S` per target before round 1 (0: none)
+WARMUP=${WARMUP:-5}               # seconds of unmeasured pgbench per scenario and target before round 1 (0: none)
 SCENARIOS=${SCENARIOS-a b c d e f g h i j}  # subset of a..j; empty: no pgbench runs (RSS only)
 TARGETS=${TARGETS:-direct pgloom pgbouncer}
 IDLE_CLIENTS=${IDLE_CLIENTS:-10000}   # 0: skip the idle-client RSS test
@@ -440,22 +440,16 @@ pgbench_run() { # target opts duration log [sslmode] [database]
 
 if [ -n "$SCENARIOS" ]; then
   if [ "$WARMUP" -gt 0 ]; then
+    # Every scenario once per target, unmeasured: each runs code the others do not (the extended
+    # and prepared protocols, TPC-B's statements, the connect path, TLS), and without this the JIT
+    # compiles it during round 1 on the two cores the measured runs share (bench/RESULTS.md,
+    # 2026-12-05: up to a fifth of pgloom's CPU in the first ten seconds of a scenario).
     for t in $TARGETS; do
-      say "warm-up: $t, pgbench -S -c 10 -j 2 -T $WARMUP"
-      pgbench_run "$t" "-S -c 10 -j 2" "$WARMUP" "$run_dir/warmup-$t.log"
-      if [[ " $SCENARIOS " == *" e "* ]]; then
-        # The connect path (login, close) is code -S never runs: warm it too, or e's first round is the JIT's.
-        say "warm-up: $t, pgbench -C -S -c 10 -j 2 -T $WARMUP"
-        pgbench_run "$t" "-C -S -c 10 -j 2" "$WARMUP" "$run_dir/warmup-connect-$t.log"
-      fi
-      if [ -n "$tls_scenarios" ] && [ "$t" != direct ]; then
-        say "warm-up: $t, pgbench -C -S -c 10 -j 2 -T $WARMUP with sslmode=require"
-        pgbench_run "$t" "-C -S -c 10 -j 2" "$WARMUP" "$run_dir/warmup-tls-$t.log" require
-      fi
-      if [ -n "$server_tls" ] && [ "$t" != direct ]; then
-        say "warm-up: $t, pgbench -S -c 10 -j 2 -T $WARMUP with TLS on both sides"
-        pgbench_run "$t" "-S -c 10 -j 2" "$WARMUP" "$run_dir/warmup-tls2-$t.log" require bench_tls
-      fi
+      for s in $SCENARIOS; do
+        [ "$t" = direct ] && [ -n "${SCENARIO_SSL[$s]:-}" ] && continue
+        say "warm-up: $t, ($s) pgbench ${SCENARIO_OPTS[$s]} -T $WARMUP"
+        pgbench_run "$t" "${SCENARIO_OPTS[$s]}" "$WARMUP" "$run_dir/warmup-$s-$t.log" "${SCENARIO_SSL[$s]:-}" "${SCENARIO_DB[$s]:-}"
+      done
     done
   fi
   n_runs=0

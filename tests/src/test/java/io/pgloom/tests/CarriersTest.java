@@ -131,6 +131,39 @@ class CarriersTest {
         assertEquals(-1, Carriers.currentIndex(), "the test's own thread is on none");
     }
 
+    /**
+     * A connection accepted with accept4 carries the addresses the JDK's own accept would give
+     * it, on a dual-stack listener (an IPv4 peer seen through a mapped address), an IPv4-only one
+     * and, where the machine has it, IPv6's loopback; and its bytes arrive.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"dual-stack 127.0.0.1", "IPv4 127.0.0.1", "IPv6 ::1"})
+    void anAcceptedConnectionKnowsItsPeerAsTheJdksAcceptWould(String kind) throws Exception {
+        InetAddress host = InetAddress.getByName(kind.substring(kind.indexOf(' ') + 1));
+        ServerSocketChannel server;
+        try {
+            server = kind.startsWith("IPv4") ? ServerSocketChannel.open(java.net.StandardProtocolFamily.INET) : ServerSocketChannel.open();
+            server.bind(new InetSocketAddress(host, 0));
+        } catch (IOException e) {
+            assumeTrue(false, "no " + kind + " on this machine: " + e.getMessage());
+            return;
+        }
+        ChannelAcceptor own = new ChannelAcceptor(server);
+        try (Socket client = new Socket(host, ((InetSocketAddress) server.getLocalAddress()).getPort())) {
+            assertTrue(own.acceptsDirectly(), "a TCP listener accepts with accept4 here (the launcher's --add-opens)");
+            client.getOutputStream().write("hello".getBytes());
+            SocketChannel accepted = onCarrier(own::accept);
+            assertEquals(client.getLocalSocketAddress(), accepted.getRemoteAddress(), "the peer, as the client sees itself");
+            assertEquals(client.getRemoteSocketAddress(), accepted.getLocalAddress(), "the local end, as the client sees it");
+            ChannelConduit c = ChannelConduit.of(accepted);
+            byte[] got = onCarrier(() -> c.input().readNBytes(5));
+            assertEquals("hello", new String(got));
+            c.close();
+        } finally {
+            own.close();
+        }
+    }
+
     @Test
     void blockingJdkCallsWorkFromCarrierThreads(@TempDir Path dir) throws Exception {
         String answer = onCarrier(() -> {

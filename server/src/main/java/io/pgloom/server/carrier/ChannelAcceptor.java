@@ -1,6 +1,8 @@
 package io.pgloom.server.carrier;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -8,18 +10,26 @@ import java.nio.channels.SocketChannel;
 /**
  * A listening channel (TCP or Unix) whose {@link #accept} blocks the calling virtual thread until
  * its carrier's epoll reports a connection, as {@link ChannelConduit} does for reads: a burst of
- * connections is accepted without waiting, and only an accept that finds none parks.
+ * connections is accepted without waiting, and only an accept that finds none parks. A TCP
+ * listener accepts with accept4 where this JVM allows it ({@link NativeIo#ACCEPT}), else with
+ * the channel's own accept.
  *
  * <p>Threading: one accepting thread; {@link #close} from any thread wakes it.
  */
 public final class ChannelAcceptor {
     private final ServerSocketChannel channel;
     private final Descriptor descriptor;
+    /** accept4's errno and the peer's address: null when the channel's own accept is used. */
+    private final MemorySegment errno;
+    private final byte[] address;
 
     public ChannelAcceptor(ServerSocketChannel channel) throws IOException {
         channel.configureBlocking(false);
         this.channel = channel;
         this.descriptor = new Descriptor(channel, true);
+        boolean direct = NativeIo.ACCEPT && channel.getLocalAddress() instanceof InetSocketAddress;
+        this.errno = direct ? NativeIo.errnoBox() : null;
+        this.address = direct ? new byte[NativeIo.SOCKADDR_BYTES] : null;
     }
 
     /** The next connection, as a blocking accept would return it; throws once closed. */
@@ -30,7 +40,7 @@ public final class ChannelAcceptor {
                 d.readable = false; // before the accept: a connection that comes after it is reported again
                 SocketChannel c;
                 try {
-                    c = channel.accept();
+                    c = errno != null ? acceptDirect(d) : channel.accept();
                 } catch (ClosedChannelException e) {
                     throw Descriptor.closedException();
                 } catch (IOException e) {
@@ -44,6 +54,35 @@ public final class ChannelAcceptor {
             }
             d.awaitReadable(0);
         }
+    }
+
+    /** One accept4: the connection, or null when none waits. */
+    private SocketChannel acceptDirect(Descriptor d) throws IOException {
+        NativeIo io = NativeIo.INSTANCE;
+        while (true) {
+            int fd;
+            d.enter();
+            try {
+                fd = io.accept4(errno, d.fd, address);
+            } finally {
+                d.leave();
+            }
+            if (fd >= 0) {
+                return io.accepted(channel.provider(), fd, address);
+            }
+            int e = io.errno(errno);
+            if (e == NativeIo.EAGAIN) {
+                return null;
+            }
+            if (e != NativeIo.EINTR && e != NativeIo.ECONNABORTED) {
+                throw io.failure(e); // EMFILE and kin: the caller says so and tries again
+            }
+        }
+    }
+
+    /** Whether connections are accepted with accept4 rather than the channel's own accept. */
+    public boolean acceptsDirectly() {
+        return errno != null;
     }
 
     public void close() {

@@ -23,7 +23,7 @@ import java.util.Objects;
  * epoll reports the socket ({@link Descriptor}); a write the socket cannot take whole parks the
  * writer until the socket drains. Errors read as a JDK socket's do ({@link SocketException}, "Socket closed"), so
  * the sessions above cannot tell the two kinds apart. The reads and writes themselves are direct
- * calls of read(2) and write(2) on the channel's descriptor and the caller's array
+ * calls of recv(2) and send(2) on the channel's descriptor and the caller's array
  * ({@link NativeIo}), or NIO's where the JVM does not allow those.
  *
  * <p>Threading: one reader and one writer at a time (the session's thread reads; writes hold the
@@ -153,7 +153,7 @@ public final class ChannelConduit implements Conduit {
     }
 
     /**
-     * One direct read(2) or write(2) of {@code b[off, off + len)}, retried on EINTR: what it
+     * One direct recv(2) or send(2) of {@code b[off, off + len)}, retried on EINTR: what it
      * returned (for a read, 0 is the end of the stream), or {@link #NOT_READY}.
      */
     private long direct(boolean write, byte[] b, int off, int len, MemorySegment errno) throws IOException {

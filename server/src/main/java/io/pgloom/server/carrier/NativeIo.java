@@ -10,19 +10,39 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
+import java.io.FileDescriptor;
+import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ProtocolFamily;
+import java.net.SocketAddress;
 import java.net.SocketException;
+import java.net.StandardProtocolFamily;
+import java.net.UnknownHostException;
+import java.nio.ByteOrder;
 import java.nio.channels.SelectableChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.channels.spi.SelectorProvider;
+import java.util.Arrays;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * What the carriers need of the C library besides epoll ({@link Epoll}): a channel's file
  * descriptor, and {@link ChannelConduit}'s reads and writes as direct calls of libc's
- * {@code read} and {@code write} on it and the caller's own byte array (FFM critical downcalls
+ * {@code recv} and {@code send} on it and the caller's own byte array (FFM critical downcalls
  * with heap access: no copy through a temporary direct buffer, no channel locks, no native-state
  * transition). Measured on the relay path (bench/RESULTS.md, 2026-12-04 evening): 0 to 0.3 µs
- * less user time per pooled transaction than NIO's four calls.
+ * less user time per pooled transaction than NIO's four calls; recv and send rather than read and
+ * write skip the VFS layer (2026-12-05: about 0.2 µs of system time per transaction).
+ *
+ * <p>{@link ChannelAcceptor} accepts TCP connections with {@code accept4} too, non-blocking and
+ * close-on-exec from the start, and wraps the descriptor in the JDK's own channel class, the one
+ * its accept would have made ({@link #accepted}): that skips the JDK accept's three fcntl calls
+ * and its JNI work. When the JDK's class cannot be reached {@link #ACCEPT} is false and the
+ * channel's own accept is used.
  *
  * <p>The channel stays what owns the descriptor: it answers options and addresses, and closes
  * the socket; {@link Descriptor} makes sure it is not closed while a call here uses it. Reaching
@@ -37,6 +57,8 @@ final class NativeIo {
     private static final Logger log = LoggerFactory.getLogger(NativeIo.class);
     static final int EINTR = 4;
     static final int EAGAIN = 11;
+    /** send(2)'s flag for a peer that has gone: EPIPE, and no SIGPIPE. */
+    private static final int MSG_NOSIGNAL = 0x4000;
 
     /** The calls, or null when this JVM does not allow them (see the class comment). */
     static final NativeIo INSTANCE;
@@ -49,6 +71,21 @@ final class NativeIo {
     private static final MethodHandle STRERROR;
     private static final VarHandle ERRNO;
     private static final MethodHandle FD_VAL;
+    private static final MethodHandle ACCEPT4;
+    private static final MethodHandle CLOSE;
+    /** {@code sun.nio.ch.IOUtil.newFD(int)}. */
+    private static final MethodHandle NEW_FD;
+    /** The JDK's constructor of an accepted channel: (provider, family, descriptor, remote address). */
+    private static final MethodHandle ACCEPTED;
+    /** Whether {@link ChannelAcceptor} accepts TCP connections with {@link #accept4}. */
+    static final boolean ACCEPT;
+    static final int ECONNABORTED = 103;
+    private static final int SOCK_NONBLOCK = 0x800;
+    private static final int SOCK_CLOEXEC = 0x80000;
+    private static final int AF_INET = 2;
+    private static final int AF_INET6 = 10;
+    /** Bytes of a sockaddr_storage: room for any address accept4 reports. */
+    static final int SOCKADDR_BYTES = 128;
 
     static {
         MethodHandle read = null;
@@ -57,6 +94,10 @@ final class NativeIo {
         VarHandle errno = null;
         MethodHandle fdVal = null;
         NativeIo instance = null;
+        MethodHandle accept4 = null;
+        MethodHandle close = null;
+        MethodHandle newFd = null;
+        MethodHandle accepted = null;
         try {
             Method m = Class.forName("sun.nio.ch.SelChImpl").getMethod("getFDVal");
             m.setAccessible(true);
@@ -64,18 +105,40 @@ final class NativeIo {
             Linker linker = Linker.nativeLinker();
             SymbolLookup libc = linker.defaultLookup();
             FunctionDescriptor rw = FunctionDescriptor.of(ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG);
+                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT);
             Linker.Option[] options = {Linker.Option.critical(true), Linker.Option.captureCallState("errno")};
-            read = linker.downcallHandle(libc.find("read").orElseThrow(), rw, options);
-            write = linker.downcallHandle(libc.find("write").orElseThrow(), rw, options);
+            read = linker.downcallHandle(libc.find("recv").orElseThrow(), rw, options);
+            write = linker.downcallHandle(libc.find("send").orElseThrow(), rw, options);
             strerror = linker.downcallHandle(libc.find("strerror").orElseThrow(), FunctionDescriptor.of(
                     ValueLayout.ADDRESS.withTargetLayout(MemoryLayout.sequenceLayout(256, ValueLayout.JAVA_BYTE)),
                     ValueLayout.JAVA_INT));
             errno = Linker.Option.captureStateLayout().varHandle(MemoryLayout.PathElement.groupElement("errno"));
             instance = new NativeIo();
+            try {
+                accept4 = linker.downcallHandle(libc.find("accept4").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT), options);
+                close = linker.downcallHandle(libc.find("close").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_INT));
+                Method m2 = Class.forName("sun.nio.ch.IOUtil").getMethod("newFD", int.class);
+                m2.setAccessible(true);
+                newFd = MethodHandles.lookup().unreflect(m2);
+                Constructor<?> c = Class.forName("sun.nio.ch.SocketChannelImpl").getDeclaredConstructor(
+                        SelectorProvider.class, ProtocolFamily.class, FileDescriptor.class, SocketAddress.class);
+                c.setAccessible(true);
+                accepted = MethodHandles.lookup().unreflectConstructor(c).asType(MethodType.methodType(SocketChannel.class,
+                        SelectorProvider.class, ProtocolFamily.class, FileDescriptor.class, SocketAddress.class));
+            } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+                accept4 = null;
+                log.info("TCP connections are accepted through the JDK's channel ({})", e.toString());
+            }
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             log.info("no direct calls on socket descriptors in this JVM ({})", e.toString());
         }
+        ACCEPT4 = accept4;
+        CLOSE = close;
+        NEW_FD = newFd;
+        ACCEPTED = accepted;
+        ACCEPT = accept4 != null && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
         READ = read;
         WRITE = write;
         STRERROR = strerror;
@@ -104,7 +167,7 @@ final class NativeIo {
     /** libc's read into {@code b[off, off + len)}: bytes read, 0 at end of stream, -1 with the errno in {@code box}. */
     long read(MemorySegment box, int fd, byte[] b, int off, int len) {
         try {
-            return (long) READ.invokeExact(box, fd, MemorySegment.ofArray(b).asSlice(off, len), (long) len);
+            return (long) READ.invokeExact(box, fd, MemorySegment.ofArray(b).asSlice(off, len), (long) len, 0);
         } catch (Throwable e) {
             throw new IllegalStateException(e);
         }
@@ -113,10 +176,72 @@ final class NativeIo {
     /** libc's write of {@code b[off, off + len)}: bytes written, or -1 with the errno in {@code box}. */
     long write(MemorySegment box, int fd, byte[] b, int off, int len) {
         try {
-            return (long) WRITE.invokeExact(box, fd, MemorySegment.ofArray(b).asSlice(off, len), (long) len);
+            return (long) WRITE.invokeExact(box, fd, MemorySegment.ofArray(b).asSlice(off, len), (long) len, MSG_NOSIGNAL);
         } catch (Throwable e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * libc's accept4 on the listening {@code fd}, non-blocking and close-on-exec: the new
+     * descriptor with the peer's address in {@code address} (a {@link #SOCKADDR_BYTES} array), or
+     * -1 with the errno in {@code box}.
+     */
+    int accept4(MemorySegment box, int fd, byte[] address) {
+        int[] length = {address.length};
+        try {
+            return (int) ACCEPT4.invokeExact(box, fd, MemorySegment.ofArray(address), MemorySegment.ofArray(length),
+                    SOCK_NONBLOCK | SOCK_CLOEXEC);
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The JDK's channel for {@code fd}, just accepted with the peer's {@code address}, as its own
+     * accept would have made it; the descriptor is closed if that fails.
+     */
+    SocketChannel accepted(SelectorProvider provider, int fd, byte[] address) throws SocketException {
+        try {
+            ProtocolFamily family = family(address) == AF_INET6 ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET;
+            FileDescriptor descriptor = (FileDescriptor) NEW_FD.invokeExact(fd);
+            return (SocketChannel) ACCEPTED.invokeExact(provider, family, descriptor, (SocketAddress) socketAddress(address));
+        } catch (Throwable e) {
+            try {
+                int ignored = (int) CLOSE.invokeExact(fd);
+            } catch (Throwable closing) {
+                e.addSuppressed(closing);
+            }
+            SocketException failure = new SocketException("could not take the accepted connection: " + e);
+            failure.initCause(e);
+            throw failure;
+        }
+    }
+
+    private static int family(byte[] sa) {
+        return (sa[0] & 0xff) | (sa[1] & 0xff) << 8; // sa_family, in the machine's (little-endian) order
+    }
+
+    /**
+     * A sockaddr_in or sockaddr_in6 as the JDK reports an address: an IPv4-mapped IPv6 address
+     * as the IPv4 one, an IPv6 one with its scope.
+     */
+    static InetSocketAddress socketAddress(byte[] sa) throws UnknownHostException {
+        int family = family(sa);
+        int port = (sa[2] & 0xff) << 8 | (sa[3] & 0xff); // network order
+        if (family == AF_INET) {
+            return new InetSocketAddress(InetAddress.getByAddress(Arrays.copyOfRange(sa, 4, 8)), port);
+        }
+        if (family != AF_INET6) {
+            throw new UnknownHostException("address family " + family);
+        }
+        byte[] ip = Arrays.copyOfRange(sa, 8, 24);
+        int scope = (sa[24] & 0xff) | (sa[25] & 0xff) << 8 | (sa[26] & 0xff) << 16 | (sa[27] & 0xff) << 24;
+        InetAddress a = InetAddress.getByAddress(ip); // an IPv4-mapped address comes back as Inet4Address
+        if (scope != 0 && a instanceof Inet6Address) {
+            a = Inet6Address.getByAddress(null, ip, scope);
+        }
+        return new InetSocketAddress(a, port);
     }
 
     /** The errno a failed call left in {@code box}. */
