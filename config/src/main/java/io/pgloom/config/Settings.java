@@ -58,9 +58,6 @@ public final class Settings {
      * says why they change nothing when set to anything but their default.
      */
     private static final Map<String, String> NO_EFFECT = Map.of(
-            "tcp_defer_accept", "the JDK cannot set TCP_DEFER_ACCEPT; it only delays waking the accepting thread until"
-                    + " the client's first bytes arrive, and a pgloom client waiting for its startup packet costs one"
-                    + " parked virtual thread",
             "tcp_user_timeout", "the JDK cannot set TCP_USER_TIMEOUT, and pgloom has no native code for it; the kernel's"
                     + " net.ipv4.tcp_retries2 bounds unacknowledged sends for every socket, and tcp_keepidle,"
                     + " tcp_keepintvl and tcp_keepcnt find dead idle peers",

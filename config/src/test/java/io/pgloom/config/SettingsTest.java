@@ -87,7 +87,7 @@ class SettingsTest {
     void settingsThatChangeNothingInPgloomSayWhyAndAreAccepted() {
         Set<String> noEffect = Settings.pgbouncer().stream().filter(s -> !s.noEffect().isEmpty()).map(Setting::name)
                 .collect(Collectors.toSet());
-        assertEquals(Set.of("tcp_defer_accept", "tcp_user_timeout", "pkt_buf", "sbuf_loopcnt", "dns_max_ttl",
+        assertEquals(Set.of("tcp_user_timeout", "pkt_buf", "sbuf_loopcnt", "dns_max_ttl",
                 "dns_nxdomain_ttl", "dns_zone_check_period", "resolv_conf", "suspend_timeout"), noEffect);
         Setting pktBuf = Settings.byName("pkt_buf").orElseThrow();
         assertFalse(pktBuf.supported());

@@ -119,6 +119,7 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         for (String h : hosts) {
             Listener l = new Listener(pooler, h, port, backlog, reusePort);
             listeners.add(l);
+            deferAccept(l, config.settings().bool("tcp_defer_accept"));
             l.start();
         }
         if (unix) {
@@ -208,6 +209,7 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
             }
             pooler.apply(next, users, authFile(next) != null);
             TlsSetup.reload(current.settings(), next.settings(), pooler, "reload", null);
+            deferAcceptChanged(current.settings(), next.settings());
             log.info("reloaded {}", configFile);
             return true;
         } catch (ConfigException e) {
@@ -237,12 +239,28 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         SettingValues next = previous.with(key, value);
         LogSetup.apply(pooler.config().withSettings(next));
         pooler.applySettings(next);
+        deferAcceptChanged(previous, next);
         log.info("SET {} = {}", key, value);
         String side = key.startsWith("client_tls") ? "client_tls" : key.startsWith("server_tls") ? "server_tls" : null;
         if (side != null && !TlsSetup.reload(previous, next, pooler, "SET " + key, side)) {
             return "TLS settings could not be applied, still using old configuration"; // PgBouncer's notice
         }
         return null;
+    }
+
+    /** tcp_defer_accept on one TCP listener; with io_mode = jdk it cannot be set, said at debug level (it is on by default). */
+    private static void deferAccept(Listener l, boolean on) {
+        if (!l.deferAccept(on)) {
+            log.debug("tcp_defer_accept = {} not applied on {} (io_mode = jdk)", on ? 1 : 0, l.describe());
+        }
+    }
+
+    /** A RELOAD or SET changed tcp_defer_accept: applied to the listening sockets at once, as PgBouncer does. */
+    private void deferAcceptChanged(SettingValues before, SettingValues after) {
+        boolean on = after.bool("tcp_defer_accept");
+        if (on != before.bool("tcp_defer_accept")) {
+            listeners.stream().filter(l -> !l.isUnix()).forEach(l -> deferAccept(l, on));
+        }
     }
 
     /** SHUTDOWN on the admin console: runs on its own thread, so the console's reply goes out first. */

@@ -164,6 +164,38 @@ class CarriersTest {
         }
     }
 
+    /**
+     * tcp_defer_accept: with TCP_DEFER_ACCEPT on the listener a client that has sent nothing is
+     * not handed over (the kernel keeps it for a second), and its first bytes bring it; off, a
+     * silent client is accepted at once.
+     */
+    @Test
+    void aDeferredAcceptWaitsForTheClientsFirstBytes() throws Exception {
+        assertTrue(acceptor.acceptsDirectly(), "a TCP listener accepts with accept4 here");
+        acceptor.deferAccept(true);
+        try (Socket silent = new Socket(address.getAddress(), address.getPort())) {
+            CompletableFuture<SocketChannel> accepted = new CompletableFuture<>();
+            VirtualThreads.factory().newThread(() -> {
+                try {
+                    accepted.complete(acceptor.accept());
+                } catch (Throwable e) {
+                    accepted.completeExceptionally(e);
+                }
+            }).start();
+            assertThrows(java.util.concurrent.TimeoutException.class, () -> accepted.get(300, TimeUnit.MILLISECONDS),
+                    "a client that sent nothing is not handed over yet");
+            silent.getOutputStream().write('x');
+            try (SocketChannel c = accepted.get(5, TimeUnit.SECONDS)) {
+                assertEquals(silent.getLocalSocketAddress(), c.getRemoteAddress(), "its first byte brought it");
+            }
+        }
+        acceptor.deferAccept(false);
+        try (Socket silent = new Socket(address.getAddress(), address.getPort());
+                SocketChannel c = onCarrier(acceptor::accept)) {
+            assertEquals(silent.getLocalSocketAddress(), c.getRemoteAddress(), "off: accepted without a byte");
+        }
+    }
+
     @Test
     void blockingJdkCallsWorkFromCarrierThreads(@TempDir Path dir) throws Exception {
         String answer = onCarrier(() -> {

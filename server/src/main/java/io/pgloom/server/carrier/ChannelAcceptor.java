@@ -3,6 +3,7 @@ package io.pgloom.server.carrier;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
+import java.net.SocketException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -77,6 +78,30 @@ public final class ChannelAcceptor {
             if (e != NativeIo.EINTR && e != NativeIo.ECONNABORTED) {
                 throw io.failure(e); // EMFILE and kin: the caller says so and tries again
             }
+        }
+    }
+
+    /**
+     * Sets TCP_DEFER_ACCEPT on the listening socket ({@code on}: 1 second, PgBouncer's value;
+     * off: 0): the kernel wakes the accepting thread only when a connection's first bytes have
+     * come, so a new client is accepted with its startup packet there to read. TCP listeners
+     * that accept with accept4 only; others throw.
+     */
+    public void deferAccept(boolean on) throws IOException {
+        if (errno == null) {
+            throw new SocketException("not a listener whose descriptor pgloom reaches");
+        }
+        Descriptor d = descriptor;
+        NativeIo io = NativeIo.INSTANCE;
+        boolean done;
+        d.enter();
+        try {
+            done = io.setInt(errno, d.fd, NativeIo.IPPROTO_TCP, NativeIo.TCP_DEFER_ACCEPT, on ? 1 : 0);
+        } finally {
+            d.leave();
+        }
+        if (!done) {
+            throw io.failure(io.errno(errno));
         }
     }
 

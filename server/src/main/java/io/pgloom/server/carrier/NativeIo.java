@@ -42,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * close-on-exec from the start, and wraps the descriptor in the JDK's own channel class, the one
  * its accept would have made ({@link #accepted}): that skips the JDK accept's three fcntl calls
  * and its JNI work. When the JDK's class cannot be reached {@link #ACCEPT} is false and the
- * channel's own accept is used.
+ * channel's own accept is used. The same listeners take tcp_defer_accept by a direct setsockopt
+ * ({@link #setInt}), which the JDK has no option for.
  *
  * <p>The channel stays what owns the descriptor: it answers options and addresses, and closes
  * the socket; {@link Descriptor} makes sure it is not closed while a call here uses it. Reaching
@@ -73,6 +74,9 @@ final class NativeIo {
     private static final MethodHandle FD_VAL;
     private static final MethodHandle ACCEPT4;
     private static final MethodHandle CLOSE;
+    private static final MethodHandle SETSOCKOPT;
+    static final int IPPROTO_TCP = 6;
+    static final int TCP_DEFER_ACCEPT = 9;
     /** {@code sun.nio.ch.IOUtil.newFD(int)}. */
     private static final MethodHandle NEW_FD;
     /** The JDK's constructor of an accepted channel: (provider, family, descriptor, remote address). */
@@ -96,6 +100,7 @@ final class NativeIo {
         NativeIo instance = null;
         MethodHandle accept4 = null;
         MethodHandle close = null;
+        MethodHandle setsockopt = null;
         MethodHandle newFd = null;
         MethodHandle accepted = null;
         try {
@@ -119,6 +124,8 @@ final class NativeIo {
                         ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT), options);
                 close = linker.downcallHandle(libc.find("close").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_INT,
                         ValueLayout.JAVA_INT));
+                setsockopt = linker.downcallHandle(libc.find("setsockopt").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT), options);
                 Method m2 = Class.forName("sun.nio.ch.IOUtil").getMethod("newFD", int.class);
                 m2.setAccessible(true);
                 newFd = MethodHandles.lookup().unreflect(m2);
@@ -136,6 +143,7 @@ final class NativeIo {
         }
         ACCEPT4 = accept4;
         CLOSE = close;
+        SETSOCKOPT = setsockopt;
         NEW_FD = newFd;
         ACCEPTED = accepted;
         ACCEPT = accept4 != null && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
@@ -215,6 +223,16 @@ final class NativeIo {
             SocketException failure = new SocketException("could not take the accepted connection: " + e);
             failure.initCause(e);
             throw failure;
+        }
+    }
+
+    /** setsockopt with an int value; false, with the errno in {@code box}, if it failed. */
+    boolean setInt(MemorySegment box, int fd, int level, int option, int value) {
+        int[] v = {value};
+        try {
+            return (int) SETSOCKOPT.invokeExact(box, fd, level, option, MemorySegment.ofArray(v), Integer.BYTES) == 0;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -56,6 +56,11 @@ public final class Listener implements AutoCloseable {
 
         /** For log lines: {@code 127.0.0.1:6432} or {@code unix:/tmp/.s.PGSQL.6432}. */
         String describe();
+
+        /** tcp_defer_accept: whether the option is now as asked (false: this listener cannot set it). */
+        default boolean deferAccept(boolean on) {
+            return false;
+        }
     }
 
     /**
@@ -138,6 +143,16 @@ public final class Listener implements AutoCloseable {
         return acceptor instanceof UnixSocket;
     }
 
+    /**
+     * tcp_defer_accept, at start and at every RELOAD or SET: TCP_DEFER_ACCEPT on a TCP listener,
+     * so the kernel hands a connection over only once the client's first bytes (its startup
+     * packet) arrive, as PgBouncer sets it. Only io_mode = carriers reaches the listener's
+     * descriptor; with io_mode = jdk, and on a Unix socket, this does nothing (false).
+     */
+    public boolean deferAccept(boolean on) {
+        return acceptor.deferAccept(on);
+    }
+
     /** Stops accepting new clients; sessions already running go on. */
     public void stopAccepting() {
         acceptor.close();
@@ -212,6 +227,20 @@ public final class Listener implements AutoCloseable {
         @Override
         public boolean isOpen() {
             return !serverSocket.isClosed();
+        }
+
+        @Override
+        public boolean deferAccept(boolean on) {
+            if (carried == null) {
+                return false;
+            }
+            try {
+                carried.deferAccept(on);
+                return true;
+            } catch (IOException e) {
+                log.warn("tcp_defer_accept: could not set TCP_DEFER_ACCEPT on {}: {}", describe(), e.getMessage());
+                return false;
+            }
         }
 
         @Override
