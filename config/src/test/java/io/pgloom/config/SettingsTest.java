@@ -79,7 +79,7 @@ class SettingsTest {
                 "client_tls_dheparams", "client_tls_ecdhcurve", "query_wait_notify", "application_name_add_host", "login_notify_message", "server_round_robin",
                 "cancel_wait_timeout", "scram_iterations", "pool_idle_timeout", "autodb_idle_timeout",
                 "auth_hba_file", "auth_ident_file", "so_reuseport", "peer_id",
-                "transaction_timeout", "tcp_keepcnt", "tcp_keepidle", "tcp_keepintvl", "tcp_socket_buffer",
+                "transaction_timeout", "tcp_keepcnt", "tcp_keepidle", "tcp_keepintvl", "tcp_socket_buffer", "tcp_defer_accept",
                 "disable_pqexec", "track_extra_parameters", "server_fast_close"), supported);
     }
 
