@@ -248,10 +248,13 @@ public final class PgloomServer implements AutoCloseable, Pooler.Control {
         return null;
     }
 
-    /** tcp_defer_accept on one TCP listener; with io_mode = jdk it cannot be set, said at debug level (it is on by default). */
+    /**
+     * tcp_defer_accept on one TCP listener. With io_mode = jdk it cannot be set: said at debug
+     * level, since it is on by default (a failed call was warned about by the listener).
+     */
     private static void deferAccept(Listener l, boolean on) {
         if (!l.deferAccept(on)) {
-            log.debug("tcp_defer_accept = {} not applied on {} (io_mode = jdk)", on ? 1 : 0, l.describe());
+            log.debug("tcp_defer_accept = {} not applied on {}", on ? 1 : 0, l.describe());
         }
     }
 

@@ -23,6 +23,7 @@ public final class ChannelAcceptor {
     /** accept4's errno and the peer's address: null when the channel's own accept is used. */
     private final MemorySegment errno;
     private final byte[] address;
+    private final int[] addressLength = new int[1];
 
     public ChannelAcceptor(ServerSocketChannel channel) throws IOException {
         channel.configureBlocking(false);
@@ -64,7 +65,7 @@ public final class ChannelAcceptor {
             int fd;
             d.enter();
             try {
-                fd = io.accept4(errno, d.fd, address);
+                fd = io.accept4(errno, d.fd, address, addressLength);
             } finally {
                 d.leave();
             }

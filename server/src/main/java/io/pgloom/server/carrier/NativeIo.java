@@ -1,5 +1,6 @@
 package io.pgloom.server.carrier;
 
+import java.io.FileDescriptor;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
@@ -10,7 +11,6 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
-import java.io.FileDescriptor;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
 import java.net.Inet6Address;
@@ -58,8 +58,17 @@ final class NativeIo {
     private static final Logger log = LoggerFactory.getLogger(NativeIo.class);
     static final int EINTR = 4;
     static final int EAGAIN = 11;
+    static final int ECONNABORTED = 103;
+    static final int IPPROTO_TCP = 6;
+    static final int TCP_DEFER_ACCEPT = 9;
     /** send(2)'s flag for a peer that has gone: EPIPE, and no SIGPIPE. */
     private static final int MSG_NOSIGNAL = 0x4000;
+    private static final int SOCK_NONBLOCK = 0x800;
+    private static final int SOCK_CLOEXEC = 0x80000;
+    private static final int AF_INET = 2;
+    private static final int AF_INET6 = 10;
+    /** Bytes of a sockaddr_storage: room for any address accept4 reports. */
+    static final int SOCKADDR_BYTES = 128;
 
     /** The calls, or null when this JVM does not allow them (see the class comment). */
     static final NativeIo INSTANCE;
@@ -75,21 +84,12 @@ final class NativeIo {
     private static final MethodHandle ACCEPT4;
     private static final MethodHandle CLOSE;
     private static final MethodHandle SETSOCKOPT;
-    static final int IPPROTO_TCP = 6;
-    static final int TCP_DEFER_ACCEPT = 9;
     /** {@code sun.nio.ch.IOUtil.newFD(int)}. */
     private static final MethodHandle NEW_FD;
     /** The JDK's constructor of an accepted channel: (provider, family, descriptor, remote address). */
     private static final MethodHandle ACCEPTED;
     /** Whether {@link ChannelAcceptor} accepts TCP connections with {@link #accept4}. */
     static final boolean ACCEPT;
-    static final int ECONNABORTED = 103;
-    private static final int SOCK_NONBLOCK = 0x800;
-    private static final int SOCK_CLOEXEC = 0x80000;
-    private static final int AF_INET = 2;
-    private static final int AF_INET6 = 10;
-    /** Bytes of a sockaddr_storage: room for any address accept4 reports. */
-    static final int SOCKADDR_BYTES = 128;
 
     static {
         MethodHandle read = null;
@@ -172,7 +172,7 @@ final class NativeIo {
         }
     }
 
-    /** libc's read into {@code b[off, off + len)}: bytes read, 0 at end of stream, -1 with the errno in {@code box}. */
+    /** libc's recv into {@code b[off, off + len)}: bytes read, 0 at end of stream, -1 with the errno in {@code box}. */
     long read(MemorySegment box, int fd, byte[] b, int off, int len) {
         try {
             return (long) READ.invokeExact(box, fd, MemorySegment.ofArray(b).asSlice(off, len), (long) len, 0);
@@ -181,7 +181,7 @@ final class NativeIo {
         }
     }
 
-    /** libc's write of {@code b[off, off + len)}: bytes written, or -1 with the errno in {@code box}. */
+    /** libc's send of {@code b[off, off + len)}: bytes written, or -1 with the errno in {@code box}. */
     long write(MemorySegment box, int fd, byte[] b, int off, int len) {
         try {
             return (long) WRITE.invokeExact(box, fd, MemorySegment.ofArray(b).asSlice(off, len), (long) len, MSG_NOSIGNAL);
@@ -193,10 +193,10 @@ final class NativeIo {
     /**
      * libc's accept4 on the listening {@code fd}, non-blocking and close-on-exec: the new
      * descriptor with the peer's address in {@code address} (a {@link #SOCKADDR_BYTES} array), or
-     * -1 with the errno in {@code box}.
+     * -1 with the errno in {@code box}. {@code length} is accept4's in-out length, set here.
      */
-    int accept4(MemorySegment box, int fd, byte[] address) {
-        int[] length = {address.length};
+    int accept4(MemorySegment box, int fd, byte[] address, int[] length) {
+        length[0] = address.length;
         try {
             return (int) ACCEPT4.invokeExact(box, fd, MemorySegment.ofArray(address), MemorySegment.ofArray(length),
                     SOCK_NONBLOCK | SOCK_CLOEXEC);
