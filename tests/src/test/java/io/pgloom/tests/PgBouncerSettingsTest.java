@@ -222,10 +222,15 @@ class PgBouncerSettingsTest {
         }
     }
 
-    /** Waits until pgloom holds {@code n} server connections (the query has reached its server). */
+    /**
+     * Waits until {@code n} server connections are linked to a client (the query has reached its
+     * server). A server just logged in shows as active before the client it was opened for links
+     * it, and a cancel in that moment finds nothing to cancel: count the linked ones only.
+     */
     private static void awaitServers(Pgloom p, int n) throws InterruptedException {
         long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (p.server.pooler().poolViews().stream().mapToInt(v -> v.servers("active")).sum() < n) {
+        while (p.server.pooler().poolViews().stream().flatMap(v -> v.servers().stream())
+                .filter(s -> s.state().equals("active") && !s.link().isEmpty()).count() < n) {
             assertTrue(System.nanoTime() - deadline < 0, "no active server after " + PATIENCE);
             Thread.sleep(20);
         }
