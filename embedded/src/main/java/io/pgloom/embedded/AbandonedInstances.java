@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,6 +30,9 @@ final class AbandonedInstances {
 
     static final String PREFIX = "pgloom-pg-";
     private static final String OWNER_FILE = "owner";
+    private static final String TICKS = "ticks:";
+    /** starttime's place in {@code /proc/PID/stat} (proc(5)), counting from 1. */
+    private static final int STARTTIME_FIELD = 22;
     /** Start times are computed from clock ticks; two JVMs may round them differently. */
     private static final long START_TOLERANCE_MILLIS = 2_000;
 
@@ -40,11 +44,39 @@ final class AbandonedInstances {
     /** A new temporary directory, marked as this JVM's. */
     static Path createTempBase(Path tmp) throws IOException {
         Path base = Files.createTempDirectory(tmp, PREFIX);
-        ProcessHandle me = ProcessHandle.current();
-        long start = me.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
-        Files.writeString(base.resolve(OWNER_FILE), me.pid() + " " + start + " " + pidNamespace() + "\n",
+        long me = ProcessHandle.current().pid();
+        Files.writeString(base.resolve(OWNER_FILE), me + " " + startMark(me) + " " + pidNamespace() + "\n",
                 StandardCharsets.UTF_8);
         return base;
+    }
+
+    /**
+     * When process {@code pid} started, to tell it from a later process given the same pid:
+     * {@code ticks:N}, the clock ticks since boot of {@code /proc/PID/stat}, where there is one;
+     * else the start as epoch milliseconds ("0" when unknown). The ticks never move; the epoch
+     * time the JDK derives from them does: it adds the boot time, which the kernel computes from
+     * the wall clock, and a machine whose clock is stepped (NTP, a virtual machine resumed from a
+     * snapshot) then reports another start for the same process. Read that way, a live JVM once
+     * looked gone and its PostgreSQL was killed under its tests.
+     */
+    static String startMark(long pid) {
+        OptionalLong ticks = startTicks(pid);
+        if (ticks.isPresent()) {
+            return TICKS + ticks.getAsLong();
+        }
+        return Long.toString(ProcessHandle.of(pid).flatMap(p -> p.info().startInstant())
+                .map(Instant::toEpochMilli).orElse(0L));
+    }
+
+    /** Field 22 of {@code /proc/PID/stat}, counted after the parenthesised command name (which may hold spaces). */
+    private static OptionalLong startTicks(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.US_ASCII);
+            String[] after = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return OptionalLong.of(Long.parseLong(after[STARTTIME_FIELD - 3]));
+        } catch (IOException | RuntimeException e) {
+            return OptionalLong.empty();
+        }
     }
 
     /** Reaps abandoned directories in {@code tmp}, the first time it is called in this JVM. */
@@ -79,8 +111,7 @@ final class AbandonedInstances {
             return; // a container sharing our /tmp: its pids mean nothing here
         }
         long pid = Long.parseLong(owner[0]);
-        long start = Long.parseLong(owner[1]);
-        if (isAlive(pid, start)) {
+        if (isAlive(pid, owner[1])) {
             return;
         }
         for (Path data : dataDirectories(base)) {
@@ -93,11 +124,19 @@ final class AbandonedInstances {
         log.info("Removed {}, left behind by JVM {} which is gone", base, pid);
     }
 
-    private static boolean isAlive(long pid, long start) {
+    /** Whether the JVM that wrote {@code mark} (see {@link #startMark}) as process {@code pid} still runs. */
+    static boolean isAlive(long pid, String mark) {
         Optional<ProcessHandle> handle = ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
         if (handle.isEmpty()) {
             return false;
         }
+        if (mark.startsWith(TICKS)) {
+            OptionalLong ticks = startTicks(pid);
+            // Unreadable now (the process just exited): take it for the owner, as below.
+            return ticks.isEmpty() || ticks.getAsLong() == Long.parseLong(mark.substring(TICKS.length()));
+        }
+        // Written as epoch milliseconds (no /proc, or an older pgloom).
+        long start = Long.parseLong(mark);
         Optional<Instant> started = handle.get().info().startInstant();
         if (start == 0 || started.isEmpty()) {
             return true; // cannot tell a reused pid from the owner: assume the owner
