@@ -12,6 +12,7 @@ import io.pgloom.server.carrier.Carriers;
 import io.pgloom.server.carrier.ChannelAcceptor;
 import io.pgloom.server.carrier.ChannelConduit;
 import io.pgloom.wire.auth.ScramSecrets;
+import io.pgloom.wire.tcp.TcpTuning;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -193,6 +194,42 @@ class CarriersTest {
         try (Socket silent = new Socket(address.getAddress(), address.getPort());
                 SocketChannel c = onCarrier(acceptor::accept)) {
             assertEquals(silent.getLocalSocketAddress(), c.getRemoteAddress(), "off: accepted without a byte");
+        }
+    }
+
+    /**
+     * A listening socket given the clients' TCP options before it binds passes them to every
+     * connection it accepts (Linux copies them), which is why pgloom's clients need no setsockopt
+     * of their own; read back from the accepted channels. A second listener with keepalive off
+     * shows they are the listener's and not the system's defaults.
+     */
+    @Test
+    void aListenersTcpOptionsReachTheConnectionsItAccepts() throws Exception {
+        TcpTuning tuning = new TcpTuning(true, 77, 11, 4, 40_000);
+        TcpTuning off = new TcpTuning(false, 0, 0, 0, 0);
+        for (TcpTuning t : new TcpTuning[] {tuning, off}) {
+            try (ServerSocketChannel server = ServerSocketChannel.open()) {
+                assertTrue(ChannelAcceptor.tuneListener(server, t), "direct calls are allowed here");
+                server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+                ChannelAcceptor tuned = new ChannelAcceptor(server);
+                InetSocketAddress at = (InetSocketAddress) server.getLocalAddress();
+                try (Socket client = new Socket(at.getAddress(), at.getPort());
+                        SocketChannel c = onCarrier(tuned::accept)) {
+                    assertEquals(client.getLocalSocketAddress(), c.getRemoteAddress());
+                    assertTrue(c.getOption(java.net.StandardSocketOptions.TCP_NODELAY), "TCP_NODELAY");
+                    assertEquals(t.keepalive(), c.getOption(java.net.StandardSocketOptions.SO_KEEPALIVE), "SO_KEEPALIVE");
+                    if (t.keepalive()) {
+                        assertEquals(77, c.getOption(jdk.net.ExtendedSocketOptions.TCP_KEEPIDLE));
+                        assertEquals(11, c.getOption(jdk.net.ExtendedSocketOptions.TCP_KEEPINTERVAL));
+                        assertEquals(4, c.getOption(jdk.net.ExtendedSocketOptions.TCP_KEEPCOUNT));
+                        // Not the system's default (Linux doubles what is asked; the JDK halves it back).
+                        assertEquals(40_000, c.getOption(java.net.StandardSocketOptions.SO_RCVBUF));
+                        assertEquals(40_000, c.getOption(java.net.StandardSocketOptions.SO_SNDBUF));
+                    }
+                } finally {
+                    tuned.close();
+                }
+            }
         }
     }
 

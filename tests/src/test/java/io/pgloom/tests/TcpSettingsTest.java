@@ -25,17 +25,30 @@ class TcpSettingsTest {
      * ss shows the retransmission timer instead.
      */
     private static String ssOnceIdle(int port) throws Exception {
+        return ssOnceIdle("( sport = :" + port + " )");
+    }
+
+    /** As {@link #ssOnceIdle(int)}, for pgloom's end of one client's connection. */
+    private static String ssOnceIdle(int port, RawClient client) throws Exception {
+        return ssOnceIdle("( sport = :" + port + " and dport = :" + client.socket.getLocalPort() + " )");
+    }
+
+    private static String ssOnceIdle(String filter) throws Exception {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        String out = ss(port);
+        String out = ss(filter);
         while (keepaliveSeconds(out) < 0 && System.nanoTime() < until) {
             Thread.sleep(100);
-            out = ss(port);
+            out = ss(filter);
         }
         return out;
     }
 
     private static String ss(int port) throws Exception {
-        Process p = new ProcessBuilder("ss", "-tnoHm", "state", "established", "( sport = :" + port + " )")
+        return ss("( sport = :" + port + " )");
+    }
+
+    private static String ss(String filter) throws Exception {
+        Process p = new ProcessBuilder("ss", "-tnoHm", "state", "established", filter)
                 .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(10, TimeUnit.SECONDS));
@@ -78,6 +91,29 @@ class TcpSettingsTest {
                 assertTrue(left > 30 && left <= 50, side[0] + " socket's keepalive timer follows tcp_keepidle: " + side[1]);
                 assertTrue(receiveBuffer(side[1]) >= 65536 && receiveBuffer(side[1]) <= 2 * 65536,
                         side[0] + " socket's receive buffer follows tcp_socket_buffer: " + side[1]);
+            }
+        }
+    }
+
+    /**
+     * A client's socket has its options from the listening one (io_mode = carriers) while the
+     * settings are those pgloom started with; once SET (or RELOAD) changes them, each new client
+     * gets the new ones set on its own socket.
+     */
+    @Test
+    void aChangedKeepaliveReachesTheClientsThatComeAfterIt() throws Exception {
+        assumeTrue(ssAvailable(), "ss (iproute2) is needed to read a socket's keepalive timer");
+        try (Pgloom p = Pgloom.start("session", "tcp_keepalive = 1\ntcp_keepidle = 50\n")) {
+            try (RawClient before = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+                String line = ssOnceIdle(p.port(), before);
+                int left = keepaliveSeconds(line);
+                assertTrue(left > 30 && left <= 50, "the keepidle pgloom started with: " + line);
+            }
+            p.server.set("tcp_keepidle", "20");
+            try (RawClient after = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+                String line = ssOnceIdle(p.port(), after);
+                int left = keepaliveSeconds(line);
+                assertTrue(left > 0 && left <= 20, "the keepidle SET gave: " + line);
             }
         }
     }

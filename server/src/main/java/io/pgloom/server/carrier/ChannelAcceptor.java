@@ -1,5 +1,6 @@
 package io.pgloom.server.carrier;
 
+import io.pgloom.wire.tcp.TcpTuning;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
@@ -103,6 +104,46 @@ public final class ChannelAcceptor {
         }
         if (!done) {
             throw io.failure(io.errno(errno));
+        }
+    }
+
+    /**
+     * Sets {@code tcp}'s options on a TCP channel that is to listen, before it binds: Linux gives
+     * every connection a listening socket accepts that socket's options (TCP_NODELAY, SO_KEEPALIVE
+     * and its timings, the buffer sizes), so with them set here a new client needs no setsockopt
+     * of its own, and from its first packet on (the receive buffer's window scale is offered in
+     * the handshake). False where this JVM gives no direct calls; a failed call throws.
+     */
+    public static boolean tuneListener(ServerSocketChannel channel, TcpTuning tcp) throws IOException {
+        if (!NativeIo.ACCEPT) {
+            return false;
+        }
+        NativeIo io = NativeIo.INSTANCE;
+        MemorySegment box = NativeIo.errnoBox();
+        int fd = io.fd(channel);
+        set(io, box, fd, NativeIo.IPPROTO_TCP, NativeIo.TCP_NODELAY, 1);
+        set(io, box, fd, NativeIo.SOL_SOCKET, NativeIo.SO_KEEPALIVE, tcp.keepalive() ? 1 : 0);
+        if (tcp.keepalive()) {
+            setIfPositive(io, box, fd, NativeIo.TCP_KEEPIDLE, tcp.keepIdleSecs());
+            setIfPositive(io, box, fd, NativeIo.TCP_KEEPINTVL, tcp.keepIntvlSecs());
+            setIfPositive(io, box, fd, NativeIo.TCP_KEEPCNT, tcp.keepCount());
+        }
+        if (tcp.socketBuffer() > 0) {
+            set(io, box, fd, NativeIo.SOL_SOCKET, NativeIo.SO_SNDBUF, tcp.socketBuffer());
+            set(io, box, fd, NativeIo.SOL_SOCKET, NativeIo.SO_RCVBUF, tcp.socketBuffer());
+        }
+        return true;
+    }
+
+    private static void setIfPositive(NativeIo io, MemorySegment box, int fd, int option, int value) throws IOException {
+        if (value > 0) {
+            set(io, box, fd, NativeIo.IPPROTO_TCP, option, value);
+        }
+    }
+
+    private static void set(NativeIo io, MemorySegment box, int fd, int level, int option, int value) throws IOException {
+        if (!io.setInt(box, fd, level, option, value)) {
+            throw io.failure(io.errno(box));
         }
     }
 

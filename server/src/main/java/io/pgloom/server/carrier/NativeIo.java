@@ -42,8 +42,8 @@ import org.slf4j.LoggerFactory;
  * close-on-exec from the start, and wraps the descriptor in the JDK's own channel class, the one
  * its accept would have made ({@link #accepted}): that skips the JDK accept's three fcntl calls
  * and its JNI work. When the JDK's class cannot be reached {@link #ACCEPT} is false and the
- * channel's own accept is used. The same listeners take tcp_defer_accept by a direct setsockopt
- * ({@link #setInt}), which the JDK has no option for.
+ * channel's own accept is used. The same listeners take tcp_defer_accept, which the JDK has no option
+ * for, and the TCP options their connections inherit by direct setsockopt calls ({@link #setInt}).
  *
  * <p>The channel stays what owns the descriptor: it answers options and addresses, and closes
  * the socket; {@link Descriptor} makes sure it is not closed while a call here uses it. Reaching
@@ -59,7 +59,15 @@ final class NativeIo {
     static final int EINTR = 4;
     static final int EAGAIN = 11;
     static final int ECONNABORTED = 103;
+    static final int SOL_SOCKET = 1;
+    static final int SO_SNDBUF = 7;
+    static final int SO_RCVBUF = 8;
+    static final int SO_KEEPALIVE = 9;
     static final int IPPROTO_TCP = 6;
+    static final int TCP_NODELAY = 1;
+    static final int TCP_KEEPIDLE = 4;
+    static final int TCP_KEEPINTVL = 5;
+    static final int TCP_KEEPCNT = 6;
     static final int TCP_DEFER_ACCEPT = 9;
     /** send(2)'s flag for a peer that has gone: EPIPE, and no SIGPIPE. */
     private static final int MSG_NOSIGNAL = 0x4000;

@@ -6,6 +6,7 @@ import io.pgloom.server.carrier.ChannelAcceptor;
 import io.pgloom.server.carrier.ChannelConduit;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.frontend.ClientSession;
+import io.pgloom.wire.tcp.TcpTuning;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -69,11 +70,11 @@ public final class Listener implements AutoCloseable {
      * too can listen on the same port, and the kernel spreads new connections among them.
      */
     public Listener(Pooler pooler, String host, int port, int backlog, boolean reusePort) throws IOException {
-        this(new TcpAcceptor(host, port, backlog, reusePort), client -> new ClientSession(pooler, client));
+        this(new TcpAcceptor(host, port, backlog, reusePort, pooler.settings().tcp()), client -> new ClientSession(pooler, client));
     }
 
     Listener(String host, int port, int backlog, SessionFactory sessionFactory) throws IOException {
-        this(new TcpAcceptor(host, port, backlog, false), sessionFactory);
+        this(new TcpAcceptor(host, port, backlog, false, null), sessionFactory);
     }
 
     Listener(Acceptor acceptor, SessionFactory sessionFactory) {
@@ -177,11 +178,20 @@ public final class Listener implements AutoCloseable {
         private final ServerSocket serverSocket;
         /** Set with io_mode = carriers: the channel {@link #serverSocket} belongs to. */
         private final ChannelAcceptor carried;
+        /** The options every accepted socket has from the listening one, or null (see {@link ChannelAcceptor#tuneListener}). */
+        private final TcpTuning inherited;
 
-        TcpAcceptor(String host, int port, int backlog, boolean reusePort) throws IOException {
+        /**
+         * {@code tcp}: the options clients' sockets are to have (tcp_keepalive and kin), given to
+         * the listening socket where its connections inherit them (io_mode = carriers); each
+         * session still sets them itself when a RELOAD has changed them since, or under io_mode
+         * = jdk. Null: none (tests).
+         */
+        TcpAcceptor(String host, int port, int backlog, boolean reusePort, TcpTuning tcp) throws IOException {
             ServerSocketChannel channel = Carriers.active() ? ServerSocketChannel.open() : null;
             serverSocket = channel != null ? channel.socket() : new ServerSocket();
             try {
+                inherited = channel != null && tcp != null && tuned(channel, tcp, host, port) ? tcp : null;
                 serverSocket.setReuseAddress(true);
                 if (reusePort) {
                     if (!serverSocket.supportedOptions().contains(StandardSocketOptions.SO_REUSEPORT)) {
@@ -195,6 +205,17 @@ public final class Listener implements AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 serverSocket.close();
                 throw e;
+            }
+        }
+
+        /** Whether {@code channel} now has {@code tcp}'s options for its connections to inherit; a failure is each session's to meet. */
+        private static boolean tuned(ServerSocketChannel channel, TcpTuning tcp, String host, int port) {
+            try {
+                return ChannelAcceptor.tuneListener(channel, tcp);
+            } catch (IOException e) {
+                log.warn("could not give the listening socket {}:{} the TCP options for its clients ({}); each client's"
+                        + " socket gets them instead", host, port, e.getMessage());
+                return false;
             }
         }
 
@@ -221,7 +242,7 @@ public final class Listener implements AutoCloseable {
             if (carried == null) {
                 return new Transport.Tcp(serverSocket.accept());
             }
-            return new Transport.Tcp(ChannelConduit.of(carried.accept()));
+            return new Transport.Tcp(ChannelConduit.of(carried.accept()), inherited);
         }
 
         @Override

@@ -91,14 +91,20 @@ public interface Transport {
     /**
      * A client that came in over TCP: a JDK socket (io_mode = jdk) or a carrier's channel
      * (io_mode = carriers), seen through {@code socket} for options and addresses either way.
+     * {@code inherited}: the options the socket already has from its listener, or null.
      */
-    record Tcp(Conduit conduit, Socket socket, String localAddress) implements Transport {
+    record Tcp(Conduit conduit, Socket socket, String localAddress, TcpTuning inherited) implements Transport {
         /**
          * The local address is taken once: Socket#getLocalAddress takes the socket's state lock,
          * which every read and write take too. Shared: a listener has few local addresses.
          */
         public Tcp(Conduit conduit) {
-            this(conduit, conduit.socket(), LocalAddresses.text(conduit.socket().getLocalAddress()));
+            this(conduit, null);
+        }
+
+        /** A socket accepted from a listener that was given {@code inherited}'s options (null: none). */
+        public Tcp(Conduit conduit, TcpTuning inherited) {
+            this(conduit, conduit.socket(), LocalAddresses.text(conduit.socket().getLocalAddress()), inherited);
         }
 
         /** A JDK socket. */
@@ -116,9 +122,12 @@ public interface Transport {
             return conduit.output();
         }
 
+        /** Skipped when the socket has these options from its listener already (a RELOAD since may have changed them). */
         @Override
         public void configure(TcpTuning tcp) throws IOException {
-            tcp.apply(socket);
+            if (!tcp.equals(inherited)) {
+                tcp.apply(socket);
+            }
         }
 
         @Override
