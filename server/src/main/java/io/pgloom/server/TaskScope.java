@@ -128,11 +128,12 @@ public final class TaskScope implements AutoCloseable {
      * One task: names its thread, runs, logs what escapes. A class forked as a {@link Callable}
      * rather than nested lambdas, because every wrapper level is one more frame on the stack of
      * each parked thread; an idle client's parked thread keeps its frames on the heap (see the
-     * README's memory notes).
+     * README's memory notes). A {@code Callable<Object>}, not {@code Callable<Void>}: a narrower
+     * return type would add a bridge method, and with it a frame, above this one.
      */
-    private record Task(String scopeName, String threadName, Runnable body) implements Callable<Void> {
+    private record Task(String scopeName, String threadName, Runnable body) implements Callable<Object> {
         @Override
-        public Void call() {
+        public Object call() {
             Thread.currentThread().setName(threadName);
             try {
                 body.run();
