@@ -1,5 +1,7 @@
 package io.pgloom.tests;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -114,6 +116,29 @@ class TcpSettingsTest {
                 String line = ssOnceIdle(p.port(), after);
                 int left = keepaliveSeconds(line);
                 assertTrue(left > 0 && left <= 20, "the keepidle SET gave: " + line);
+            }
+        }
+    }
+
+    /**
+     * A tcp_* value the system refuses (Linux takes at most 127 keepalive probes): the listener
+     * cannot pass it on, each client's socket refuses it too, and the client is dropped (as
+     * PgBouncer drops a client whose socket it cannot tune) with a warning that names the
+     * option and the value; once SET fixes it, clients log in again.
+     */
+    @Test
+    void aKeepaliveValueTheSystemRefusesIsNamedAndFixedBySet() throws Exception {
+        try (LogSettingsTest.LogCapture log = new LogSettingsTest.LogCapture();
+                Pgloom p = Pgloom.start("session", "tcp_keepalive = 1\ntcp_keepcnt = 1000\n")) {
+            RawClient.LoginFailed refused = assertThrows(RawClient.LoginFailed.class,
+                    () -> new RawClient(p.port()).login("alice", "alice-secret", "app"));
+            assertEquals("58000", refused.error.sqlState(), refused.error.toString());
+            assertTrue(refused.error.message().contains("TCP_KEEPCOUNT = 1000"), "the client hears why: " + refused.error);
+            String line = log.await("about the refused option", l -> l.contains("could not set TCP_KEEPCOUNT = 1000"));
+            assertTrue(line.startsWith("WARN"), line);
+            p.server.set("tcp_keepcnt", "5");
+            try (RawClient c = new RawClient(p.port()).login("alice", "alice-secret", "app")) {
+                assertEquals("1", RawClient.firstValue(c.simpleQuery("SELECT 1")));
             }
         }
     }

@@ -121,29 +121,32 @@ public final class ChannelAcceptor {
         NativeIo io = NativeIo.INSTANCE;
         MemorySegment box = NativeIo.errnoBox();
         int fd = io.fd(channel);
-        set(io, box, fd, NativeIo.IPPROTO_TCP, NativeIo.TCP_NODELAY, 1);
-        set(io, box, fd, NativeIo.SOL_SOCKET, NativeIo.SO_KEEPALIVE, tcp.keepalive() ? 1 : 0);
+        set(io, box, fd, NativeIo.IPPROTO_TCP, NativeIo.TCP_NODELAY, "TCP_NODELAY", 1);
+        set(io, box, fd, NativeIo.SOL_SOCKET, NativeIo.SO_KEEPALIVE, "SO_KEEPALIVE", tcp.keepalive() ? 1 : 0);
         if (tcp.keepalive()) {
-            setIfPositive(io, box, fd, NativeIo.TCP_KEEPIDLE, tcp.keepIdleSecs());
-            setIfPositive(io, box, fd, NativeIo.TCP_KEEPINTVL, tcp.keepIntvlSecs());
-            setIfPositive(io, box, fd, NativeIo.TCP_KEEPCNT, tcp.keepCount());
+            setIfPositive(io, box, fd, NativeIo.TCP_KEEPIDLE, "TCP_KEEPIDLE", tcp.keepIdleSecs());
+            setIfPositive(io, box, fd, NativeIo.TCP_KEEPINTVL, "TCP_KEEPINTERVAL", tcp.keepIntvlSecs());
+            setIfPositive(io, box, fd, NativeIo.TCP_KEEPCNT, "TCP_KEEPCOUNT", tcp.keepCount());
         }
         if (tcp.socketBuffer() > 0) {
-            set(io, box, fd, NativeIo.SOL_SOCKET, NativeIo.SO_SNDBUF, tcp.socketBuffer());
-            set(io, box, fd, NativeIo.SOL_SOCKET, NativeIo.SO_RCVBUF, tcp.socketBuffer());
+            set(io, box, fd, NativeIo.SOL_SOCKET, NativeIo.SO_SNDBUF, "SO_SNDBUF", tcp.socketBuffer());
+            set(io, box, fd, NativeIo.SOL_SOCKET, NativeIo.SO_RCVBUF, "SO_RCVBUF", tcp.socketBuffer());
         }
         return true;
     }
 
-    private static void setIfPositive(NativeIo io, MemorySegment box, int fd, int option, int value) throws IOException {
+    private static void setIfPositive(NativeIo io, MemorySegment box, int fd, int option, String name, int value)
+            throws IOException {
         if (value > 0) {
-            set(io, box, fd, NativeIo.IPPROTO_TCP, option, value);
+            set(io, box, fd, NativeIo.IPPROTO_TCP, option, name, value);
         }
     }
 
-    private static void set(NativeIo io, MemorySegment box, int fd, int level, int option, int value) throws IOException {
+    /** {@code name}: as the JDK names the option, so that this and a client socket's failure read alike. */
+    private static void set(NativeIo io, MemorySegment box, int fd, int level, int option, String name, int value)
+            throws IOException {
         if (!io.setInt(box, fd, level, option, value)) {
-            throw io.failure(io.errno(box));
+            throw new SocketException("could not set " + name + " = " + value + ": " + io.failure(io.errno(box)).getMessage());
         }
     }
 

@@ -221,7 +221,9 @@ public final class ClientSession implements Runnable {
     public void run() {
         pooler.janitor().add(this);
         try {
-            out.transport().configure(pooler.settings().tcp());
+            if (!tuned()) {
+                return;
+            }
             TlsAcceptor tls = pooler.clientTls(); // the one loaded when this client came, for its whole negotiation
             Transport.Upgrade upgrade = ClientTls.upgradeFor(tls, out.transport());
             Negotiation negotiation = new Negotiation(reader, out, upgrade, upgrade != null && tls.mode().requiresTls());
@@ -261,6 +263,23 @@ public final class ClientSession implements Runnable {
             }
         } finally {
             disconnect();
+        }
+    }
+
+    /**
+     * The tcp_* settings on the client's socket; false when the system refuses one (a value out
+     * of its range): the client goes, as PgBouncer drops a client whose socket it cannot tune,
+     * but hears why (58000, an error outside the database), and the warning in the log names the
+     * option and value to fix.
+     */
+    private boolean tuned() {
+        try {
+            out.transport().configure(pooler.settings().tcp());
+            return true;
+        } catch (IOException e) {
+            refuseOrClose(ErrorResponse.fatal(SqlState.SYSTEM_ERROR, "pgloom could not apply its tcp_* settings to this"
+                    + " connection (" + e.getMessage() + ")"), null);
+            return false;
         }
     }
 

@@ -20,5 +20,7 @@ public final class SqlState {
     public static final String DUPLICATE_PREPARED_STATEMENT = "42P05";
     public static final String INVALID_SQL_STATEMENT_NAME = "26000";
     public static final String CONFIG_FILE_ERROR = "F0000";
+    /** An error outside the database: here, the system refusing a socket option. */
+    public static final String SYSTEM_ERROR = "58000";
     public static final String INTERNAL_ERROR = "XX000";
 }

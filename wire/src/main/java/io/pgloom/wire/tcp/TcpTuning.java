@@ -2,7 +2,9 @@ package io.pgloom.wire.tcp;
 
 import java.io.IOException;
 import java.net.Socket;
+import java.net.SocketException;
 import java.net.SocketOption;
+import java.net.StandardSocketOptions;
 import jdk.net.ExtendedSocketOptions;
 
 /**
@@ -27,26 +29,38 @@ public record TcpTuning(boolean keepalive, int keepIdleSecs, int keepIntvlSecs, 
 
     /**
      * Sets the options on {@code socket}. For a socket pgloom connects, call it before connecting,
-     * so that the receive buffer is known when the window is negotiated.
+     * so that the receive buffer is known when the window is negotiated. A value the system
+     * refuses (tcp_keepcnt above 127 on Linux, say) throws a {@link SocketException} that names
+     * the option and the value.
      */
     public void apply(Socket socket) throws IOException {
         // Protocol messages are small and answered at once; Nagle would hold them back.
-        socket.setTcpNoDelay(true);
-        socket.setKeepAlive(keepalive);
+        set(socket, StandardSocketOptions.TCP_NODELAY, true);
+        set(socket, StandardSocketOptions.SO_KEEPALIVE, keepalive);
         if (keepalive) {
             setIfPositive(socket, ExtendedSocketOptions.TCP_KEEPIDLE, keepIdleSecs);
             setIfPositive(socket, ExtendedSocketOptions.TCP_KEEPINTERVAL, keepIntvlSecs);
             setIfPositive(socket, ExtendedSocketOptions.TCP_KEEPCOUNT, keepCount);
         }
         if (socketBuffer > 0) {
-            socket.setSendBufferSize(socketBuffer);
-            socket.setReceiveBufferSize(socketBuffer);
+            set(socket, StandardSocketOptions.SO_SNDBUF, socketBuffer);
+            set(socket, StandardSocketOptions.SO_RCVBUF, socketBuffer);
         }
     }
 
     private static void setIfPositive(Socket socket, SocketOption<Integer> option, int value) throws IOException {
         if (value > 0 && socket.supportedOptions().contains(option)) {
+            set(socket, option, value);
+        }
+    }
+
+    private static <T> void set(Socket socket, SocketOption<T> option, T value) throws IOException {
+        try {
             socket.setOption(option, value);
+        } catch (IOException e) {
+            SocketException named = new SocketException("could not set " + option.name() + " = " + value + ": " + e.getMessage());
+            named.initCause(e);
+            throw named;
         }
     }
 }
