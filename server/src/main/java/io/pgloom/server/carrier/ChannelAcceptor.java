@@ -5,9 +5,13 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.SocketException;
+import java.net.SocketOption;
+import java.net.StandardSocketOptions;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.util.Map;
+import jdk.net.ExtendedSocketOptions;
 
 /**
  * A listening channel (TCP or Unix) whose {@link #accept} blocks the calling virtual thread until
@@ -19,6 +23,16 @@ import java.nio.channels.SocketChannel;
  * <p>Threading: one accepting thread; {@link #close} from any thread wakes it.
  */
 public final class ChannelAcceptor {
+    /** setsockopt's level and name for each option {@link TcpTuning} sets. */
+    private static final Map<SocketOption<?>, int[]> LINUX_OPTIONS = Map.of(
+            StandardSocketOptions.TCP_NODELAY, new int[] {NativeIo.IPPROTO_TCP, NativeIo.TCP_NODELAY},
+            StandardSocketOptions.SO_KEEPALIVE, new int[] {NativeIo.SOL_SOCKET, NativeIo.SO_KEEPALIVE},
+            ExtendedSocketOptions.TCP_KEEPIDLE, new int[] {NativeIo.IPPROTO_TCP, NativeIo.TCP_KEEPIDLE},
+            ExtendedSocketOptions.TCP_KEEPINTERVAL, new int[] {NativeIo.IPPROTO_TCP, NativeIo.TCP_KEEPINTVL},
+            ExtendedSocketOptions.TCP_KEEPCOUNT, new int[] {NativeIo.IPPROTO_TCP, NativeIo.TCP_KEEPCNT},
+            StandardSocketOptions.SO_SNDBUF, new int[] {NativeIo.SOL_SOCKET, NativeIo.SO_SNDBUF},
+            StandardSocketOptions.SO_RCVBUF, new int[] {NativeIo.SOL_SOCKET, NativeIo.SO_RCVBUF});
+
     private final ServerSocketChannel channel;
     private final Descriptor descriptor;
     /** accept4's errno and the peer's address: null when the channel's own accept is used. */
@@ -121,33 +135,20 @@ public final class ChannelAcceptor {
         NativeIo io = NativeIo.INSTANCE;
         MemorySegment box = NativeIo.errnoBox();
         int fd = io.fd(channel);
-        set(io, box, fd, NativeIo.IPPROTO_TCP, NativeIo.TCP_NODELAY, "TCP_NODELAY", 1);
-        set(io, box, fd, NativeIo.SOL_SOCKET, NativeIo.SO_KEEPALIVE, "SO_KEEPALIVE", tcp.keepalive() ? 1 : 0);
-        if (tcp.keepalive()) {
-            setIfPositive(io, box, fd, NativeIo.TCP_KEEPIDLE, "TCP_KEEPIDLE", tcp.keepIdleSecs());
-            setIfPositive(io, box, fd, NativeIo.TCP_KEEPINTVL, "TCP_KEEPINTERVAL", tcp.keepIntvlSecs());
-            setIfPositive(io, box, fd, NativeIo.TCP_KEEPCNT, "TCP_KEEPCOUNT", tcp.keepCount());
-        }
-        if (tcp.socketBuffer() > 0) {
-            set(io, box, fd, NativeIo.SOL_SOCKET, NativeIo.SO_SNDBUF, "SO_SNDBUF", tcp.socketBuffer());
-            set(io, box, fd, NativeIo.SOL_SOCKET, NativeIo.SO_RCVBUF, "SO_RCVBUF", tcp.socketBuffer());
-        }
+        tcp.applyTo(new TcpTuning.OptionSetter() {
+            @Override
+            public <T> void set(SocketOption<T> option, T value) throws IOException {
+                int[] levelAndName = LINUX_OPTIONS.get(option);
+                if (levelAndName == null) {
+                    throw new SocketException("no setsockopt known for " + option.name());
+                }
+                int v = value instanceof Boolean on ? (on ? 1 : 0) : (Integer) value;
+                if (!io.setInt(box, fd, levelAndName[0], levelAndName[1], v)) {
+                    throw io.failure(io.errno(box));
+                }
+            }
+        });
         return true;
-    }
-
-    private static void setIfPositive(NativeIo io, MemorySegment box, int fd, int option, String name, int value)
-            throws IOException {
-        if (value > 0) {
-            set(io, box, fd, NativeIo.IPPROTO_TCP, option, name, value);
-        }
-    }
-
-    /** {@code name}: as the JDK names the option, so that this and a client socket's failure read alike. */
-    private static void set(NativeIo io, MemorySegment box, int fd, int level, int option, String name, int value)
-            throws IOException {
-        if (!io.setInt(box, fd, level, option, value)) {
-            throw new SocketException("could not set " + name + " = " + value + ": " + io.failure(io.errno(box)).getMessage());
-        }
     }
 
     /** Whether connections are accepted with accept4 rather than the channel's own accept. */

@@ -27,36 +27,56 @@ public record TcpTuning(boolean keepalive, int keepIdleSecs, int keepIntvlSecs, 
     /** Keepalive on with the system's timings and system buffers: PgBouncer's defaults. */
     public static final TcpTuning DEFAULT = new TcpTuning(true, 0, 0, 0, 0);
 
+    /** Where {@link #applyTo} sets the options: a JDK socket, or a listening socket's descriptor. */
+    public interface OptionSetter {
+        <T> void set(SocketOption<T> option, T value) throws IOException;
+    }
+
     /**
      * Sets the options on {@code socket}. For a socket pgloom connects, call it before connecting,
-     * so that the receive buffer is known when the window is negotiated. A value the system
-     * refuses (tcp_keepcnt above 127 on Linux, say) throws a {@link SocketException} that names
-     * the option and the value.
+     * so that the receive buffer is known when the window is negotiated. A keepalive timing the
+     * platform lacks is skipped.
      */
     public void apply(Socket socket) throws IOException {
+        applyTo(new OptionSetter() {
+            @Override
+            public <T> void set(SocketOption<T> option, T value) throws IOException {
+                if (socket.supportedOptions().contains(option)) {
+                    socket.setOption(option, value);
+                }
+            }
+        });
+    }
+
+    /**
+     * Gives {@code to} each option PgBouncer's rules call for (the class comment). A value the
+     * system refuses (tcp_keepcnt above 127 on Linux, say) throws a {@link SocketException} that
+     * names the option and the value.
+     */
+    public void applyTo(OptionSetter to) throws IOException {
         // Protocol messages are small and answered at once; Nagle would hold them back.
-        set(socket, StandardSocketOptions.TCP_NODELAY, true);
-        set(socket, StandardSocketOptions.SO_KEEPALIVE, keepalive);
+        set(to, StandardSocketOptions.TCP_NODELAY, true);
+        set(to, StandardSocketOptions.SO_KEEPALIVE, keepalive);
         if (keepalive) {
-            setIfPositive(socket, ExtendedSocketOptions.TCP_KEEPIDLE, keepIdleSecs);
-            setIfPositive(socket, ExtendedSocketOptions.TCP_KEEPINTERVAL, keepIntvlSecs);
-            setIfPositive(socket, ExtendedSocketOptions.TCP_KEEPCOUNT, keepCount);
+            setIfPositive(to, ExtendedSocketOptions.TCP_KEEPIDLE, keepIdleSecs);
+            setIfPositive(to, ExtendedSocketOptions.TCP_KEEPINTERVAL, keepIntvlSecs);
+            setIfPositive(to, ExtendedSocketOptions.TCP_KEEPCOUNT, keepCount);
         }
         if (socketBuffer > 0) {
-            set(socket, StandardSocketOptions.SO_SNDBUF, socketBuffer);
-            set(socket, StandardSocketOptions.SO_RCVBUF, socketBuffer);
+            set(to, StandardSocketOptions.SO_SNDBUF, socketBuffer);
+            set(to, StandardSocketOptions.SO_RCVBUF, socketBuffer);
         }
     }
 
-    private static void setIfPositive(Socket socket, SocketOption<Integer> option, int value) throws IOException {
-        if (value > 0 && socket.supportedOptions().contains(option)) {
-            set(socket, option, value);
+    private static void setIfPositive(OptionSetter to, SocketOption<Integer> option, int value) throws IOException {
+        if (value > 0) {
+            set(to, option, value);
         }
     }
 
-    private static <T> void set(Socket socket, SocketOption<T> option, T value) throws IOException {
+    private static <T> void set(OptionSetter to, SocketOption<T> option, T value) throws IOException {
         try {
-            socket.setOption(option, value);
+            to.set(option, value);
         } catch (IOException e) {
             SocketException named = new SocketException("could not set " + option.name() + " = " + value + ": " + e.getMessage());
             named.initCause(e);
