@@ -16,6 +16,7 @@ IDLE_PARALLEL=${IDLE_PARALLEL:-200}   # logins in flight at once in the idle cli
 IDLE_TIMEOUT=${IDLE_TIMEOUT:-240}     # seconds for all idle logins
 IDLE_SETTLE=${IDLE_SETTLE:-5}         # seconds between the last login and reading RSS
 IDLE_RESTART=${IDLE_RESTART:-0}       # 1: restart the poolers before the idle test (RSS of a fresh process)
+IDLE_STACKS=${IDLE_STACKS:-0}         # 1: a heap dump of pgloom with the idle clients held, read by stack_chunks.py
 SCALE=${SCALE:-10}                # pgbench -i -s
 PG_PORT=${PG_PORT:-25432}
 PG_TLS_PORT=${PG_TLS_PORT:-25433}  # the second PostgreSQL, with ssl = on, for scenarios i and j
@@ -517,6 +518,12 @@ idle_test() { # target pid
       echo "== GC.class_histogram (top 30; forces a full GC, taken after the RSS reading)"
       "$jcmd" "$pid" GC.class_histogram 2>&1 | head -33 || true
       echo "== GC.heap_info after that full GC"; "$jcmd" "$pid" GC.heap_info 2>&1 || true
+      if [ "$IDLE_STACKS" = 1 ]; then
+        echo "== stack chunks of the parked threads (stack_chunks.py on a heap dump, deleted after)"
+        "$jcmd" "$pid" GC.heap_dump "$run_dir/idle-pgloom.hprof" >/dev/null 2>&1 &&
+          python3 "$here/stack_chunks.py" "$run_dir/idle-pgloom.hprof" 2>&1 || true
+        rm -f "$run_dir/idle-pgloom.hprof"
+      fi
     } >"$run_dir/idle-pgloom-jcmd.txt"
   fi
   ls "/proc/$pid/fd" | wc -l >"$run_dir/idle-$t.fds"

@@ -27,10 +27,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class TaskScope implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TaskScope.class);
-    private static final Task STOP = new Task(null, null, null);
+    private static final Callable<Object> STOP = new Task(null, null, null);
 
     private final String name;
-    private final LinkedBlockingQueue<Task> starts = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<Callable<Object>> starts = new LinkedBlockingQueue<>();
     private final CancelOnRequest joiner = new CancelOnRequest();
     /** What this scope's threads are made with (see {@link VirtualThreads}), taken at construction. */
     private final ThreadFactory threads;
@@ -62,11 +62,23 @@ public final class TaskScope implements AutoCloseable {
         if (closed) {
             return false;
         }
-        Task named = new Task(name, threadName, task);
+        return start(new Task(name, threadName, task));
+    }
+
+    /**
+     * Starts {@code task} in a new virtual thread of this scope as it is, with no wrapper around
+     * it: for a task that names its thread and catches what it throws itself (what escapes it is
+     * not logged), and of which there are many parked at once (a client session: each wrapper is
+     * one more frame on every parked thread's stack). False if the scope is closed.
+     */
+    public boolean start(Callable<Object> task) {
+        if (closed) {
+            return false;
+        }
         if (Thread.currentThread() == owner) {
-            scope.fork(named);
+            scope.fork(task);
         } else {
-            starts.add(named);
+            starts.add(task);
         }
         return true;
     }
@@ -82,7 +94,7 @@ public final class TaskScope implements AutoCloseable {
                 ownerLoop.accept(this);
             }
             while (true) {
-                Task next;
+                Callable<Object> next;
                 try {
                     next = starts.take();
                 } catch (InterruptedException e) {

@@ -32,6 +32,7 @@ import java.io.InputStream;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
+import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
@@ -56,7 +57,7 @@ import static io.pgloom.server.frontend.TrackedParameters.APPLICATION_NAME;
  * <p>The way in: {@link Negotiation} reads what comes before the StartupMessage, then the login
  * (admission, {@link ClientAuthenticator}, the pool, the login reply), then the relay.
  */
-public final class ClientSession implements Runnable {
+public final class ClientSession implements Callable<Object> {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     /** query_wait_notify's notice, in PgBouncer's words (applications may match on them). */
     private static final byte[] QUEUED_NOTICE =
@@ -213,16 +214,18 @@ public final class ClientSession implements Runnable {
 
     /**
      * The client's thread: negotiation, login, then relay until either side goes away. The session
-     * itself is the thread's task (no method-reference wrapper): one frame less on every idle
+     * itself is the thread's task, forked as it is ({@link io.pgloom.server.TaskScope#start(Callable)}: no wrapper
+     * names the thread or catches what escapes), so each wrapper's frame is one less on every idle
      * client's stack. Negotiation and login are each called from here, not one from the other, so
      * that neither parks for the client deeper than the relay does.
      */
     @Override
-    public void run() {
+    public Object call() {
+        Thread.currentThread().setName("client-" + out.transport().remotePort());
         pooler.janitor().add(this);
         try {
             if (!tuned()) {
-                return;
+                return null;
             }
             TlsAcceptor tls = pooler.clientTls(); // the one loaded when this client came, for its whole negotiation
             Transport.Upgrade upgrade = ClientTls.upgradeFor(tls, out.transport());
@@ -230,10 +233,19 @@ public final class ClientSession implements Runnable {
             StartupRequest.Startup startup = negotiation.run(pooler::cancel);
             if (startup == null) {
                 noteCloseReason(negotiation.endReason());
-                return;
+                return null;
             }
             reader = negotiation.reader();
-            if (login(negotiation, startup)) {
+            Admission admitted = admit(negotiation, startup);
+            // The client's answers (a password, SCRAM's messages) are read here, not in a method
+            // this calls: a thread keeps the stack room its deepest wait needed, so no wait of the
+            // login is to be deeper than the relay's wait for an idle client.
+            ClientAuthenticator authenticator = admitted.authenticator();
+            for (boolean more = admitted.answersNeeded(); more; ) {
+                out.flush();
+                more = authenticator.accept(reader.readMessage(ClientAuthenticator.MAX_AUTH_MESSAGE));
+            }
+            if (login(admitted)) {
                 relay();
             }
         } catch (PgloomError e) {
@@ -261,9 +273,13 @@ public final class ClientSession implements Runnable {
                 log.error("{}: internal error, closing the client", this, e);
                 refuse(ErrorResponse.fatal(SqlState.INTERNAL_ERROR, "pgloom internal error: " + e), "internal error: " + e);
             }
+        } catch (Error e) {
+            log.error("{}: {}, closing the client", this, e.toString(), e); // out of memory, say: nothing is sent
+            noteCloseReason("internal error: " + e);
         } finally {
             disconnect();
         }
+        return null;
     }
 
     /**
@@ -286,12 +302,21 @@ public final class ClientSession implements Runnable {
     // ---------------------------------------------------------------- login
 
     /**
-     * Admits and authenticates the client of {@code startup}, picks its pool and sends the login
-     * reply; false if the connection ends here (the admin console served it). Until the login is
-     * over, the janitor closes this client after client_login_timeout, and may write its error
-     * meanwhile: every reply goes through the locked output.
+     * A client admitted to authenticate: its authenticator, which has sent the first request
+     * ({@code answersNeeded}: the client is to answer it), and the database it asked for (null:
+     * the admin console, or a name pgloom does not have, which it is told after authenticating).
      */
-    private boolean login(Negotiation negotiation, StartupRequest.Startup startup)
+    private record Admission(ClientAuthenticator authenticator, DatabaseEntry db, boolean console,
+            boolean answersNeeded, StartupRequest.Startup startup) {
+    }
+
+    /**
+     * Admits the client of {@code startup} (max_client_conn, the database's and user's limits, a
+     * disabled database, a shutdown) and starts its authentication. Until the login is over, the
+     * janitor closes this client after client_login_timeout, and may write its error meanwhile:
+     * every reply goes through the locked output.
+     */
+    private Admission admit(Negotiation negotiation, StartupRequest.Startup startup)
             throws IOException, PgloomError, InterruptedException {
         PoolerSettings settings = pooler.settings();
         user = startup.user();
@@ -335,17 +360,24 @@ public final class ClientSession implements Runnable {
         if (noSuchDatabase) {
             authenticator.forMissingDatabase(databaseName); // who the client is first, as PostgreSQL does
         }
-        // The answers are read here rather than in the authenticator: see ClientAuthenticator.
-        for (boolean more = authenticator.start(settings.authType(), db); more; ) {
-            out.flush();
-            more = authenticator.accept(reader.readMessage(ClientAuthenticator.MAX_AUTH_MESSAGE));
-        }
-        if (noSuchDatabase) {
+        // The answers are read by the caller rather than in the authenticator: see ClientAuthenticator and run().
+        return new Admission(authenticator, db, console, authenticator.start(settings.authType(), db), startup);
+    }
+
+    /**
+     * After the client authenticated ({@code admitted}): picks its pool and sends the login
+     * reply; false if the connection ends here (the admin console served it).
+     */
+    private boolean login(Admission admitted) throws IOException, PgloomError, InterruptedException {
+        PoolerSettings settings = pooler.settings();
+        ClientAuthenticator authenticator = admitted.authenticator();
+        DatabaseEntry db = admitted.db();
+        if (!admitted.console() && db == null) {
             throw PgloomError.fatal(SqlState.INVALID_CATALOG_NAME, "no such database: " + databaseName);
         }
         ClientAuthenticator.Result auth = authenticator.result();
         authenticated = true;
-        if (console) {
+        if (admitted.console()) {
             handshakeDone = true;
             pooler.serveConsole(new ConsoleClient(this, reader, auth.consoleOwner()));
             noteCloseReason("client close request");
@@ -365,7 +397,7 @@ public final class ClientSession implements Runnable {
             pool.learnCredentials(learned);
         }
         if (replication != null) {
-            replicate(startup.parameters());
+            replicate(admitted.startup().parameters());
             return false;
         }
         poolMode = pool.poolMode();

@@ -119,7 +119,7 @@ public final class Listener implements AutoCloseable {
             }
             try {
                 ClientSession session = sessionFactory.open(client);
-                if (!scope.start("client-" + client.remotePort(), session)) {
+                if (!scope.start(session)) {
                     client.close();
                 }
             } catch (IOException | RuntimeException | Error e) {
