@@ -49,6 +49,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -104,19 +105,29 @@ class CarriersTest {
         return result.get();
     }
 
+    /** How a carrier connection reads and writes: NIO's calls on a channel, direct calls on its descriptor, or a bare descriptor with no channel. */
+    enum Calls {
+        NIO, DIRECT, DESCRIPTOR
+    }
+
     /**
-     * A connected pair: [0] the dialled side, [1] the accepted side, both carrier channels whose
-     * reads and writes are direct calls on the descriptor ({@code directCalls}) or NIO's.
+     * A connected pair: [0] the dialled side, [1] the accepted side, both carrier connections
+     * whose reads and writes are NIO's or direct calls ({@code calls}); with
+     * {@link Calls#DESCRIPTOR} the accepted side is a bare descriptor ({@link ChannelAcceptor#acceptTcp}), as pgloom's clients are.
      */
-    private ChannelConduit[] pair(boolean directCalls) throws Exception {
+    private ChannelConduit[] pair(Calls calls) throws Exception {
+        boolean directCalls = calls != Calls.NIO;
         ChannelConduit dialled = directCalls
                 ? onCarrier(() -> (ChannelConduit) Carriers.dialer().connect(
                         InetSocketAddress.createUnresolved("127.0.0.1", address.getPort()), 5000,
                         io.pgloom.wire.tcp.TcpTuning.DEFAULT))
                 : ChannelConduit.of(SocketChannel.open(address), false);
-        ChannelConduit accepted = onCarrier(() -> ChannelConduit.of(acceptor.accept(), directCalls));
+        ChannelConduit accepted = onCarrier(() -> calls == Calls.DESCRIPTOR
+                ? acceptor.acceptTcp().conduit()
+                : ChannelConduit.of(acceptor.accept(), directCalls));
         assertEquals(directCalls, dialled.directCalls(), "the dialled side's calls");
         assertEquals(directCalls, accepted.directCalls(), "the accepted side's calls");
+        assertEquals(calls == Calls.DESCRIPTOR, accepted.channel() == null, "a channel only where one was accepted");
         return new ChannelConduit[] {dialled, accepted};
     }
 
@@ -160,6 +171,53 @@ class CarriersTest {
             byte[] got = onCarrier(() -> c.input().readNBytes(5));
             assertEquals("hello", new String(got));
             c.close();
+        } finally {
+            own.close();
+        }
+    }
+
+    /**
+     * pgloom's clients are accepted with no channel object ({@link ChannelAcceptor#acceptTcp}):
+     * each still knows the addresses the JDK's accept would give it (the local one is the
+     * listener's own, or for a wildcard listener asked of the kernel and shared by the
+     * connections that reach the same address), has no socket object, moves bytes both ways,
+     * and closing it closes the descriptor: the client reads the end of the stream.
+     */
+    @ParameterizedTest(name = "listening on {0}")
+    @ValueSource(strings = {"127.0.0.1", "0.0.0.0", "::"})
+    void aClientIsAcceptedAsABareDescriptorWithItsAddresses(String bind) throws Exception {
+        ServerSocketChannel server = ServerSocketChannel.open();
+        try {
+            server.bind(new InetSocketAddress(InetAddress.getByName(bind), 0));
+        } catch (IOException e) {
+            server.close();
+            assumeTrue(false, "cannot listen on " + bind + " on this machine: " + e.getMessage());
+            return;
+        }
+        ChannelAcceptor own = new ChannelAcceptor(server);
+        int port = ((InetSocketAddress) server.getLocalAddress()).getPort();
+        InetAddress loopback = InetAddress.getByName("127.0.0.1");
+        try (Socket a = new Socket(loopback, port); Socket b = new Socket(loopback, port)) {
+            assertTrue(own.acceptsDescriptors(), "direct calls and accept4 are allowed here");
+            ChannelAcceptor.Accepted first = onCarrier(own::acceptTcp);
+            ChannelAcceptor.Accepted second = onCarrier(own::acceptTcp);
+            assertEquals(a.getLocalSocketAddress(), first.remote(), "the peer, as the client sees itself");
+            assertEquals(a.getRemoteSocketAddress(), first.local(), "the local end, as the client sees it");
+            assertEquals(b.getLocalSocketAddress(), second.remote());
+            assertTrue(first.local() == second.local(), "one local address object for the clients that reach the same one");
+            assertEquals(null, first.conduit().socket(), "no socket object");
+            a.getOutputStream().write("hello".getBytes());
+            assertEquals("hello", new String(onCarrier(() -> first.conduit().input().readNBytes(5))));
+            onCarrier(() -> {
+                first.conduit().output().write("world".getBytes());
+                return null;
+            });
+            assertEquals("world", new String(a.getInputStream().readNBytes(5)));
+            first.conduit().close();
+            assertFalse(first.conduit().isOpen());
+            a.setSoTimeout(5000);
+            assertEquals(-1, a.getInputStream().read(), "closing the conduit closed the descriptor");
+            second.conduit().close();
         } finally {
             own.close();
         }
@@ -254,10 +312,10 @@ class CarriersTest {
         assertEquals("written on a carrier, jdbc on a carrier", answer);
     }
 
-    @ParameterizedTest(name = "direct calls: {0}")
-    @ValueSource(booleans = {true, false})
-    void aChannelCarriesMegabytesWithBackPressureBothWays(boolean directCalls) throws Exception {
-        ChannelConduit[] p = pair(directCalls);
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Calls.class)
+    void aChannelCarriesMegabytesWithBackPressureBothWays(Calls calls) throws Exception {
+        ChannelConduit[] p = pair(calls);
         byte[] payload = new byte[8 << 20];
         new Random(9).nextBytes(payload);
         byte[] expected = MessageDigest.getInstance("SHA-256").digest(payload);
@@ -296,10 +354,10 @@ class CarriersTest {
         }
     }
 
-    @ParameterizedTest(name = "direct calls: {0}")
-    @ValueSource(booleans = {true, false})
-    void aReadTimesOutAndACloseFromAnyThreadWakesAReaderWithSocketClosed(boolean directCalls) throws Exception {
-        ChannelConduit[] p = pair(directCalls);
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Calls.class)
+    void aReadTimesOutAndACloseFromAnyThreadWakesAReaderWithSocketClosed(Calls calls) throws Exception {
+        ChannelConduit[] p = pair(calls);
         try {
             p[1].readTimeout(100);
             assertThrows(SocketTimeoutException.class, () -> onCarrier(() -> p[1].input().read(new byte[10], 0, 10)));
@@ -328,10 +386,10 @@ class CarriersTest {
         }
     }
 
-    @ParameterizedTest(name = "direct calls: {0}")
-    @ValueSource(booleans = {true, false})
-    void anInterruptClosesTheChannelAsOnAJdkSocket(boolean directCalls) throws Exception {
-        ChannelConduit[] p = pair(directCalls);
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Calls.class)
+    void anInterruptClosesTheChannelAsOnAJdkSocket(Calls calls) throws Exception {
+        ChannelConduit[] p = pair(calls);
         try {
             AtomicReference<Throwable> failure = new AtomicReference<>();
             Thread reader = VirtualThreads.factory().newThread(() -> {
@@ -348,17 +406,17 @@ class CarriersTest {
             reader.interrupt();
             assertTrue(reader.join(Duration.ofSeconds(10)));
             assertTrue(failure.get() instanceof SocketException, String.valueOf(failure.get()));
-            assertFalse(p[1].channel().isOpen(), "the interrupted read closed the channel");
+            assertFalse(p[1].isOpen(), "the interrupted read closed the channel");
         } finally {
             p[0].close();
             p[1].close();
         }
     }
 
-    @ParameterizedTest(name = "direct calls: {0}")
-    @ValueSource(booleans = {true, false})
-    void endOfStreamAndAResetReadAsOnAJdkSocket(boolean directCalls) throws Exception {
-        ChannelConduit[] p = pair(directCalls);
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Calls.class)
+    void endOfStreamAndAResetReadAsOnAJdkSocket(Calls calls) throws Exception {
+        ChannelConduit[] p = pair(calls);
         try {
             p[0].output().write(new byte[] {1, 2, 3}, 0, 3);
             p[0].socket().shutdownOutput();
@@ -382,7 +440,7 @@ class CarriersTest {
         }
         Exception closed = assertThrows(SocketException.class, () -> onCarrier(() -> p[1].input().read(new byte[1], 0, 1)));
         assertEquals("Socket closed", closed.getMessage());
-        assertFalse(p[1].channel().isOpen(), "closed, its descriptor given back");
+        assertFalse(p[1].isOpen(), "closed, its descriptor given back");
     }
 
     /**
@@ -390,10 +448,10 @@ class CarriersTest {
      * together, once, while nobody reads. The read that takes the bytes comes back short (it
      * drained the socket) and does not see the end; the next read must, without a second report.
      */
-    @ParameterizedTest(name = "direct calls: {0}")
-    @ValueSource(booleans = {true, false})
-    void theEndOfTheStreamReportedWithTheLastBytesIsNotLost(boolean directCalls) throws Exception {
-        ChannelConduit[] p = pair(directCalls);
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Calls.class)
+    void theEndOfTheStreamReportedWithTheLastBytesIsNotLost(Calls calls) throws Exception {
+        ChannelConduit[] p = pair(calls);
         try {
             p[1].readTimeout(100);
             assertThrows(SocketTimeoutException.class, () -> onCarrier(() -> p[1].input().read(new byte[10], 0, 10)),
@@ -417,15 +475,15 @@ class CarriersTest {
      * call ends in a SocketException or a normal return, every channel ends closed, and no
      * descriptor is left open (a close that came during a direct call is finished by that call).
      */
-    @ParameterizedTest(name = "direct calls: {0}")
-    @ValueSource(booleans = {true, false})
-    void closesRacingReadsAndWritesCloseEveryDescriptorOnce(boolean directCalls) throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Calls.class)
+    void closesRacingReadsAndWritesCloseEveryDescriptorOnce(Calls calls) throws Exception {
         long before = openDescriptors();
         Random random = new Random(11);
         // -Dpgloom.test.close_rounds=5000 to stress it; a lost close or a stray exception showed at round 69 once.
         int rounds = Integer.getInteger("pgloom.test.close_rounds", 100);
         for (int round = 0; round < rounds; round++) {
-            ChannelConduit[] p = pair(directCalls);
+            ChannelConduit[] p = pair(calls);
             AtomicReference<Throwable> unexpected = new AtomicReference<>();
             byte[] chunk = new byte[4096];
             byte[] buf = new byte[1000];
@@ -462,7 +520,7 @@ class CarriersTest {
             if (unexpected.get() != null) {
                 throw new AssertionError("round " + round + ": " + unexpected.get(), unexpected.get()); // with its stack
             }
-            assertFalse(p[1].channel().isOpen(), "round " + round + ": closed");
+            assertFalse(p[1].isOpen(), "round " + round + ": closed");
         }
         // A close closes the descriptor at once (no selector holds it; epoll drops it with the close).
         // Some slack for whatever else the test JVM opens meanwhile; a lost close leaves one per round.
@@ -500,7 +558,7 @@ class CarriersTest {
     @Test
     void aReaderOnAnotherCarrierTakesTheRegistrationWithIt() throws Exception {
         assumeTrue(Carriers.count() >= 2, "needs two carriers; this JVM has " + Carriers.count());
-        ChannelConduit[] p = pair(true);
+        ChannelConduit[] p = pair(Calls.DESCRIPTOR);
         try {
             byte[] buf = new byte[64];
             Set<Integer> readers = new HashSet<>();

@@ -5,40 +5,44 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.SocketException;
-import java.net.SocketOption;
-import java.net.StandardSocketOptions;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.util.Map;
-import jdk.net.ExtendedSocketOptions;
 
 /**
  * A listening channel (TCP or Unix) whose {@link #accept} blocks the calling virtual thread until
  * its carrier's epoll reports a connection, as {@link ChannelConduit} does for reads: a burst of
  * connections is accepted without waiting, and only an accept that finds none parks. A TCP
  * listener accepts with accept4 where this JVM allows it ({@link NativeIo#ACCEPT}), else with
- * the channel's own accept.
+ * the channel's own accept; pgloom's client listeners take their connections as bare descriptors
+ * ({@link #acceptTcp}), with no channel object per client.
  *
  * <p>Threading: one accepting thread; {@link #close} from any thread wakes it.
  */
 public final class ChannelAcceptor {
-    /** setsockopt's level and name for each option {@link TcpTuning} sets. */
-    private static final Map<SocketOption<?>, int[]> LINUX_OPTIONS = Map.of(
-            StandardSocketOptions.TCP_NODELAY, new int[] {NativeIo.IPPROTO_TCP, NativeIo.TCP_NODELAY},
-            StandardSocketOptions.SO_KEEPALIVE, new int[] {NativeIo.SOL_SOCKET, NativeIo.SO_KEEPALIVE},
-            ExtendedSocketOptions.TCP_KEEPIDLE, new int[] {NativeIo.IPPROTO_TCP, NativeIo.TCP_KEEPIDLE},
-            ExtendedSocketOptions.TCP_KEEPINTERVAL, new int[] {NativeIo.IPPROTO_TCP, NativeIo.TCP_KEEPINTVL},
-            ExtendedSocketOptions.TCP_KEEPCOUNT, new int[] {NativeIo.IPPROTO_TCP, NativeIo.TCP_KEEPCNT},
-            StandardSocketOptions.SO_SNDBUF, new int[] {NativeIo.SOL_SOCKET, NativeIo.SO_SNDBUF},
-            StandardSocketOptions.SO_RCVBUF, new int[] {NativeIo.SOL_SOCKET, NativeIo.SO_RCVBUF});
-
     private final ServerSocketChannel channel;
     private final Descriptor descriptor;
     /** accept4's errno and the peer's address: null when the channel's own accept is used. */
     private final MemorySegment errno;
     private final byte[] address;
     private final int[] addressLength = new int[1];
+    /** The address every connection reaches this listener on; null for a wildcard one (each connection is asked). */
+    private final InetSocketAddress fixedLocal;
+    /** A wildcard listener's last connection's local address: the next one that reached the same shares it. */
+    private InetSocketAddress lastLocal;
+
+    /**
+     * A TCP connection {@link #acceptTcp} took: a conduit on its bare descriptor, the peer's
+     * address and port, and the local ones.
+     */
+    public record Accepted(ChannelConduit conduit, InetSocketAddress remote, InetSocketAddress local) {
+    }
+
+    /** One try at taking a waiting connection: what was taken, or null when none waits. */
+    @FunctionalInterface
+    private interface Take<T> {
+        T next() throws IOException;
+    }
 
     public ChannelAcceptor(ServerSocketChannel channel) throws IOException {
         channel.configureBlocking(false);
@@ -47,17 +51,75 @@ public final class ChannelAcceptor {
         boolean direct = NativeIo.ACCEPT && channel.getLocalAddress() instanceof InetSocketAddress;
         this.errno = direct ? NativeIo.errnoBox() : null;
         this.address = direct ? new byte[NativeIo.SOCKADDR_BYTES] : null;
+        InetSocketAddress bound = direct ? (InetSocketAddress) channel.getLocalAddress() : null;
+        this.fixedLocal = bound != null && !bound.getAddress().isAnyLocalAddress() ? bound : null;
     }
 
     /** The next connection, as a blocking accept would return it; throws once closed. */
     public SocketChannel accept() throws IOException {
+        if (errno == null) {
+            return await(channel::accept);
+        }
+        return await(() -> {
+            int fd = acceptDirect();
+            return fd < 0 ? null : NativeIo.INSTANCE.accepted(channel.provider(), fd, address);
+        });
+    }
+
+    /**
+     * The next TCP connection, as {@link #accept} waits for it, but with no channel object made
+     * for it: the descriptor accept4 returned, read and written by direct calls
+     * ({@link ChannelConduit#ofDescriptor}), with the peer's address as accept4 reported it and
+     * the listener's own address (asked of the kernel, one getsockname, only when the listener is
+     * on a wildcard address). An idle client then holds no channel, socket adaptor, descriptor
+     * object, locks or address copies of the JDK's, and its login makes none of the JDK's
+     * per-connection calls (two getsockname, an fcntl). Only where {@link #acceptsDescriptors}.
+     */
+    public Accepted acceptTcp() throws IOException {
+        if (!acceptsDescriptors()) {
+            throw new SocketException("not a listener whose connections pgloom reads by direct calls");
+        }
+        return await(() -> {
+            int fd = acceptDirect();
+            if (fd < 0) {
+                return null;
+            }
+            NativeIo io = NativeIo.INSTANCE;
+            try {
+                InetSocketAddress local = fixedLocal != null ? fixedLocal : shared(io.localAddress(errno, fd));
+                InetSocketAddress remote = NativeIo.socketAddress(address);
+                return new Accepted(ChannelConduit.ofDescriptor(fd), remote, local);
+            } catch (IOException | RuntimeException e) {
+                io.close(fd);
+                throw e;
+            }
+        });
+    }
+
+    /** {@code local}, or the equal address of the connection before: one object for the many connections that reach the same address. */
+    private InetSocketAddress shared(InetSocketAddress local) {
+        InetSocketAddress last = lastLocal;
+        if (local.equals(last) && !local.getAddress().isLinkLocalAddress()) {
+            return last; // (a link-local address's scope is not compared by equals)
+        }
+        lastLocal = local;
+        return local;
+    }
+
+    /** Whether {@link #acceptTcp} may be used: a TCP listener, accept4, and direct reads and writes. */
+    public boolean acceptsDescriptors() {
+        return errno != null && NativeIo.DIRECT;
+    }
+
+    /** Takes a connection with {@code take}, parking until the listener is reported readable while none waits. */
+    private <T> T await(Take<T> take) throws IOException {
         Descriptor d = descriptor;
         while (true) {
             if (d.readable) {
                 d.readable = false; // before the accept: a connection that comes after it is reported again
-                SocketChannel c;
+                T c;
                 try {
-                    c = errno != null ? acceptDirect(d) : channel.accept();
+                    c = take.next();
                 } catch (ClosedChannelException e) {
                     throw Descriptor.closedException();
                 } catch (IOException e) {
@@ -73,9 +135,10 @@ public final class ChannelAcceptor {
         }
     }
 
-    /** One accept4: the connection, or null when none waits. */
-    private SocketChannel acceptDirect(Descriptor d) throws IOException {
+    /** One accept4: the new descriptor (the peer's address in {@link #address}), or -1 when none waits. */
+    private int acceptDirect() throws IOException {
         NativeIo io = NativeIo.INSTANCE;
+        Descriptor d = descriptor;
         while (true) {
             int fd;
             d.enter();
@@ -85,11 +148,11 @@ public final class ChannelAcceptor {
                 d.leave();
             }
             if (fd >= 0) {
-                return io.accepted(channel.provider(), fd, address);
+                return fd;
             }
             int e = io.errno(errno);
             if (e == NativeIo.EAGAIN) {
-                return null;
+                return -1;
             }
             if (e != NativeIo.EINTR && e != NativeIo.ECONNABORTED) {
                 throw io.failure(e); // EMFILE and kin: the caller says so and tries again
@@ -133,21 +196,7 @@ public final class ChannelAcceptor {
             return false;
         }
         NativeIo io = NativeIo.INSTANCE;
-        MemorySegment box = NativeIo.errnoBox();
-        int fd = io.fd(channel);
-        tcp.applyTo(new TcpTuning.OptionSetter() {
-            @Override
-            public <T> void set(SocketOption<T> option, T value) throws IOException {
-                int[] levelAndName = LINUX_OPTIONS.get(option);
-                if (levelAndName == null) {
-                    throw new SocketException("no setsockopt known for " + option.name());
-                }
-                int v = value instanceof Boolean on ? (on ? 1 : 0) : (Integer) value;
-                if (!io.setInt(box, fd, levelAndName[0], levelAndName[1], v)) {
-                    throw io.failure(io.errno(box));
-                }
-            }
-        });
+        io.apply(tcp, NativeIo.errnoBox(), io.fd(channel));
         return true;
     }
 

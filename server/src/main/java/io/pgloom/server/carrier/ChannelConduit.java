@@ -18,7 +18,8 @@ import java.nio.channels.SocketChannel;
 import java.util.Objects;
 
 /**
- * A connected socket channel (TCP or Unix) in non-blocking mode, with blocking streams for the
+ * A connected socket channel (TCP or Unix) in non-blocking mode, or a bare TCP descriptor a
+ * listener accepted ({@link #ofDescriptor}), with blocking streams for the
  * virtual threads that use it: a read that finds nothing parks the reader until its carrier's
  * epoll reports the socket ({@link Descriptor}); a write the socket cannot take whole parks the
  * writer until the socket drains. Errors read as a JDK socket's do ({@link SocketException}, "Socket closed"), so
@@ -36,6 +37,7 @@ public final class ChannelConduit implements Conduit {
     /** What {@link #direct} returns when the socket is not ready (EAGAIN). */
     private static final long NOT_READY = -1;
 
+    /** The channel, or null for a bare descriptor ({@link #ofDescriptor}). */
     private final SocketChannel channel;
     private final Descriptor descriptor;
     /** The descriptor for {@link NativeIo}'s calls, or -1: reads and writes go through the channel (NIO). */
@@ -49,6 +51,22 @@ public final class ChannelConduit implements Conduit {
         this.channel = channel;
         this.descriptor = new Descriptor(channel, false);
         this.fd = directCalls ? descriptor.fd : -1;
+    }
+
+    private ChannelConduit(Descriptor bare) {
+        this.channel = null;
+        this.descriptor = bare;
+        this.fd = bare.fd;
+    }
+
+    /**
+     * A connected, non-blocking socket's descriptor that no channel owns (accept4's, see
+     * {@link ChannelAcceptor#acceptTcp}), read and written by direct calls only; closing the
+     * conduit closes it. It has no {@link #socket()}: options go through {@link #tune}, and
+     * whoever accepted it knows its addresses.
+     */
+    static ChannelConduit ofDescriptor(int fd) {
+        return new ChannelConduit(new Descriptor(fd));
     }
 
     /**
@@ -140,10 +158,31 @@ public final class ChannelConduit implements Conduit {
         readTimeoutNanos = millis * 1_000_000L;
     }
 
-    /** The channel's socket adaptor, for options and addresses (TCP only). */
+    /** The channel's socket adaptor, for options and addresses (TCP only); null for a bare descriptor. */
     @Override
     public Socket socket() {
-        return channel.socket();
+        return channel == null ? null : channel.socket();
+    }
+
+    /** Sets {@code tcp}'s options: on the channel's socket, or on a bare descriptor by direct setsockopt calls. */
+    @Override
+    public void tune(TcpTuning tcp) throws IOException {
+        if (channel != null) {
+            tcp.apply(channel.socket());
+            return;
+        }
+        Descriptor d = descriptor;
+        d.enter();
+        try {
+            NativeIo.INSTANCE.apply(tcp, NativeIo.errnoBox(), fd);
+        } finally {
+            d.leave();
+        }
+    }
+
+    /** False once closed (the descriptor itself, not only asked to close). */
+    public boolean isOpen() {
+        return descriptor.isOpen();
     }
 
     /** Closes the channel, at once or, if a native call uses its descriptor now, as that call ends. From any thread. */
@@ -189,7 +228,8 @@ public final class ChannelConduit implements Conduit {
     }
 
     private final class In extends InputStream {
-        private ByteBuffer wrapper = ByteBuffer.allocate(0);
+        /** NIO's reads only: the caller's array wrapped, kept while the caller reads into the same array. */
+        private ByteBuffer wrapper;
         private final MemorySegment errno = fd >= 0 ? NativeIo.errnoBox() : null;
 
         @Override
@@ -207,7 +247,7 @@ public final class ChannelConduit implements Conduit {
             ByteBuffer buf = null;
             if (fd < 0) {
                 buf = wrapper;
-                if (buf.array() != b) {
+                if (buf == null || buf.array() != b) {
                     buf = ByteBuffer.wrap(b);
                     wrapper = buf;
                 }

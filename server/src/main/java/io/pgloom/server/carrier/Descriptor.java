@@ -26,7 +26,7 @@ import java.util.concurrent.locks.LockSupport;
  * <p><b>Close.</b> The channel may not close the descriptor under a native call that uses it (the
  * number could be a new socket's by the time the call runs): calls are counted ({@link #enter},
  * {@link #leave}), and a close that comes during one is finished by that call as it ends. Closing
- * the channel drops the registration in the kernel; its {@link Registry} token is freed, so a
+ * the channel (or the bare descriptor) drops the registration in the kernel; its {@link Registry} token is freed, so a
  * report already taken from the kernel is dropped.
  *
  * <p>Threading: one reader and one writer at a time (the callers guarantee it); {@link #fire} on
@@ -50,6 +50,7 @@ final class Descriptor {
         }
     }
 
+    /** The channel that owns {@link #fd}; null for a bare descriptor, which {@link #close} closes itself. */
     final SelectableChannel channel;
     final int fd;
     /** This descriptor's reports' token ({@link Registry}). */
@@ -79,8 +80,17 @@ final class Descriptor {
 
     /** {@code listening}: a listening channel, whose reads are accepts. */
     Descriptor(SelectableChannel channel, boolean listening) {
+        this(channel, NativeIo.INSTANCE.fd(channel), listening);
+    }
+
+    /** A connected socket's descriptor that no channel owns (see {@link ChannelAcceptor#acceptTcp}): this closes it. */
+    Descriptor(int fd) {
+        this(null, fd, false);
+    }
+
+    private Descriptor(SelectableChannel channel, int fd, boolean listening) {
         this.channel = channel;
-        this.fd = NativeIo.INSTANCE.fd(channel);
+        this.fd = fd;
         this.mask = listening ? Epoll.IN | Epoll.EDGE : Epoll.IN | Epoll.RDHUP | Epoll.EDGE;
         this.token = Registry.add(this);
     }
@@ -194,10 +204,14 @@ final class Descriptor {
         if (!USES.compareAndSet(this, CLOSING, CLOSING | CLOSED)) {
             return; // a call entered meanwhile: it closes as it leaves
         }
-        try {
-            channel.close(); // registered with no JDK selector: the descriptor is closed now
-        } catch (IOException ignored) {
-            // closed anyway
+        if (channel == null) {
+            NativeIo.INSTANCE.close(fd); // which also drops its epoll registration
+        } else {
+            try {
+                channel.close(); // registered with no JDK selector: the descriptor is closed now
+            } catch (IOException ignored) {
+                // closed anyway
+            }
         }
         Registry.remove(token);
         closed = true;
@@ -248,6 +262,11 @@ final class Descriptor {
             throw new SocketException("Closed by interrupt");
         }
         ensureOpen();
+    }
+
+    /** False once the descriptor is closed. */
+    boolean isOpen() {
+        return !closed;
     }
 
     void ensureOpen() throws SocketException {

@@ -1,6 +1,8 @@
 package io.pgloom.server.carrier;
 
+import io.pgloom.wire.tcp.TcpTuning;
 import java.io.FileDescriptor;
+import java.io.IOException;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
@@ -19,6 +21,8 @@ import java.net.InetSocketAddress;
 import java.net.ProtocolFamily;
 import java.net.SocketAddress;
 import java.net.SocketException;
+import java.net.SocketOption;
+import java.net.StandardSocketOptions;
 import java.net.StandardProtocolFamily;
 import java.net.UnknownHostException;
 import java.nio.ByteOrder;
@@ -26,6 +30,8 @@ import java.nio.channels.SelectableChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.spi.SelectorProvider;
 import java.util.Arrays;
+import java.util.Map;
+import jdk.net.ExtendedSocketOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,14 +45,17 @@ import org.slf4j.LoggerFactory;
  * write skip the VFS layer (2026-12-05: about 0.2 µs of system time per transaction).
  *
  * <p>{@link ChannelAcceptor} accepts TCP connections with {@code accept4} too, non-blocking and
- * close-on-exec from the start, and wraps the descriptor in the JDK's own channel class, the one
- * its accept would have made ({@link #accepted}): that skips the JDK accept's three fcntl calls
- * and its JNI work. When the JDK's class cannot be reached {@link #ACCEPT} is false and the
- * channel's own accept is used. The same listeners take tcp_defer_accept, which the JDK has no option
+ * close-on-exec from the start: a client's descriptor is kept bare, its addresses taken from
+ * accept4 and the listener ({@link #localAddress}: getsockname, for a wildcard listener only),
+ * options set by setsockopt ({@link #apply}), closed by {@link #close(int)}; elsewhere it is
+ * wrapped in the JDK's own channel class, the one its accept would have made ({@link #accepted}).
+ * Either skips the JDK accept's three fcntl calls and its JNI work; the bare descriptor also the
+ * JDK channel's two getsockname calls and its objects. When the JDK's class cannot be reached
+ * {@link #ACCEPT} is false and the channel's own accept is used. The same listeners take tcp_defer_accept, which the JDK has no option
  * for, and the TCP options their connections inherit by direct setsockopt calls ({@link #setInt}).
  *
- * <p>The channel stays what owns the descriptor: it answers options and addresses, and closes
- * the socket; {@link Descriptor} makes sure it is not closed while a call here uses it. Reaching
+ * <p>Where there is a channel it owns the descriptor: it answers options and addresses, and
+ * closes the socket; {@link Descriptor} makes sure no descriptor is closed while a call here uses it. Reaching
  * the descriptor needs {@code --add-opens java.base/sun.nio.ch=ALL-UNNAMED} (the launcher passes
  * it); without it, or on a platform whose libc is not found, {@link #INSTANCE} is null and there
  * are no carriers (io_mode = jdk, said once in the log). {@code -Dpgloom.native_io=false} keeps
@@ -77,6 +86,15 @@ final class NativeIo {
     private static final int AF_INET6 = 10;
     /** Bytes of a sockaddr_storage: room for any address accept4 reports. */
     static final int SOCKADDR_BYTES = 128;
+    /** setsockopt's level and name for each option {@link TcpTuning} sets. */
+    private static final Map<SocketOption<?>, int[]> LINUX_OPTIONS = Map.of(
+            StandardSocketOptions.TCP_NODELAY, new int[] {IPPROTO_TCP, TCP_NODELAY},
+            StandardSocketOptions.SO_KEEPALIVE, new int[] {SOL_SOCKET, SO_KEEPALIVE},
+            ExtendedSocketOptions.TCP_KEEPIDLE, new int[] {IPPROTO_TCP, TCP_KEEPIDLE},
+            ExtendedSocketOptions.TCP_KEEPINTERVAL, new int[] {IPPROTO_TCP, TCP_KEEPINTVL},
+            ExtendedSocketOptions.TCP_KEEPCOUNT, new int[] {IPPROTO_TCP, TCP_KEEPCNT},
+            StandardSocketOptions.SO_SNDBUF, new int[] {SOL_SOCKET, SO_SNDBUF},
+            StandardSocketOptions.SO_RCVBUF, new int[] {SOL_SOCKET, SO_RCVBUF});
 
     /** The calls, or null when this JVM does not allow them (see the class comment). */
     static final NativeIo INSTANCE;
@@ -92,6 +110,7 @@ final class NativeIo {
     private static final MethodHandle ACCEPT4;
     private static final MethodHandle CLOSE;
     private static final MethodHandle SETSOCKOPT;
+    private static final MethodHandle GETSOCKNAME;
     /** {@code sun.nio.ch.IOUtil.newFD(int)}. */
     private static final MethodHandle NEW_FD;
     /** The JDK's constructor of an accepted channel: (provider, family, descriptor, remote address). */
@@ -109,6 +128,7 @@ final class NativeIo {
         MethodHandle accept4 = null;
         MethodHandle close = null;
         MethodHandle setsockopt = null;
+        MethodHandle getsockname = null;
         MethodHandle newFd = null;
         MethodHandle accepted = null;
         try {
@@ -134,6 +154,8 @@ final class NativeIo {
                         ValueLayout.JAVA_INT));
                 setsockopt = linker.downcallHandle(libc.find("setsockopt").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_INT,
                         ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT), options);
+                getsockname = linker.downcallHandle(libc.find("getsockname").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS), options);
                 Method m2 = Class.forName("sun.nio.ch.IOUtil").getMethod("newFD", int.class);
                 m2.setAccessible(true);
                 newFd = MethodHandles.lookup().unreflect(m2);
@@ -152,6 +174,7 @@ final class NativeIo {
         ACCEPT4 = accept4;
         CLOSE = close;
         SETSOCKOPT = setsockopt;
+        GETSOCKNAME = getsockname;
         NEW_FD = newFd;
         ACCEPTED = accepted;
         ACCEPT = accept4 != null && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
@@ -232,6 +255,55 @@ final class NativeIo {
             failure.initCause(e);
             throw failure;
         }
+    }
+
+    /** Closes a descriptor that no channel owns ({@link ChannelAcceptor#acceptTcp}'s); an error (EBADF, EINTR) is ignored: it is closed either way. */
+    void close(int fd) {
+        try {
+            int ignored = (int) CLOSE.invokeExact(fd);
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** getsockname: the address and port a connected socket's peer reached it on. */
+    InetSocketAddress localAddress(MemorySegment box, int fd) throws SocketException {
+        byte[] sa = new byte[SOCKADDR_BYTES];
+        int[] length = {sa.length};
+        int done;
+        try {
+            done = (int) GETSOCKNAME.invokeExact(box, fd, MemorySegment.ofArray(sa), MemorySegment.ofArray(length));
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+        if (done != 0) {
+            throw failure(errno(box));
+        }
+        try {
+            return socketAddress(sa);
+        } catch (UnknownHostException e) {
+            throw new SocketException("getsockname: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Sets {@code tcp}'s options (PgBouncer's rules: {@link TcpTuning#applyTo}) on {@code fd} by
+     * direct setsockopt calls; a refused one throws, naming the option and value.
+     */
+    void apply(TcpTuning tcp, MemorySegment box, int fd) throws IOException {
+        tcp.applyTo(new TcpTuning.OptionSetter() {
+            @Override
+            public <T> void set(SocketOption<T> option, T value) throws IOException {
+                int[] levelAndName = LINUX_OPTIONS.get(option);
+                if (levelAndName == null) {
+                    throw new SocketException("no setsockopt known for " + option.name());
+                }
+                int v = value instanceof Boolean on ? (on ? 1 : 0) : (Integer) value;
+                if (!setInt(box, fd, levelAndName[0], levelAndName[1], v)) {
+                    throw failure(errno(box));
+                }
+            }
+        });
     }
 
     /** setsockopt with an int value; false, with the errno in {@code box}, if it failed. */

@@ -242,6 +242,9 @@ public final class Listener implements AutoCloseable {
             if (carried == null) {
                 return new Transport.Tcp(serverSocket.accept());
             }
+            if (carried.acceptsDescriptors()) {
+                return new Transport.Tcp(carried.acceptTcp(), inherited);
+            }
             return new Transport.Tcp(ChannelConduit.of(carried.accept()), inherited);
         }
 

@@ -7,6 +7,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
+import io.pgloom.server.carrier.ChannelAcceptor;
 import io.pgloom.server.carrier.ChannelConduit;
 import io.pgloom.wire.tcp.Conduit;
 import io.pgloom.wire.tcp.JdkConduit;
@@ -89,22 +90,32 @@ public interface Transport {
     }
 
     /**
-     * A client that came in over TCP: a JDK socket (io_mode = jdk) or a carrier's channel
-     * (io_mode = carriers), seen through {@code socket} for options and addresses either way.
+     * A client that came in over TCP: a JDK socket (io_mode = jdk) or a carrier's connection
+     * (io_mode = carriers: a bare descriptor, or a channel where the JVM allows no direct calls).
+     * Its addresses are taken once, at accept ({@code local} is shared by the clients of a
+     * listener where its acceptor can tell, see {@link ChannelAcceptor#acceptTcp}).
      * {@code inherited}: the options the socket already has from its listener, or null.
      */
-    record Tcp(Conduit conduit, Socket socket, String localAddress, TcpTuning inherited) implements Transport {
-        /**
-         * The local address is taken once: Socket#getLocalAddress takes the socket's state lock,
-         * which every read and write take too. Shared: a listener has few local addresses.
-         */
+    record Tcp(Conduit conduit, InetSocketAddress remote, InetSocketAddress local, TcpTuning inherited)
+            implements Transport {
+        /** A connection with a socket object, which tells its addresses. */
         public Tcp(Conduit conduit) {
             this(conduit, null);
         }
 
         /** A socket accepted from a listener that was given {@code inherited}'s options (null: none). */
         public Tcp(Conduit conduit, TcpTuning inherited) {
-            this(conduit, conduit.socket(), LocalAddresses.text(conduit.socket().getLocalAddress()), inherited);
+            this(conduit, conduit.socket(), inherited);
+        }
+
+        private Tcp(Conduit conduit, Socket socket, TcpTuning inherited) {
+            this(conduit, new InetSocketAddress(socket.getInetAddress(), socket.getPort()),
+                    new InetSocketAddress(socket.getLocalAddress(), socket.getLocalPort()), inherited);
+        }
+
+        /** A connection a carrier's listener accepted as a bare descriptor, with the addresses it reported. */
+        public Tcp(ChannelAcceptor.Accepted accepted, TcpTuning inherited) {
+            this(accepted.conduit(), accepted.remote(), accepted.local(), inherited);
         }
 
         /** A JDK socket. */
@@ -126,36 +137,39 @@ public interface Transport {
         @Override
         public void configure(TcpTuning tcp) throws IOException {
             if (!tcp.equals(inherited)) {
-                tcp.apply(socket);
+                conduit.tune(tcp);
             }
         }
 
         @Override
         public String peer() {
-            // A closed socket still knows the address it was connected to.
-            return socket.getInetAddress().getHostAddress() + ":" + socket.getPort();
+            return remoteAddress() + ":" + remote.getPort();
         }
 
         @Override
         public String remoteAddress() {
-            return socket.getInetAddress().getHostAddress();
+            return remote.getAddress().getHostAddress();
         }
 
         @Override
         public int remotePort() {
-            return socket.getPort();
+            return remote.getPort();
+        }
+
+        @Override
+        public String localAddress() {
+            return LocalAddresses.text(local.getAddress());
         }
 
         @Override
         public int localPort() {
-            return socket.getLocalPort();
+            return local.getPort();
         }
 
         @Override
         public ConnectionInfo info() {
-            // From the addresses the socket already holds: no name lookup.
-            return ConnectionInfo.tcp(new InetSocketAddress(socket.getInetAddress(), socket.getPort()),
-                    new InetSocketAddress(socket.getLocalAddress(), socket.getLocalPort()));
+            // From the addresses taken at accept: no name lookup, no system call.
+            return ConnectionInfo.tcp(remote, local);
         }
 
         @Override

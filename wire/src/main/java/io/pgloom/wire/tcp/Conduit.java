@@ -24,8 +24,18 @@ public interface Conduit {
     /** Bounds each later read (milliseconds; 0: no bound); one that passes it throws {@link java.net.SocketTimeoutException}. */
     void readTimeout(int millis) throws IOException;
 
-    /** The socket, for its options and addresses (its streams are not to be used: take {@link #input} and {@link #output}). */
+    /**
+     * The socket, for its options and addresses (its streams are not to be used: take
+     * {@link #input} and {@link #output}). Null for a client connection that a carrier's listener
+     * accepted as a bare descriptor: no socket object is made for it; whoever accepted it knows
+     * its addresses, and {@link #tune} sets its options.
+     */
     Socket socket();
+
+    /** Sets {@code tcp}'s options (tcp_keepalive and kin) on the connection. */
+    default void tune(TcpTuning tcp) throws IOException {
+        tcp.apply(socket());
+    }
 
     /** Idempotent, never throws. */
     void close();
