@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,11 +67,16 @@ public final class PreparedStatements {
     private final StatementRegistry registry;
     private final Pool pool;
     private final Object owner;
-    private final ConcurrentHashMap<Name, ClientStatement> byName = new ConcurrentHashMap<>();
+    /**
+     * The client's named statements; made at its first named Parse (many clients never send one,
+     * and an idle client's empty map would be 64 bytes of its heap). Written by the client's
+     * thread; read and undone by others (SHOW CLIENTS, a server's answers).
+     */
+    private volatile ConcurrentHashMap<Name, ClientStatement> byName;
     private final Name probe = new Name();
     private final List<Statement> evicted = new ArrayList<>();
     /** Kinds of the messages of the current request (since the last Sync) while no window is open. */
-    private byte[] pending = new byte[16];
+    private byte[] pending; // made at the first such message
     private int pendingCount;
     /** Rewritten output for the server: allocated on first use, given back when it grew and the client is quiet. */
     private byte[] out;
@@ -84,7 +90,8 @@ public final class PreparedStatements {
 
     /** How many named statements the client has prepared (SHOW CLIENTS' prepared_statements). */
     public int size() {
-        return byName.size();
+        Map<Name, ClientStatement> m = byName;
+        return m == null ? 0 : m.size();
     }
 
     /** A client's statement: its name and what it is on servers. */
@@ -168,7 +175,12 @@ public final class PreparedStatements {
             return record(s, ResponseQueue.PARSE); // unnamed, or malformed (the server says so)
         }
         Name name = Name.copyOf(buf, at + 5, nameEnd);
-        if (byName.containsKey(name)) {
+        ConcurrentHashMap<Name, ClientStatement> m = byName;
+        if (m == null) {
+            m = new ConcurrentHashMap<>();
+            byName = m;
+        }
+        if (m.containsKey(name)) {
             // The client hears PostgreSQL's words; the log says it in PgBouncer's, which scripts match.
             log.info("{}: prepared statement '{}' was already prepared", owner, name);
             return fail(s, buf, spanStart, at, frame, ErrorResponse.error(SqlState.DUPLICATE_PREPARED_STATEMENT,
@@ -177,9 +189,10 @@ public final class PreparedStatements {
         Statement st = registry.register(Arrays.copyOfRange(buf, nameEnd + 1, at + frame));
         pool.stats.clientParses.increment();
         ClientStatement cs = new ClientStatement(name, st);
-        byName.put(name, cs);
+        m.put(name, cs);
         compose(buf, spanStart, at);
-        Runnable forget = () -> byName.remove(name, cs);
+        ConcurrentHashMap<Name, ClientStatement> names = m;
+        Runnable forget = () -> names.remove(name, cs);
         if (s.preparedStatements.has(st)) {
             add(s, ResponseQueue.ANSWER_PARSE, forget);
         } else {
@@ -237,11 +250,12 @@ public final class PreparedStatements {
             return record(s, ResponseQueue.CLOSE);
         }
         probe.set(buf, at + 6, nameEnd);
-        ClientStatement cs = byName.remove(probe);
+        ConcurrentHashMap<Name, ClientStatement> m = byName;
+        ClientStatement cs = m == null ? null : m.remove(probe);
         // Closing a name that does not exist is no error in PostgreSQL either. The server keeps its
         // copy: other clients may use it, and the LRU bound takes care of the rest.
         compose(buf, spanStart, at);
-        add(s, ResponseQueue.ANSWER_CLOSE, cs == null ? null : (Runnable) () -> byName.putIfAbsent(cs.name(), cs));
+        add(s, ResponseQueue.ANSWER_CLOSE, cs == null ? null : (Runnable) () -> m.putIfAbsent(cs.name(), cs));
         return frame;
     }
 
@@ -251,7 +265,10 @@ public final class PreparedStatements {
             // statements. Forgetting them is always safe: a later Parse closes the name first.
             s.preparedStatements.clear();
             if (have == frame && frame <= 5 + QUERY_SCAN && dropsAll(new String(buf, at + 5, frame - 5, StandardCharsets.ISO_8859_1))) {
-                byName.clear();
+                ConcurrentHashMap<Name, ClientStatement> m = byName;
+                if (m != null) {
+                    m.clear();
+                }
             }
             log.debug("{}: the client's DISCARD/DEALLOCATE may have dropped prepared statements on {}", owner, s);
         }
@@ -350,7 +367,9 @@ public final class PreparedStatements {
         } else if (endsRequest) {
             pendingCount = 0;
         } else {
-            if (pendingCount == pending.length) {
+            if (pending == null) {
+                pending = new byte[16];
+            } else if (pendingCount == pending.length) {
                 pending = Arrays.copyOf(pending, pendingCount * 2);
             }
             pending[pendingCount++] = kind;
@@ -368,7 +387,8 @@ public final class PreparedStatements {
     }
 
     private ClientStatement lookup(byte[] buf, int from, int to) {
-        return byName.get(probe.set(buf, from, to));
+        ConcurrentHashMap<Name, ClientStatement> m = byName;
+        return m == null ? null : m.get(probe.set(buf, from, to));
     }
 
     // ---------------------------------------------------------------- composing
