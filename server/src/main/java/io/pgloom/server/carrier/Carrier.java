@@ -1,5 +1,6 @@
 package io.pgloom.server.carrier;
 
+import java.lang.foreign.MemorySegment;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -33,6 +34,12 @@ final class Carrier implements Executor, Runnable {
     final Epoll epoll;
     final Thread thread;
     final Thread.Builder.OfVirtual builder;
+    /**
+     * The errno box of the direct calls made by the virtual threads this carrier runs
+     * ({@link Carriers#errnoBox}): one runs at a time, and none parks between its call and its
+     * look at the errno, so they can share one instead of each socket keeping two.
+     */
+    final MemorySegment errno = NativeIo.errnoBox();
     private final ArrayDeque<Runnable> local = new ArrayDeque<>();
     private final ConcurrentLinkedQueue<Runnable> remote = new ConcurrentLinkedQueue<>();
     /** True while this carrier is in (or about to enter) a blocking epoll_wait. */

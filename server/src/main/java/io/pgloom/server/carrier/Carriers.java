@@ -1,5 +1,6 @@
 package io.pgloom.server.carrier;
 
+import java.lang.foreign.MemorySegment;
 import io.pgloom.server.VirtualThreads;
 import io.pgloom.wire.auth.HeavyWork;
 import io.pgloom.wire.tcp.Dialer;
@@ -136,6 +137,16 @@ public final class Carriers {
             }
         }
         return null;
+    }
+
+    /**
+     * The errno box for a direct call ({@link NativeIo}) made now by the calling thread: its
+     * carrier's, or for a thread on none a new one. Only for a call whose errno is read before
+     * the caller can park.
+     */
+    static MemorySegment errnoBox() {
+        Carrier c = current();
+        return c != null ? c.errno : NativeIo.errnoBox();
     }
 
     /** The caller's carrier, or for a thread on none (a platform thread), the first: its waits then wake it explicitly. */

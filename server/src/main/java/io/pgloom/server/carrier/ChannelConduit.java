@@ -195,21 +195,27 @@ public final class ChannelConduit implements Conduit {
      * One direct recv(2) or send(2) of {@code b[off, off + len)}, retried on EINTR: what it
      * returned (for a read, 0 is the end of the stream), or {@link #NOT_READY}.
      */
-    private long direct(boolean write, byte[] b, int off, int len, MemorySegment errno) throws IOException {
+    private long direct(boolean write, byte[] b, int off, int len) throws IOException {
         NativeIo io = NativeIo.INSTANCE;
         while (true) {
             long n;
+            int e = 0;
             Descriptor d = descriptor;
             d.enter();
             try {
+                // The carrier's box: read before anything that could park this thread (a close
+                // that leave() finishes may wait for a lock) and let another use it.
+                MemorySegment errno = Carriers.errnoBox();
                 n = write ? io.write(errno, fd, b, off, len) : io.read(errno, fd, b, off, len);
+                if (n < 0) {
+                    e = io.errno(errno);
+                }
             } finally {
                 d.leave();
             }
             if (n >= 0) {
                 return n;
             }
-            int e = io.errno(errno);
             if (e == NativeIo.EAGAIN) {
                 return NOT_READY;
             }
@@ -230,8 +236,6 @@ public final class ChannelConduit implements Conduit {
     private final class In extends InputStream {
         /** NIO's reads only: the caller's array wrapped, kept while the caller reads into the same array. */
         private ByteBuffer wrapper;
-        private final MemorySegment errno = fd >= 0 ? NativeIo.errnoBox() : null;
-
         @Override
         public int read() throws IOException {
             byte[] one = new byte[1];
@@ -262,7 +266,7 @@ public final class ChannelConduit implements Conduit {
                     int n;
                     try {
                         if (buf == null) {
-                            long got = direct(false, b, off, len, errno);
+                            long got = direct(false, b, off, len);
                             n = got == NOT_READY ? 0 : got == 0 ? -1 : (int) got;
                         } else {
                             n = channel.read(buf);
@@ -296,8 +300,6 @@ public final class ChannelConduit implements Conduit {
      * them alive for as long as the client idles.
      */
     private final class Out extends OutputStream {
-        private final MemorySegment errno = fd >= 0 ? NativeIo.errnoBox() : null;
-
         @Override
         public void write(int b) throws IOException {
             write(new byte[] {(byte) b}, 0, 1);
@@ -309,7 +311,7 @@ public final class ChannelConduit implements Conduit {
             if (fd >= 0) {
                 Objects.checkFromIndexSize(off, len, b.length);
                 for (int done = 0; done < len; ) {
-                    long n = direct(true, b, off + done, len - done, errno);
+                    long n = direct(true, b, off + done, len - done);
                     if (n > 0) {
                         done += (int) n;
                     } else {
