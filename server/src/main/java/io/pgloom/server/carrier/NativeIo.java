@@ -51,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * wrapped in the JDK's own channel class, the one its accept would have made ({@link #accepted}).
  * Either skips the JDK accept's three fcntl calls and its JNI work; the bare descriptor also the
  * JDK channel's two getsockname calls and its objects. When the JDK's class cannot be reached
- * {@link #ACCEPT} is false and the channel's own accept is used. The same listeners take tcp_defer_accept, which the JDK has no option
+ * {@link #ACCEPT} is false and the channel's own accept is used. The same listeners take
+ * tcp_defer_accept, which the JDK has no option
  * for, and the TCP options their connections inherit by direct setsockopt calls ({@link #setInt}).
  *
  * <p>Where there is a channel it owns the descriptor: it answers options and addresses, and
@@ -247,8 +248,8 @@ final class NativeIo {
             return (SocketChannel) ACCEPTED.invokeExact(provider, family, descriptor, (SocketAddress) socketAddress(address));
         } catch (Throwable e) {
             try {
-                int ignored = (int) CLOSE.invokeExact(fd);
-            } catch (Throwable closing) {
+                close(fd);
+            } catch (RuntimeException closing) {
                 e.addSuppressed(closing);
             }
             SocketException failure = new SocketException("could not take the accepted connection: " + e);

@@ -360,7 +360,7 @@ public final class ClientSession implements Callable<Object> {
         if (noSuchDatabase) {
             authenticator.forMissingDatabase(databaseName); // who the client is first, as PostgreSQL does
         }
-        // The answers are read by the caller rather than in the authenticator: see ClientAuthenticator and run().
+        // The answers are read by the caller rather than in the authenticator: see ClientAuthenticator and call().
         return new Admission(authenticator, db, console, authenticator.start(settings.authType(), db), startup);
     }
 
