@@ -144,6 +144,33 @@ class CarriersTest {
     }
 
     /**
+     * The hot path's clock: on a carrier it is the carrier's reading from its last wake-up, so it
+     * stands still while a thread runs and has moved on by at least a wait's length once the
+     * thread comes back from one; off the carriers it is System.nanoTime.
+     */
+    @Test
+    void theCarriersClockStandsStillWithinATurnAndMovesOnAfterAWait() throws Exception {
+        long[] t = onCarrier(() -> {
+            long first = Carriers.nanoTime();
+            long spinUntil = System.nanoTime() + 3_000_000;
+            while (System.nanoTime() - spinUntil < 0) {
+                Thread.onSpinWait();
+            }
+            long sameTurn = Carriers.nanoTime();
+            long sleepFrom = System.nanoTime();
+            Thread.sleep(5);
+            long afterSleep = Carriers.nanoTime();
+            return new long[] {first, sameTurn, sleepFrom, afterSleep, System.nanoTime()};
+        });
+        assertEquals(t[0], t[1], "3 ms of work without a wait: the same reading");
+        assertTrue(t[3] - t[2] >= 5_000_000, "a 5 ms sleep later the reading is at least 5 ms on: " + (t[3] - t[2]));
+        assertTrue(t[4] - t[3] >= 0, "and no later than the true clock");
+        long before = System.nanoTime();
+        long off = Carriers.nanoTime();
+        assertTrue(off - before >= 0 && System.nanoTime() - off >= 0, "off the carriers, the true clock");
+    }
+
+    /**
      * A connection accepted with accept4 carries the addresses the JDK's own accept would give
      * it, on a dual-stack listener (an IPv4 peer seen through a mapped address), an IPv4-only one
      * and, where the machine has it, IPv6's loopback; and its bytes arrive.

@@ -1,6 +1,7 @@
 package io.pgloom.server.backend;
 
 import io.pgloom.config.PoolMode;
+import io.pgloom.server.carrier.Carriers;
 import io.pgloom.server.frontend.ClientSession;
 import io.pgloom.server.frontend.ClientTimeouts;
 import io.pgloom.server.pool.PoolStats;
@@ -86,7 +87,7 @@ public final class Link {
         lock.lock();
         try {
             if (server != null) {
-                count(type, expectsReady, expectsReady ? System.nanoTime() : 0);
+                count(type, expectsReady, expectsReady ? Carriers.nanoTime() : 0);
             }
             return server;
         } finally {
@@ -177,7 +178,7 @@ public final class Link {
             if (pending > 0) {
                 pending--;
             }
-            long now = System.nanoTime();
+            long now = Carriers.nanoTime();
             client.touch(now);
             countTimes(s.pool.stats, status, now);
             queryStartNanos = pending > 0 ? now : 0;

@@ -47,6 +47,12 @@ final class Carrier implements Executor, Runnable {
     /** Set by the one producer that wakes the current wait, cleared by the carrier after it: one eventfd write per wait. */
     private final AtomicBoolean wakeupSent = new AtomicBoolean();
     private volatile boolean stopped;
+    /**
+     * System.nanoTime as this carrier read it when its last epoll_wait returned, or before it ran
+     * tasks handed in from other threads: the clock of the threads it runs
+     * ({@link Carriers#nanoTime}). Written by the carrier thread only.
+     */
+    volatile long now = System.nanoTime();
 
     Carrier(int index, SchedulerHook hook) throws IOException, ReflectiveOperationException {
         this.index = index;
@@ -87,8 +93,13 @@ final class Carrier implements Executor, Runnable {
         while (!stopped) {
             try {
                 runLocal();
-                for (Runnable r; (r = remote.poll()) != null; ) {
-                    r.run();
+                Runnable r = remote.poll();
+                if (r != null) {
+                    // Handed in since the last wait, maybe long after it: their clock is read anew.
+                    now = System.nanoTime();
+                    do {
+                        r.run();
+                    } while ((r = remote.poll()) != null);
                 }
                 int n;
                 if (local.isEmpty()) {
@@ -103,6 +114,7 @@ final class Carrier implements Executor, Runnable {
                 // After every wait, not only blocking ones: a wake-up sent late is consumed by
                 // whichever wait comes next, and the flag must not outlive it.
                 wakeupSent.set(false);
+                now = System.nanoTime();
                 for (int i = 0; i < n; i++) {
                     long token = e.token(i);
                     if (token != Epoll.WAKE) {

@@ -5,6 +5,7 @@ import io.pgloom.config.PoolMode;
 import io.pgloom.server.backend.DedicatedServer;
 import io.pgloom.server.backend.Link;
 import io.pgloom.server.backend.ServerConnection;
+import io.pgloom.server.carrier.Carriers;
 import io.pgloom.server.control.InjectionPoints;
 import io.pgloom.server.control.Pooler;
 import io.pgloom.server.control.PoolerMetrics;
@@ -603,7 +604,7 @@ public final class ClientSession implements Callable<Object> {
      */
     private boolean readMore() throws IOException {
         boolean more = reader.fill();
-        lastActivityNanos = System.nanoTime();
+        lastActivityNanos = Carriers.nanoTime();
         return more;
     }
 
@@ -687,7 +688,7 @@ public final class ClientSession implements Callable<Object> {
         try {
             ServerConnection s = pool.acquire(this);
             // The wait counts from the read that brought the request (just before), as PgBouncer's wait_time does.
-            long now = System.nanoTime();
+            long now = Carriers.nanoTime();
             pool.stats.assigned(Math.max(0, now - lastActivityNanos));
             if (statements != null) {
                 statements.linked();

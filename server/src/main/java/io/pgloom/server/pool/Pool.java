@@ -256,7 +256,7 @@ public final class Pool {
     }
 
     private ServerConnection acquire(ClientSession client, boolean failFast) throws PgloomError, InterruptedException {
-        long start = System.nanoTime();
+        long start = Carriers.nanoTime();
         long waitLimit = settings.queryWaitTimeout().toNanos();
         // As in PgBouncer, query_timeout also bounds the wait for a server when it is the shorter one.
         long queryLimit = client != null ? settings.queryTimeout().toNanos() : 0;
@@ -698,7 +698,7 @@ public final class Pool {
             }
             return;
         }
-        long now = System.nanoTime();
+        long now = Carriers.nanoTime();
         if (s.isClosed()) {
             return;
         }

@@ -128,6 +128,7 @@ public final class PoolStats {
 
     /** A request got its ReadyForQuery {@code nanos} after it was sent (PgBouncer's query_time). */
     public void queryDone(long nanos) {
+        nanos = Math.max(0, nanos); // clock readings of two carriers (Carriers.nanoTime)
         queryNanos.add(nanos);
         if (series != null) {
             series.query().observe(nanos / 1e9);
@@ -136,6 +137,7 @@ public final class PoolStats {
 
     /** A transaction ended {@code nanos} after its first request (PgBouncer's xact_time). */
     public void transactionDone(long nanos) {
+        nanos = Math.max(0, nanos);
         transactionNanos.add(nanos);
         if (series != null) {
             series.transaction().observe(nanos / 1e9);
