@@ -544,7 +544,7 @@ fi
 
 python3 - "$raw" "$rss_lines" "$run_dir/results.txt" "$SCENARIOS" "$TARGETS" \
   "$(for s in a b c d e f g h i j; do printf '%s\t%s (%s)\n' "$s" "${SCENARIO_OPTS[$s]}" "${SCENARIO_NAME[$s]}"; done)" <<'EOF'
-import csv, os, statistics, sys
+import csv, os, random, statistics, sys
 raw, rss, dest, scenarios, targets, names = sys.argv[1:7]
 names = dict(l.split("\t", 1) for l in names.splitlines())
 runs = {}
@@ -586,6 +586,17 @@ def paired(s, a, b):
     v = [by_round[(s, a, k[2])] / by_round[(s, b, k[2])] for k in by_round
          if k[0] == s and k[1] == a and (s, b, k[2]) in by_round and by_round[(s, b, k[2])] > 0]
     return "%.2f" % statistics.median(v) if v else "-"
+def interval(s, a, b):
+    """A 90% bootstrap interval of the ratio of medians a/b: the rounds drawn again with replacement
+    (a round's two runs together), 2,000 times. Where it holds 1.0 this run cannot tell a from b."""
+    pairs = [(by_round[k], by_round[(s, b, k[2])]) for k in by_round
+             if k[0] == s and k[1] == a and by_round.get((s, b, k[2]), 0) > 0]
+    if len(pairs) < 3:
+        return "-"
+    rnd = random.Random(1)
+    rs = sorted(statistics.median(x for x, _ in d) / statistics.median(y for _, y in d)
+                for d in ([rnd.choice(pairs) for _ in pairs] for _ in range(2000)))
+    return "%.2f-%.2f" % (rs[100], rs[1899])
 def fmt(x, star=False):
     return "-" if x is None else ("%.0f" % x) + ("*" if star else "")
 def ratio(a, b):
@@ -593,14 +604,15 @@ def ratio(a, b):
 lines = []
 if scenarios.split():
     base = "pgloom_base" in targets.split()
-    hdr = ["scenario", "direct tps", "pgloom tps", "pgbouncer tps", "pgloom/pgbouncer", "paired", "pgloom/direct"]
+    hdr = ["scenario", "direct tps", "pgloom tps", "pgbouncer tps", "pgloom/pgbouncer", "90% interval", "paired", "pgloom/direct"]
     if base:
         hdr += ["base tps", "pgloom/base"]
     rows = []
     for s in scenarios.split():
         d, l, b, lb = (med(s, t) for t in ("direct", "pgloom", "pgbouncer", "pgloom_base"))
         rows.append([names.get(s, s), fmt(d, (s, "direct") in bad), fmt(l, (s, "pgloom") in bad),
-                     fmt(b, (s, "pgbouncer") in bad), ratio(l, b), paired(s, "pgloom", "pgbouncer"), ratio(l, d)]
+                     fmt(b, (s, "pgbouncer") in bad), ratio(l, b), interval(s, "pgloom", "pgbouncer"),
+                     paired(s, "pgloom", "pgbouncer"), ratio(l, d)]
                     + ([fmt(lb, (s, "pgloom_base") in bad), ratio(l, lb)] if base else []))
     w = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w[i]) if i == 0 else str(c).rjust(w[i]) for i, c in enumerate(cells)) + " |"
@@ -660,7 +672,7 @@ if scenarios.split():
         lines += [line3(r) for r in rows3]
     n = max((len(v) for v in runs.values()), default=0)
     lines.append("")
-    lines.append("tps = median of %d interleaved round(s); paired = median of the rounds' own pgloom/pgbouncer ratios%s" % (n, "; * = some run failed or had failed transactions (see tps.csv)" if bad else ""))
+    lines.append("tps = median of %d interleaved round(s); 90%% interval = of pgloom/pgbouncer, rounds resampled (bootstrap); paired = median of the rounds' own pgloom/pgbouncer ratios%s" % (n, "; * = some run failed or had failed transactions (see tps.csv)" if bad else ""))
     lines.append("per-round tps:")
     for s in scenarios.split():
         for t in targets.split():
