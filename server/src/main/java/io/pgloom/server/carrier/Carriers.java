@@ -121,11 +121,12 @@ public final class Carriers {
     /**
      * The clock of the hot path: on a carrier, System.nanoTime as that carrier read it when its
      * last epoll_wait returned (or before it ran tasks other threads handed in), which is when
-     * whatever the caller is handling was seen to arrive; elsewhere System.nanoTime itself. PgBouncer keeps the same cached time per turn of
-     * its loop: one clock read per epoll_wait instead of one per message (four or five per pooled
-     * transaction, 7% of the relay's user time). It runs behind the true clock by at most one turn
-     * of the loop, so it serves statistics, idle times and timeouts, and two readings on different
-     * carriers may be out of order by that much: differences of it are clamped at zero.
+     * whatever the caller is handling was seen to arrive; elsewhere System.nanoTime itself.
+     * PgBouncer keeps the same cached time per turn of its loop: one clock read per epoll_wait
+     * instead of one per message (four or five per pooled transaction, 7% of the relay's user
+     * time). It runs behind the true clock by at most one turn of the loop, so it serves
+     * statistics, idle times and timeouts; two readings on different carriers may be out of
+     * order by that much, so durations taken from it are clamped at zero.
      */
     public static long nanoTime() {
         Carrier c = current();
